@@ -1,0 +1,32 @@
+//! The Norwegian shareholder register's domain: validated types, the ownership rules and the
+//! events that record every change.
+//!
+//! This crate is pure. It does no I/O, spawns nothing and knows no serialisation format, so a
+//! service that embeds it pulls in nothing but `thiserror`. Every type here can only be built
+//! through a fallible constructor that checks its invariant once; code holding a value never
+//! checks again.
+
+mod country;
+mod event;
+mod iso3166;
+mod orgnr;
+mod ownership;
+mod party;
+mod share;
+mod text;
+
+pub use country::{Country, CountryError};
+pub use event::{
+    ClassShares, CompanyProfile, CompanyState, Event, OwnerProfile, OwnerState, Position,
+    RecordedEvent, SharesPurchased,
+};
+pub use orgnr::{OrgNr, OrgNrError};
+pub use ownership::{
+    Interest, Percentage, PurchaseRefused, check_purchase, company_total, percentage,
+};
+pub use party::{
+    BirthYear, BirthYearError, Organisation, OwnerKind, OwnerRef, OwnerRefError, Person, PersonId,
+    PersonIdError, Purchase, PurchaseId,
+};
+pub use share::{ShareClass, ShareClassError, ShareCount, ShareCountError};
+pub use text::{Name, Place, PostalCode, TextError};

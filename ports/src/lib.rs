@@ -1,0 +1,45 @@
+//! The ports of the shareholder register — the traits its core needs from the outside world —
+//! and the use cases written against them.
+//!
+//! - [`WriteStore`]: commands, each recorded with its event in one atomic step.
+//! - [`Outbox`] and [`EventPublisher`]: moving recorded events to subscribers, at least once.
+//! - [`Projection`]: applying events to the read model, idempotently and in any order.
+//! - [`ReadStore`]: the queries, answered from the read model.
+//! - [`Snapshot`] and [`ReadModelLoader`]: the whole state at once, to verify and rebuild.
+//!
+//! Every trait has a `mockall` mock (`MockWriteStore`, …) in tests and behind the `mocks`
+//! feature.
+
+mod outbox;
+mod projection;
+mod read;
+mod service;
+mod snapshot;
+mod write;
+
+pub use outbox::{EventPublisher, Outbox, PublishError, RelayError};
+pub use projection::{Projection, ProjectionError};
+pub use read::{
+    CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError, ReadStore,
+};
+pub use service::{
+    ClassEntry, HoldingEntry, HoldingsView, MAX_WAIT, OwnerEntry, OwnersView, PageInfo,
+    PersonDetails, QueryError, Service, SummaryView,
+};
+pub use snapshot::{
+    CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot,
+    SnapshotBatch, diff,
+};
+pub use write::{
+    Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,
+    RegisterError, WriteStore,
+};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox::{MockEventPublisher, MockOutbox};
+#[cfg(any(test, feature = "mocks"))]
+pub use projection::MockProjection;
+#[cfg(any(test, feature = "mocks"))]
+pub use read::MockReadStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use write::MockWriteStore;

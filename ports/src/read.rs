@@ -1,0 +1,156 @@
+use async_trait::async_trait;
+use shareholders_domain::{
+    ClassShares, CompanyProfile, OrgNr, Organisation, OwnerProfile, OwnerRef, Person, PersonId,
+    Position,
+};
+
+/// A company (or any organisation) as the read model holds it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CompanyRecord {
+    pub organisation: Organisation,
+    /// Shares owned over all classes, as registered.
+    pub registered_shares: u64,
+    /// Distinct owners of its shares.
+    pub owner_count: u64,
+    /// Distinct owners whose country is not Norway.
+    pub foreign_owner_count: u64,
+    /// Distinct companies it holds shares in.
+    pub holding_count: u64,
+    /// Registered shares per class, sorted by class name.
+    pub classes: Vec<ClassShares>,
+}
+
+/// A person as the read model holds it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PersonRecord {
+    pub person: Person,
+    /// Distinct companies the person holds shares in.
+    pub holding_count: u64,
+}
+
+/// One owner's holding in one company.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HoldingRecord {
+    pub company: CompanyProfile,
+    /// The company's registered shares over all classes now; with its declared total, this
+    /// gives the denominator of the holding's percentage.
+    pub company_registered_shares: u64,
+    pub owner: OwnerProfile,
+    /// Shares per class, sorted by class name; all positive.
+    pub classes: Vec<ClassShares>,
+}
+
+impl HoldingRecord {
+    /// The holding's shares over all classes.
+    #[must_use]
+    pub fn shares(&self) -> u64 {
+        self.classes.iter().map(|class| class.shares).sum()
+    }
+}
+
+/// A page of a list: 1-based `page`, and `size` between 1 and [`PageRequest::MAX_SIZE`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PageRequest {
+    page: u32,
+    size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PageRequestError {
+    #[error("page starts at 1")]
+    Page,
+    #[error("size is between 1 and {max}", max = PageRequest::MAX_SIZE)]
+    Size,
+}
+
+impl PageRequest {
+    pub const DEFAULT_SIZE: u32 = 100;
+    pub const MAX_SIZE: u32 = 1000;
+
+    /// # Errors
+    /// [`PageRequestError`] for page 0 or a size outside 1..=1000.
+    pub fn new(page: Option<u32>, size: Option<u32>) -> Result<Self, PageRequestError> {
+        let page = page.unwrap_or(1);
+        let size = size.unwrap_or(Self::DEFAULT_SIZE);
+        if page == 0 {
+            return Err(PageRequestError::Page);
+        }
+        if size == 0 || size > Self::MAX_SIZE {
+            return Err(PageRequestError::Size);
+        }
+        Ok(Self { page, size })
+    }
+
+    #[must_use]
+    pub fn page(self) -> u32 {
+        self.page
+    }
+    #[must_use]
+    pub fn size(self) -> u32 {
+        self.size
+    }
+    /// How many items come before this page.
+    #[must_use]
+    pub fn offset(self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.size)
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            size: Self::DEFAULT_SIZE,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// The read model's queries. Everything a GET answers comes from here.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ReadStore: Send + Sync + 'static {
+    /// The organisation, with its aggregate state, or `None` when it is not (yet) registered.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn organisation(&self, orgnr: OrgNr) -> Result<Option<CompanyRecord>, ReadError>;
+
+    /// The person, or `None` when not (yet) registered.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn person(&self, id: &PersonId) -> Result<Option<PersonRecord>, ReadError>;
+
+    /// A page of the company's owners, ordered by shares (largest first), then by owner kind
+    /// and id, so that pages never overlap.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn owners(
+        &self,
+        company: OrgNr,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError>;
+
+    /// A page of what the owner holds, ordered by shares (largest first), then by orgnr.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn holdings(
+        &self,
+        owner: &OwnerRef,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError>;
+
+    /// Whether the event at `position` has been applied to the read model.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn applied(&self, position: Position) -> Result<bool, ReadError>;
+}

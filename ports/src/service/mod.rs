@@ -1,0 +1,371 @@
+//! The use cases: what the API does, written against the ports alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shareholders_domain::{
+    BirthYear, ClassShares, CompanyProfile, Country, Interest, Name, OrgNr, Organisation,
+    OwnerProfile, OwnerRef, Percentage, Person, PersonId, Place, Position, PostalCode, Purchase,
+    company_total, percentage,
+};
+
+use crate::{
+    CompanyRecord, HoldingRecord, Idempotency, PageRequest, PersonRecord, PurchaseError,
+    PurchaseReceipt, ReadError, ReadStore, Recorded, RegisterError, WriteStore,
+};
+
+/// The longest a read waits for the read model to apply a given position.
+pub const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// What a client says of a new person; the service assigns the id.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PersonDetails {
+    pub name: Name,
+    pub birth_year: Option<BirthYear>,
+    pub postal_code: Option<PostalCode>,
+    pub place: Option<Place>,
+    pub country: Country,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The read model has not applied the requested position within [`MAX_WAIT`].
+    #[error("the read model has not yet applied event {0}")]
+    NotYetApplied(u64),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}
+
+/// A page's place in the whole list.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PageInfo {
+    pub page: u32,
+    pub size: u32,
+    pub total_items: u64,
+    pub total_pages: u64,
+}
+
+impl PageInfo {
+    fn new(request: PageRequest, total_items: u64) -> Self {
+        Self {
+            page: request.page(),
+            size: request.size(),
+            total_items,
+            total_pages: total_items.div_ceil(u64::from(request.size())),
+        }
+    }
+}
+
+/// One class of a holding, with its share of the company's total.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ClassEntry {
+    pub share_class: shareholders_domain::ShareClass,
+    pub shares: u64,
+    pub percentage: Percentage,
+}
+
+/// One distinct owner of a company.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OwnerEntry {
+    pub owner: OwnerProfile,
+    pub shares: u64,
+    pub percentage: Percentage,
+    pub classes: Vec<ClassEntry>,
+    /// The company holds its own shares.
+    pub treasury: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OwnersView {
+    pub company: CompanyRecord,
+    pub total_shares: u64,
+    pub owners: Vec<OwnerEntry>,
+    pub page: PageInfo,
+}
+
+/// One company an owner holds shares in.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HoldingEntry {
+    pub company: CompanyProfile,
+    pub shares: u64,
+    pub percentage: Percentage,
+    pub classes: Vec<ClassEntry>,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HoldingsView {
+    pub owner: OwnerRef,
+    pub holdings: Vec<HoldingEntry>,
+    pub page: PageInfo,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SummaryView {
+    pub company: CompanyRecord,
+    pub total_shares: u64,
+    pub share_classes: Vec<ClassShares>,
+    pub interest: Interest,
+    pub largest_owner: Option<OwnerEntry>,
+}
+
+/// The use cases, over a write store and a read store.
+#[derive(Clone)]
+pub struct Service {
+    write: Arc<dyn WriteStore>,
+    read: Arc<dyn ReadStore>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").finish_non_exhaustive()
+    }
+}
+
+fn classes(classes: &[ClassShares], total: u64) -> Vec<ClassEntry> {
+    classes
+        .iter()
+        .map(|class| ClassEntry {
+            share_class: class.share_class.clone(),
+            shares: class.shares,
+            percentage: percentage(class.shares, total),
+        })
+        .collect()
+}
+
+fn owner_entry(holding: HoldingRecord, total: u64) -> OwnerEntry {
+    let shares = holding.shares();
+    OwnerEntry {
+        treasury: holding.owner.owner == OwnerRef::Organisation(holding.company.orgnr),
+        percentage: percentage(shares, total),
+        classes: classes(&holding.classes, total),
+        owner: holding.owner,
+        shares,
+    }
+}
+
+impl Service {
+    #[must_use]
+    pub fn new(write: Arc<dyn WriteStore>, read: Arc<dyn ReadStore>) -> Self {
+        Self { write, read }
+    }
+
+    /// # Errors
+    /// As [`WriteStore::register_organisation`].
+    pub async fn register_organisation(
+        &self,
+        organisation: &Organisation,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<Organisation>, RegisterError> {
+        self.write
+            .register_organisation(organisation, idempotency)
+            .await
+    }
+
+    /// Assigns the person a fresh id and records it.
+    ///
+    /// # Errors
+    /// As [`WriteStore::register_person`].
+    pub async fn register_person(
+        &self,
+        details: PersonDetails,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<Person>, RegisterError> {
+        let id = PersonId::parse(&uuid::Uuid::new_v4().simple().to_string())
+            .map_err(|e| RegisterError::Unknown(e.into()))?;
+        let person = Person::new(
+            id,
+            details.name,
+            details.birth_year,
+            details.postal_code,
+            details.place,
+            details.country,
+        );
+        self.write.register_person(&person, idempotency).await
+    }
+
+    /// # Errors
+    /// As [`WriteStore::purchase`].
+    pub async fn buy_shares(
+        &self,
+        purchase: &Purchase,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<PurchaseReceipt>, PurchaseError> {
+        self.write.purchase(purchase, idempotency).await
+    }
+
+    /// Waits until the read model has applied `position`, polling with a growing interval for
+    /// at most [`MAX_WAIT`].
+    ///
+    /// # Errors
+    /// [`QueryError::NotYetApplied`] after [`MAX_WAIT`]; [`QueryError::Read`] when the store fails.
+    pub async fn wait_for(&self, position: Option<Position>) -> Result<(), QueryError> {
+        self.wait_for_within(position, MAX_WAIT).await
+    }
+
+    async fn wait_for_within(
+        &self,
+        position: Option<Position>,
+        limit: Duration,
+    ) -> Result<(), QueryError> {
+        let Some(position) = position else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut interval = Duration::from_millis(2);
+        loop {
+            if self.read.applied(position).await? {
+                return Ok(());
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(QueryError::NotYetApplied(position.get()));
+            }
+            tokio::time::sleep(interval.min(deadline - now)).await;
+            interval = (interval * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    /// # Errors
+    /// See [`Service::wait_for`].
+    pub async fn organisation(
+        &self,
+        orgnr: OrgNr,
+        min_position: Option<Position>,
+    ) -> Result<Option<CompanyRecord>, QueryError> {
+        self.wait_for(min_position).await?;
+        Ok(self.read.organisation(orgnr).await?)
+    }
+
+    /// # Errors
+    /// See [`Service::wait_for`].
+    pub async fn person(
+        &self,
+        id: &PersonId,
+        min_position: Option<Position>,
+    ) -> Result<Option<PersonRecord>, QueryError> {
+        self.wait_for(min_position).await?;
+        Ok(self.read.person(id).await?)
+    }
+
+    /// A page of the company's owners with their percentages; `None` for an unknown company.
+    ///
+    /// # Errors
+    /// See [`Service::wait_for`].
+    pub async fn owners(
+        &self,
+        orgnr: OrgNr,
+        page: PageRequest,
+        min_position: Option<Position>,
+    ) -> Result<Option<OwnersView>, QueryError> {
+        self.wait_for(min_position).await?;
+        let Some(company) = self.read.organisation(orgnr).await? else {
+            return Ok(None);
+        };
+        let total = company_total(
+            company.organisation.total_shares(),
+            company.registered_shares,
+        );
+        let owners = self
+            .read
+            .owners(orgnr, page)
+            .await?
+            .into_iter()
+            .map(|holding| owner_entry(holding, total))
+            .collect();
+        Ok(Some(OwnersView {
+            page: PageInfo::new(page, company.owner_count),
+            company,
+            total_shares: total,
+            owners,
+        }))
+    }
+
+    /// A page of what the owner holds; `None` for an unknown owner.
+    ///
+    /// # Errors
+    /// See [`Service::wait_for`].
+    pub async fn holdings(
+        &self,
+        owner: &OwnerRef,
+        page: PageRequest,
+        min_position: Option<Position>,
+    ) -> Result<Option<HoldingsView>, QueryError> {
+        self.wait_for(min_position).await?;
+        let holding_count = match owner {
+            OwnerRef::Organisation(orgnr) => self
+                .read
+                .organisation(*orgnr)
+                .await?
+                .map(|c| c.holding_count),
+            OwnerRef::Person(id) => self.read.person(id).await?.map(|p| p.holding_count),
+        };
+        let Some(holding_count) = holding_count else {
+            return Ok(None);
+        };
+        let holdings = self
+            .read
+            .holdings(owner, page)
+            .await?
+            .into_iter()
+            .map(|holding| {
+                let total = company_total(
+                    holding.company.total_shares,
+                    holding.company_registered_shares,
+                );
+                let shares = holding.shares();
+                HoldingEntry {
+                    percentage: percentage(shares, total),
+                    classes: classes(&holding.classes, total),
+                    company: holding.company,
+                    shares,
+                }
+            })
+            .collect();
+        Ok(Some(HoldingsView {
+            owner: owner.clone(),
+            holdings,
+            page: PageInfo::new(page, holding_count),
+        }))
+    }
+
+    /// The company's summary; `None` for an unknown company.
+    ///
+    /// # Errors
+    /// See [`Service::wait_for`].
+    pub async fn summary(
+        &self,
+        orgnr: OrgNr,
+        min_position: Option<Position>,
+    ) -> Result<Option<SummaryView>, QueryError> {
+        self.wait_for(min_position).await?;
+        let Some(company) = self.read.organisation(orgnr).await? else {
+            return Ok(None);
+        };
+        let total = company_total(
+            company.organisation.total_shares(),
+            company.registered_shares,
+        );
+        let largest_owner = if company.owner_count == 0 {
+            None
+        } else {
+            let first =
+                PageRequest::new(Some(1), Some(1)).map_err(|e| ReadError::Unknown(e.into()))?;
+            self.read
+                .owners(orgnr, first)
+                .await?
+                .into_iter()
+                .next()
+                .map(|holding| owner_entry(holding, total))
+        };
+        Ok(Some(SummaryView {
+            interest: Interest::of(company.foreign_owner_count, company.classes.len()),
+            share_classes: company.classes.clone(),
+            total_shares: total,
+            largest_owner,
+            company,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;
