@@ -10,14 +10,18 @@
 //! Every trait has a `mockall` mock (`MockWriteStore`, …) in tests and behind the `mocks`
 //! feature.
 
+mod import;
 mod outbox;
+mod pipeline;
 mod projection;
 mod read;
 mod service;
 mod snapshot;
 mod write;
 
+pub use import::{ImportReport, RegisterHolder, RegisterImport, RegisterLine, TotalConflict};
 pub use outbox::{EventPublisher, Outbox, PublishError, RelayError};
+pub use pipeline::{DirectPublisher, RebuildReport, RelaySettings, rebuild, run_relay};
 pub use projection::{Projection, ProjectionError};
 pub use read::{
     CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError, ReadStore,

@@ -1,0 +1,188 @@
+//! The long-running loops of the CQRS pipeline, written against the ports: the outbox relay,
+//! an in-process publisher for the embedded default, and the rebuild of the read model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use shareholders_domain::RecordedEvent;
+use tokio::sync::watch;
+
+use crate::{
+    EventPublisher, Outbox, Projection, ProjectionError, PublishError, ReadModelLoader, Snapshot,
+    SnapshotBatch,
+};
+
+/// Publishes straight into a projection in the same process: the embedded default's broker.
+/// Events still go through the outbox, so the read side is fed exactly as on the real stack.
+#[derive(Clone)]
+pub struct DirectPublisher {
+    projection: Arc<dyn Projection>,
+}
+
+impl std::fmt::Debug for DirectPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectPublisher").finish_non_exhaustive()
+    }
+}
+
+impl DirectPublisher {
+    #[must_use]
+    pub fn new(projection: Arc<dyn Projection>) -> Self {
+        Self { projection }
+    }
+}
+
+#[async_trait]
+impl EventPublisher for DirectPublisher {
+    async fn publish(&self, events: &[RecordedEvent]) -> Result<(), PublishError> {
+        match self.projection.apply(events).await {
+            Ok(()) => Ok(()),
+            // A poison event cannot be applied however often it is retried: log it and let
+            // the relay move on, as a dead-letter queue would.
+            Err(ProjectionError::Poison(reason)) => {
+                tracing::error!(%reason, "an event could not be projected; it is skipped");
+                Ok(())
+            }
+            Err(ProjectionError::Unknown(error)) => Err(PublishError::Unavailable(error)),
+        }
+    }
+}
+
+/// How the relay paces itself.
+#[derive(Clone, Copy, Debug)]
+pub struct RelaySettings {
+    /// Events claimed per round.
+    pub batch: usize,
+    /// Pause when the outbox is empty.
+    pub idle: Duration,
+    /// First pause after a failure; it doubles up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            batch: 500,
+            idle: Duration::from_millis(20),
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Moves events from the outbox to the publisher until `shutdown` turns true. Failures are
+/// logged and retried with exponential backoff; nothing is lost, since an event leaves the
+/// outbox only once the publisher has confirmed it.
+pub async fn run_relay(
+    outbox: Arc<dyn Outbox>,
+    publisher: Arc<dyn EventPublisher>,
+    settings: RelaySettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = settings.backoff;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let pause = match outbox.relay(settings.batch, publisher.clone()).await {
+            Ok(0) => settings.idle,
+            Ok(_) => {
+                backoff = settings.backoff;
+                Duration::ZERO
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), retry_in = ?backoff, "outbox relay failed");
+                let pause = backoff;
+                backoff = (backoff * 2).min(settings.max_backoff);
+                pause
+            }
+        };
+        if !pause.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+/// What a rebuild wrote.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct RebuildReport {
+    pub companies: u64,
+    pub persons: u64,
+    pub holdings: u64,
+}
+
+/// Rebuilds the read model from the write model's snapshot, in batches of `batch` documents:
+/// optionally clears it first, loads every company, person and holding, then marks the write
+/// model's position as applied. `progress` is called with the documents written so far.
+///
+/// # Errors
+/// When either store fails; a rebuild can simply be run again.
+pub async fn rebuild(
+    source: &dyn Snapshot,
+    target: &dyn ReadModelLoader,
+    clear: bool,
+    batch: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<RebuildReport> {
+    let position = source.position().await?;
+    if clear {
+        target.clear().await?;
+    }
+    let batch = batch.max(1);
+    let mut report = RebuildReport::default();
+    let mut written = 0u64;
+    let mut pending = SnapshotBatch::default();
+
+    let mut companies = source.companies();
+    while let Some(company) = companies.next().await {
+        pending.companies.push(company?);
+        report.companies += 1;
+        if pending.len() >= batch {
+            written += flush(target, &mut pending).await?;
+            progress(written);
+        }
+    }
+    drop(companies);
+    let mut persons = source.persons();
+    while let Some(person) = persons.next().await {
+        pending.persons.push(person?);
+        report.persons += 1;
+        if pending.len() >= batch {
+            written += flush(target, &mut pending).await?;
+            progress(written);
+        }
+    }
+    drop(persons);
+    let mut holdings = source.holdings();
+    while let Some(holding) = holdings.next().await {
+        pending.holdings.push(holding?);
+        report.holdings += 1;
+        if pending.len() >= batch {
+            written += flush(target, &mut pending).await?;
+            progress(written);
+        }
+    }
+    drop(holdings);
+    written += flush(target, &mut pending).await?;
+    progress(written);
+    if let Some(position) = position {
+        target.mark_applied_through(position).await?;
+    }
+    Ok(report)
+}
+
+async fn flush(target: &dyn ReadModelLoader, pending: &mut SnapshotBatch) -> anyhow::Result<u64> {
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let batch = std::mem::take(pending);
+    let count = batch.len() as u64;
+    target.load(batch).await?;
+    Ok(count)
+}
