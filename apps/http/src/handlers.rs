@@ -1,0 +1,294 @@
+//! The handlers: each turns a request into a reply, a problem reply for every business error.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use shareholders_domain::{OrgNr, Organisation, OwnerRef, PersonId, Purchase, PurchaseRefused};
+use shareholders_ports::{
+    PersonDetails, PurchaseError, QueryError, ReadError, RegisterError, Service,
+};
+use warp::http::header::{CONTENT_TYPE, HeaderValue, LOCATION};
+use warp::http::{Response, StatusCode};
+use warp::reply::Response as Reply;
+
+use crate::dto::{
+    FieldErrors, HoldingsOut, NewOrganisation, NewPerson, NewPurchase, OrganisationCreated,
+    OrganisationOut, OwnersOut, PersonCreated, PersonOut, PurchaseCreated, SummaryOut,
+};
+use crate::problem::{FieldError, Kind, Problem};
+use crate::request::{Auth, ReadQuery, WriteRequest, idempotency, parse_json, read_query};
+
+/// Marks a reply that repeats the result of an earlier request with the same idempotency key.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+type Outcome = Result<Reply, Problem>;
+
+fn finish(outcome: Outcome) -> Reply {
+    outcome.unwrap_or_else(warp::Reply::into_response)
+}
+
+/// A JSON reply.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+    match serde_json::to_vec(value) {
+        Ok(body) => {
+            let mut response = Response::new(body);
+            *response.status_mut() = status;
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            warp::Reply::into_response(response)
+        }
+        Err(e) => warp::Reply::into_response(Problem::internal(
+            &anyhow::Error::new(e).context("serialising a reply"),
+            "replying",
+        )),
+    }
+}
+
+fn created<T: Serialize>(value: &T, location: Option<String>, replayed: bool) -> Reply {
+    let mut response = json(StatusCode::CREATED, value);
+    let headers = response.headers_mut();
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(LOCATION, value);
+    }
+    if replayed {
+        headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+fn invalid(errors: FieldErrors) -> Problem {
+    Problem::validation(errors.0)
+}
+
+fn register_problem(error: RegisterError) -> Problem {
+    match error {
+        RegisterError::OrganisationExists(orgnr) => Problem::new(
+            Kind::Conflict,
+            format!("organisation {orgnr} is already registered"),
+        ),
+        RegisterError::PersonExists(id) => {
+            Problem::new(Kind::Conflict, format!("person {id} is already registered"))
+        }
+        RegisterError::IdempotencyKeyReused => idempotency_reused(),
+        RegisterError::Unknown(e) => Problem::internal(&e, "registering"),
+    }
+}
+
+fn idempotency_reused() -> Problem {
+    Problem::new(
+        Kind::IdempotencyKeyReused,
+        "this Idempotency-Key was already used for a different request; use a new key for a \
+         new request",
+    )
+}
+
+fn purchase_problem(error: PurchaseError) -> Problem {
+    match error {
+        PurchaseError::UnknownCompany(orgnr) => {
+            Problem::not_found(format!("company {orgnr} is not registered"))
+        }
+        PurchaseError::UnknownOwner(owner) => Problem::new(
+            Kind::UnknownOwner,
+            format!("the owner ({owner}) is not registered"),
+        )
+        .with_errors(vec![FieldError::new("owner", "is not registered")]),
+        PurchaseError::Refused(refused @ PurchaseRefused::ExceedsIssued { .. }) => {
+            Problem::new(Kind::Conflict, refused.to_string())
+        }
+        PurchaseError::Refused(refused @ PurchaseRefused::Overflow { .. }) => {
+            Problem::new(Kind::Conflict, refused.to_string())
+        }
+        PurchaseError::IdempotencyKeyReused => idempotency_reused(),
+        PurchaseError::Unknown(e) => Problem::internal(&e, "recording a purchase"),
+    }
+}
+
+fn query_problem(error: QueryError) -> Problem {
+    match error {
+        QueryError::NotYetApplied(position) => Problem::not_yet_applied(position),
+        QueryError::Read(ReadError::Unknown(e)) => Problem::internal(&e, "reading the register"),
+    }
+}
+
+fn orgnr(input: &str) -> Result<OrgNr, Problem> {
+    OrgNr::parse(input).map_err(|e| Problem::validation(vec![FieldError::new("orgnr", e)]))
+}
+
+fn person_id(input: &str) -> Result<PersonId, Problem> {
+    PersonId::parse(input).map_err(|e| Problem::validation(vec![FieldError::new("id", e)]))
+}
+
+// ===== Writes =====
+
+pub async fn create_organisation(service: Service, auth: Arc<Auth>, req: WriteRequest) -> Reply {
+    finish(
+        async {
+            auth.check(req.authorization.as_deref())?;
+            let body = parse_json::<NewOrganisation>(&req.body)?;
+            let key = idempotency(
+                req.idempotency_key.as_deref(),
+                "POST",
+                "/api/organization",
+                &body.canonical,
+            )?;
+            let organisation = Organisation::try_from(body.value).map_err(invalid)?;
+            let recorded = service
+                .register_organisation(&organisation, key)
+                .await
+                .map_err(register_problem)?;
+            let out = OrganisationCreated::new(&recorded.value, recorded.position.get());
+            let location = format!("/api/organization/{}", out.orgnr);
+            Ok(created(&out, Some(location), recorded.replayed))
+        }
+        .await,
+    )
+}
+
+pub async fn create_person(service: Service, auth: Arc<Auth>, req: WriteRequest) -> Reply {
+    finish(
+        async {
+            auth.check(req.authorization.as_deref())?;
+            let body = parse_json::<NewPerson>(&req.body)?;
+            let key = idempotency(
+                req.idempotency_key.as_deref(),
+                "POST",
+                "/api/person",
+                &body.canonical,
+            )?;
+            let details = PersonDetails::try_from(body.value).map_err(invalid)?;
+            let recorded = service
+                .register_person(details, key)
+                .await
+                .map_err(register_problem)?;
+            let out = PersonCreated::new(&recorded.value, recorded.position.get());
+            let location = format!("/api/person/{}", out.id);
+            Ok(created(&out, Some(location), recorded.replayed))
+        }
+        .await,
+    )
+}
+
+pub async fn buy_shares(service: Service, auth: Arc<Auth>, req: WriteRequest) -> Reply {
+    finish(
+        async {
+            auth.check(req.authorization.as_deref())?;
+            let body = parse_json::<NewPurchase>(&req.body)?;
+            let key = idempotency(
+                req.idempotency_key.as_deref(),
+                "POST",
+                "/api/share",
+                &body.canonical,
+            )?;
+            let purchase = Purchase::try_from(body.value).map_err(invalid)?;
+            let recorded = service
+                .buy_shares(&purchase, key)
+                .await
+                .map_err(purchase_problem)?;
+            let out = PurchaseCreated::new(&recorded.value, recorded.position.get());
+            // A purchase has no resource of its own to point at.
+            Ok(created(&out, None, recorded.replayed))
+        }
+        .await,
+    )
+}
+
+// ===== Reads =====
+
+fn query(raw: &str, paged: bool) -> Result<ReadQuery, Problem> {
+    read_query(raw, paged)
+}
+
+pub async fn organisation(nr: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let orgnr = orgnr(&nr)?;
+            let q = query(&raw, false)?;
+            let found = service
+                .organisation(orgnr, q.min_position)
+                .await
+                .map_err(query_problem)?
+                .ok_or_else(|| Problem::not_found(format!("organisation {orgnr} is not registered")))?;
+            Ok(json(StatusCode::OK, &OrganisationOut::from(&found)))
+        }
+        .await,
+    )
+}
+
+pub async fn person(id: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let id = person_id(&id)?;
+            let q = query(&raw, false)?;
+            let found = service
+                .person(&id, q.min_position)
+                .await
+                .map_err(query_problem)?
+                .ok_or_else(|| Problem::not_found(format!("person {id} is not registered")))?;
+            Ok(json(StatusCode::OK, &PersonOut::from(&found)))
+        }
+        .await,
+    )
+}
+
+pub async fn owners(nr: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let orgnr = orgnr(&nr)?;
+            let q = query(&raw, true)?;
+            let view = service
+                .owners(orgnr, q.page, q.min_position)
+                .await
+                .map_err(query_problem)?
+                .ok_or_else(|| Problem::not_found(format!("company {orgnr} is not registered")))?;
+            Ok(json(StatusCode::OK, &OwnersOut::from(&view)))
+        }
+        .await,
+    )
+}
+
+async fn holdings_of(owner: OwnerRef, raw: &str, service: &Service) -> Outcome {
+    let q = query(raw, true)?;
+    let view = service
+        .holdings(&owner, q.page, q.min_position)
+        .await
+        .map_err(query_problem)?
+        .ok_or_else(|| Problem::not_found(format!("{owner} is not registered")))?;
+    Ok(json(StatusCode::OK, &HoldingsOut::from(&view)))
+}
+
+pub async fn organisation_holdings(nr: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let orgnr = orgnr(&nr)?;
+            holdings_of(OwnerRef::Organisation(orgnr), &raw, &service).await
+        }
+        .await,
+    )
+}
+
+pub async fn person_holdings(id: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let id = person_id(&id)?;
+            holdings_of(OwnerRef::Person(id), &raw, &service).await
+        }
+        .await,
+    )
+}
+
+pub async fn summary(nr: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let orgnr = orgnr(&nr)?;
+            let q = query(&raw, false)?;
+            let view = service
+                .summary(orgnr, q.min_position)
+                .await
+                .map_err(query_problem)?
+                .ok_or_else(|| Problem::not_found(format!("company {orgnr} is not registered")))?;
+            Ok(json(StatusCode::OK, &SummaryOut::from(&view)))
+        }
+        .await,
+    )
+}

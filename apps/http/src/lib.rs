@@ -1,0 +1,320 @@
+//! The shareholder register's JSON API, as `warp` filters.
+//!
+//! [`routes`] is the whole API: every endpoint, with the one [`warp::Filter::recover`] that
+//! turns the framework's rejections (unknown route, wrong method, body too large, …) into
+//! problem details. Business errors never become rejections: each handler answers them itself
+//! with an `application/problem+json` reply (RFC 9457).
+//!
+//! Writes (`POST`) need a bearer token when [`HttpConfig::api_tokens`] is non-empty, and accept
+//! an `Idempotency-Key` header. Reads are public and accept `?min_position=N` to wait (at most
+//! [`shareholders_ports::MAX_WAIT`]) until the read model has applied the event at `N`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use shareholders_ports::Service;
+use warp::{Filter, Rejection, Reply};
+
+pub mod dto;
+mod handlers;
+mod problem;
+mod request;
+
+pub use handlers::REPLAYED_HEADER;
+pub use problem::{FieldError, PROBLEM_JSON, Problem};
+
+/// The default limit of a request body: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: u64 = 64 * 1024;
+
+/// How the API is served.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Bearer tokens that may write. Empty: writes are open.
+    pub api_tokens: Vec<String>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            api_tokens: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are secrets: only their number is shown.
+        f.debug_struct("HttpConfig")
+            .field("api_tokens", &format_args!("[{} redacted]", self.api_tokens.len()))
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+/// The OpenAPI 3.0 document describing the whole API.
+///
+/// # Panics
+/// Never: the document is checked by the tests.
+#[must_use]
+pub fn openapi() -> serde_json::Value {
+    serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is valid JSON")
+}
+
+/// The whole API, with its rejection handler.
+pub fn routes(
+    service: Service,
+    config: HttpConfig,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let auth = Arc::new(request::Auth::new(&config.api_tokens));
+    let limit = config.body_limit;
+    health()
+        .or(openapi_document())
+        .or(create_organisation(service.clone(), auth.clone(), limit))
+        .or(get_organisation(service.clone()))
+        .or(create_person(service.clone(), auth.clone(), limit))
+        .or(person_holdings(service.clone()))
+        .or(get_person(service.clone()))
+        .or(buy_shares(service.clone(), auth, limit))
+        .or(owners(service.clone()))
+        .or(organisation_holdings(service.clone()))
+        .or(summary(service))
+        .recover(recover)
+        .with(warp::trace::request())
+}
+
+/// Hands the service to a handler.
+fn with_service(
+    service: Service,
+) -> impl Filter<Extract = (Service,), Error = Infallible> + Clone {
+    warp::any().map(move || service.clone())
+}
+
+fn with_auth(
+    auth: Arc<request::Auth>,
+) -> impl Filter<Extract = (Arc<request::Auth>,), Error = Infallible> + Clone {
+    warp::any().map(move || auth.clone())
+}
+
+/// The raw query string, empty when there is none.
+fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+}
+
+/// A body whose `Content-Type` is not JSON.
+#[derive(Debug)]
+struct UnsupportedMediaType(String);
+
+impl warp::reject::Reject for UnsupportedMediaType {}
+
+/// Refuses a body declared as anything but JSON; a body without `Content-Type` is read as JSON.
+fn json_content_type() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and_then(|content_type: Option<String>| async move {
+            match content_type {
+                None => Ok(()),
+                Some(value) => {
+                    let essence = value
+                        .split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_ascii_lowercase();
+                    if essence == "application/json" || essence.ends_with("+json") {
+                        Ok(())
+                    } else {
+                        Err(warp::reject::custom(UnsupportedMediaType(value)))
+                    }
+                }
+            }
+        })
+        .untuple_one()
+}
+
+/// The parts of a write: its `Authorization` and `Idempotency-Key` headers and its body, at
+/// most `limit` bytes (checked before anything reads it).
+fn write_request(
+    limit: u64,
+) -> impl Filter<Extract = (request::WriteRequest,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(warp::header::optional::<String>("idempotency-key"))
+        .and(json_content_type())
+        .and(warp::body::content_length_limit(limit))
+        .and(warp::body::bytes())
+        .map(
+            |authorization, idempotency_key, body| request::WriteRequest {
+                authorization,
+                idempotency_key,
+                body,
+            },
+        )
+}
+
+/// `GET /health`.
+fn health() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("health")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})))
+}
+
+/// `GET /api/openapi.json`.
+fn openapi_document() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let document = Arc::new(openapi());
+    warp::path!("api" / "openapi.json")
+        .and(warp::get())
+        .map(move || warp::reply::json(document.as_ref()))
+}
+
+/// `POST /api/organization/`.
+fn create_organisation(
+    service: Service,
+    auth: Arc<request::Auth>,
+    limit: u64,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "organization")
+        .and(warp::post())
+        .and(with_service(service))
+        .and(with_auth(auth))
+        .and(write_request(limit))
+        .then(handlers::create_organisation)
+}
+
+/// `POST /api/person/`.
+fn create_person(
+    service: Service,
+    auth: Arc<request::Auth>,
+    limit: u64,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "person")
+        .and(warp::post())
+        .and(with_service(service))
+        .and(with_auth(auth))
+        .and(write_request(limit))
+        .then(handlers::create_person)
+}
+
+/// `POST /api/share/`.
+fn buy_shares(
+    service: Service,
+    auth: Arc<request::Auth>,
+    limit: u64,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "share")
+        .and(warp::post())
+        .and(with_service(service))
+        .and(with_auth(auth))
+        .and(write_request(limit))
+        .then(handlers::buy_shares)
+}
+
+/// `GET /api/organization/{orgnr}`.
+fn get_organisation(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "organization" / String)
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::organisation)
+}
+
+/// `GET /api/person/{id}`.
+fn get_person(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "person" / String)
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::person)
+}
+
+/// `GET /api/person/{id}/holdings`.
+fn person_holdings(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "person" / String / "holdings")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::person_holdings)
+}
+
+/// `GET /api/{orgnr}/owners`.
+fn owners(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "owners")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::owners)
+}
+
+/// `GET /api/{orgnr}/holdings`.
+fn organisation_holdings(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "holdings")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::organisation_holdings)
+}
+
+/// `GET /api/{orgnr}/summary`.
+fn summary(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "summary")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::summary)
+}
+
+/// Turns the framework's rejections into problem details. Business errors never get here.
+async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
+    use problem::Kind;
+    use warp::reject::{
+        InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingHeader,
+        PayloadTooLarge,
+    };
+
+    let problem = if rejection.is_not_found() {
+        Problem::new(Kind::NotFound, "no such resource")
+    } else if rejection.find::<PayloadTooLarge>().is_some() {
+        Problem::new(
+            Kind::PayloadTooLarge,
+            "the request body is larger than this server accepts",
+        )
+    } else if rejection.find::<LengthRequired>().is_some() {
+        Problem::new(
+            Kind::LengthRequired,
+            "a write needs a Content-Length header",
+        )
+    } else if let Some(UnsupportedMediaType(declared)) = rejection.find() {
+        Problem::new(
+            Kind::UnsupportedMediaType,
+            format!("the body must be application/json, not {declared:?}"),
+        )
+    } else if let Some(header) = rejection.find::<InvalidHeader>() {
+        Problem::validation(vec![FieldError::new(
+            header.name(),
+            "is not a valid header value",
+        )])
+    } else if let Some(header) = rejection.find::<MissingHeader>() {
+        Problem::validation(vec![FieldError::new(header.name(), "is required")])
+    } else if rejection.find::<InvalidQuery>().is_some() {
+        Problem::validation(vec![FieldError::new("query", "is not a valid query string")])
+    } else if rejection.find::<MethodNotAllowed>().is_some() {
+        Problem::new(
+            Kind::MethodNotAllowed,
+            "this resource does not support the request's method",
+        )
+    } else {
+        Problem::internal(
+            &anyhow::anyhow!("unhandled rejection: {rejection:?}"),
+            "routing",
+        )
+    };
+    Ok(problem.into_response())
+}
