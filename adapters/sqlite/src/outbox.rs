@@ -1,0 +1,75 @@
+//! The outbox relay: oldest unpublished events first, marked published only once the
+//! publisher confirms them.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use shareholders_domain::{Position, RecordedEvent};
+use shareholders_ports::{EventPublisher, Outbox, RelayError};
+use sqlx::Row as _;
+
+use crate::SqliteStore;
+use crate::codec::{count, int};
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn relay(
+        &self,
+        limit: usize,
+        publisher: Arc<dyn EventPublisher>,
+    ) -> Result<usize, RelayError> {
+        // One relay at a time: SQLite has no SKIP LOCKED, and two relays must not publish the
+        // same batch. The write lock is not held while publishing, since an in-process
+        // publisher writes the read model through this same store.
+        let _relay = self.relay_lock.lock().await;
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT position, payload FROM outbox WHERE published = 0 ORDER BY position LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("claiming outbox events")?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let events = rows
+            .iter()
+            .map(|row| {
+                let position = count(row.try_get("position")?)?;
+                let payload: Vec<u8> = row.try_get("payload")?;
+                let event = shareholders_wire::decode_event(&payload)
+                    .with_context(|| format!("decoding outbox event {position}"))?;
+                Ok(RecordedEvent {
+                    position: Position::new(position),
+                    event,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        publisher.publish(&events).await?;
+        let positions = events
+            .iter()
+            .map(|e| int(e.position.get()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut writer = self.writer().await?;
+        sqlx::query(
+            "UPDATE outbox SET published = 1 \
+             WHERE position IN (SELECT value FROM json_each(?)) AND published = 0",
+        )
+        .bind(serde_json::to_string(&positions).context("encoding positions")?)
+        .execute(&mut *writer.tx)
+        .await
+        .context("marking outbox events published")?;
+        writer.commit().await?;
+        Ok(events.len())
+    }
+
+    async fn backlog(&self) -> Result<u64, RelayError> {
+        let backlog: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published = 0")
+            .fetch_one(&self.pool)
+            .await
+            .context("counting unpublished outbox events")?;
+        Ok(count(backlog)?)
+    }
+}

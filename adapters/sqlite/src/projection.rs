@@ -1,0 +1,416 @@
+//! The read model's writer: events and snapshot batches, each group of fields overwritten only
+//! by a strictly newer version of it.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use shareholders_domain::{ClassShares, Event, OwnerRef, Position, RecordedEvent};
+use shareholders_ports::{Projection, ProjectionError, ReadModelLoader, SnapshotBatch};
+use sqlx::SqliteConnection;
+
+use crate::SqliteStore;
+use crate::codec::{classes_json, int};
+
+/// "Not seen yet" for a versioned group.
+const NONE: i64 = -1;
+
+/// Everything a `read_organisations` row holds. `registered` is true when the static profile
+/// is complete (the registration, or a snapshot of the write model).
+struct OrganisationRow {
+    orgnr: String,
+    registered: bool,
+    name: String,
+    postal_code: Option<String>,
+    place: Option<String>,
+    country: Option<String>,
+    version: i64,
+    total_shares: Option<i64>,
+    registered_shares: i64,
+    owner_count: i64,
+    foreign_owner_count: i64,
+    classes: String,
+    owner_version: i64,
+    holding_count: i64,
+}
+
+impl OrganisationRow {
+    fn minimal(orgnr: &str, name: &str) -> Self {
+        Self {
+            orgnr: orgnr.to_owned(),
+            registered: false,
+            name: name.to_owned(),
+            postal_code: None,
+            place: None,
+            country: None,
+            version: NONE,
+            total_shares: None,
+            registered_shares: 0,
+            owner_count: 0,
+            foreign_owner_count: 0,
+            classes: "[]".to_owned(),
+            owner_version: NONE,
+            holding_count: 0,
+        }
+    }
+}
+
+async fn upsert_organisation(
+    conn: &mut SqliteConnection,
+    row: OrganisationRow,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO read_organisations (orgnr, registered, name, postal_code, place, country, \
+             version, total_shares, registered_shares, owner_count, foreign_owner_count, classes, \
+             owner_version, holding_count) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (orgnr) DO UPDATE SET \
+             name = CASE WHEN excluded.registered = 1 THEN excluded.name ELSE name END, \
+             postal_code = CASE WHEN excluded.registered = 1 THEN excluded.postal_code ELSE postal_code END, \
+             place = CASE WHEN excluded.registered = 1 THEN excluded.place ELSE place END, \
+             country = CASE WHEN excluded.registered = 1 THEN excluded.country \
+                 ELSE COALESCE(country, excluded.country) END, \
+             registered = MAX(registered, excluded.registered), \
+             total_shares = CASE WHEN excluded.version > version THEN excluded.total_shares ELSE total_shares END, \
+             registered_shares = CASE WHEN excluded.version > version THEN excluded.registered_shares ELSE registered_shares END, \
+             owner_count = CASE WHEN excluded.version > version THEN excluded.owner_count ELSE owner_count END, \
+             foreign_owner_count = CASE WHEN excluded.version > version THEN excluded.foreign_owner_count ELSE foreign_owner_count END, \
+             classes = CASE WHEN excluded.version > version THEN excluded.classes ELSE classes END, \
+             version = MAX(version, excluded.version), \
+             holding_count = CASE WHEN excluded.owner_version > owner_version THEN excluded.holding_count ELSE holding_count END, \
+             owner_version = MAX(owner_version, excluded.owner_version)",
+    )
+    .bind(row.orgnr)
+    .bind(row.registered)
+    .bind(row.name)
+    .bind(row.postal_code)
+    .bind(row.place)
+    .bind(row.country)
+    .bind(row.version)
+    .bind(row.total_shares)
+    .bind(row.registered_shares)
+    .bind(row.owner_count)
+    .bind(row.foreign_owner_count)
+    .bind(row.classes)
+    .bind(row.owner_version)
+    .bind(row.holding_count)
+    .execute(&mut *conn)
+    .await
+    .context("upserting a read organisation")?;
+    Ok(())
+}
+
+struct PersonRow {
+    id: String,
+    registered: bool,
+    name: String,
+    birth_year: Option<i64>,
+    postal_code: Option<String>,
+    place: Option<String>,
+    country: String,
+    owner_version: i64,
+    holding_count: i64,
+}
+
+async fn upsert_person(conn: &mut SqliteConnection, row: PersonRow) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO read_persons (id, registered, name, birth_year, postal_code, place, country, \
+             owner_version, holding_count) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET \
+             name = CASE WHEN excluded.registered = 1 THEN excluded.name ELSE name END, \
+             birth_year = CASE WHEN excluded.registered = 1 THEN excluded.birth_year ELSE birth_year END, \
+             postal_code = CASE WHEN excluded.registered = 1 THEN excluded.postal_code ELSE postal_code END, \
+             place = CASE WHEN excluded.registered = 1 THEN excluded.place ELSE place END, \
+             country = CASE WHEN excluded.registered = 1 THEN excluded.country ELSE country END, \
+             registered = MAX(registered, excluded.registered), \
+             holding_count = CASE WHEN excluded.owner_version > owner_version THEN excluded.holding_count ELSE holding_count END, \
+             owner_version = MAX(owner_version, excluded.owner_version)",
+    )
+    .bind(row.id)
+    .bind(row.registered)
+    .bind(row.name)
+    .bind(row.birth_year)
+    .bind(row.postal_code)
+    .bind(row.place)
+    .bind(row.country)
+    .bind(row.owner_version)
+    .bind(row.holding_count)
+    .execute(&mut *conn)
+    .await
+    .context("upserting a read person")?;
+    Ok(())
+}
+
+struct HoldingRow<'a> {
+    company: &'a str,
+    owner: &'a OwnerRef,
+    owner_name: &'a str,
+    owner_country: &'a str,
+    owner_birth_year: Option<i64>,
+    classes: &'a [ClassShares],
+    version: i64,
+}
+
+async fn upsert_holding(conn: &mut SqliteConnection, row: HoldingRow<'_>) -> anyhow::Result<()> {
+    let shares = row.classes.iter().map(|c| c.shares).sum::<u64>();
+    sqlx::query(
+        "INSERT INTO read_holdings (company, owner_kind, owner_id, owner_name, owner_country, \
+             owner_birth_year, classes, shares, version) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (company, owner_kind, owner_id) DO UPDATE SET \
+             classes = excluded.classes, shares = excluded.shares, version = excluded.version \
+         WHERE excluded.version > read_holdings.version",
+    )
+    .bind(row.company.to_owned())
+    .bind(row.owner.kind().as_str())
+    .bind(row.owner.id().to_owned())
+    .bind(row.owner_name.to_owned())
+    .bind(row.owner_country.to_owned())
+    .bind(row.owner_birth_year)
+    .bind(classes_json(row.classes))
+    .bind(int(shares)?)
+    .bind(row.version)
+    .execute(&mut *conn)
+    .await
+    .context("upserting a read holding")?;
+    Ok(())
+}
+
+fn poison(error: anyhow::Error) -> ProjectionError {
+    ProjectionError::Poison(format!("{error:#}"))
+}
+
+async fn apply_event(
+    conn: &mut SqliteConnection,
+    recorded: &RecordedEvent,
+) -> Result<(), ProjectionError> {
+    match &recorded.event {
+        Event::OrganisationRegistered(o) => {
+            let row = OrganisationRow {
+                registered: true,
+                postal_code: o.postal_code().map(|p| p.as_str().to_owned()),
+                place: o.place().map(|p| p.as_str().to_owned()),
+                country: Some(o.country().alpha2().to_owned()),
+                version: 0,
+                total_shares: o
+                    .total_shares()
+                    .map(|t| int(t.get()))
+                    .transpose()
+                    .map_err(poison)?,
+                owner_version: 0,
+                ..OrganisationRow::minimal(o.orgnr().as_str(), o.name().as_str())
+            };
+            upsert_organisation(conn, row).await?;
+        }
+        Event::PersonRegistered(p) => {
+            upsert_person(
+                conn,
+                PersonRow {
+                    id: p.id().as_str().to_owned(),
+                    registered: true,
+                    name: p.name().as_str().to_owned(),
+                    birth_year: p.birth_year().map(|y| i64::from(y.get())),
+                    postal_code: p.postal_code().map(|c| c.as_str().to_owned()),
+                    place: p.place().map(|c| c.as_str().to_owned()),
+                    country: p.country().alpha2().to_owned(),
+                    owner_version: 0,
+                    holding_count: 0,
+                },
+            )
+            .await?;
+        }
+        Event::SharesPurchased(e) => {
+            let state = &e.company_state;
+            let company = OrganisationRow {
+                version: int(state.version).map_err(poison)?,
+                total_shares: e
+                    .company
+                    .total_shares
+                    .map(|t| int(t.get()))
+                    .transpose()
+                    .map_err(poison)?,
+                registered_shares: int(state.registered_shares).map_err(poison)?,
+                owner_count: int(state.owner_count).map_err(poison)?,
+                foreign_owner_count: int(state.foreign_owner_count).map_err(poison)?,
+                classes: classes_json(&state.classes),
+                ..OrganisationRow::minimal(e.company.orgnr.as_str(), e.company.name.as_str())
+            };
+            upsert_organisation(conn, company).await?;
+            let owner_version = int(e.owner_state.version).map_err(poison)?;
+            let holding_count = int(e.owner_state.holding_count).map_err(poison)?;
+            let owner = &e.owner;
+            match &owner.owner {
+                OwnerRef::Organisation(orgnr) => {
+                    let row = OrganisationRow {
+                        country: Some(owner.country.alpha2().to_owned()),
+                        owner_version,
+                        holding_count,
+                        ..OrganisationRow::minimal(orgnr.as_str(), owner.name.as_str())
+                    };
+                    upsert_organisation(conn, row).await?;
+                }
+                OwnerRef::Person(id) => {
+                    upsert_person(
+                        conn,
+                        PersonRow {
+                            id: id.as_str().to_owned(),
+                            registered: false,
+                            name: owner.name.as_str().to_owned(),
+                            birth_year: owner.birth_year.map(|y| i64::from(y.get())),
+                            postal_code: None,
+                            place: None,
+                            country: owner.country.alpha2().to_owned(),
+                            owner_version,
+                            holding_count,
+                        },
+                    )
+                    .await?;
+                }
+            }
+            upsert_holding(
+                conn,
+                HoldingRow {
+                    company: e.company.orgnr.as_str(),
+                    owner: &owner.owner,
+                    owner_name: owner.name.as_str(),
+                    owner_country: owner.country.alpha2(),
+                    owner_birth_year: owner.birth_year.map(|y| i64::from(y.get())),
+                    classes: &e.holding,
+                    version: int(state.version).map_err(poison)?,
+                },
+            )
+            .await?;
+        }
+    }
+    sqlx::query("INSERT INTO read_applied (position) VALUES (?) ON CONFLICT DO NOTHING")
+        .bind(int(recorded.position.get()).map_err(poison)?)
+        .execute(&mut *conn)
+        .await
+        .context("recording an applied position")?;
+    Ok(())
+}
+
+#[async_trait]
+impl Projection for SqliteStore {
+    async fn apply(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer().await?;
+        for event in events {
+            apply_event(&mut writer.tx, event).await?;
+        }
+        writer.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ReadModelLoader for SqliteStore {
+    async fn clear(&self) -> anyhow::Result<()> {
+        let mut writer = self.writer().await?;
+        for sql in [
+            "DELETE FROM read_holdings",
+            "DELETE FROM read_organisations",
+            "DELETE FROM read_persons",
+            "DELETE FROM read_applied",
+            "DELETE FROM read_watermark",
+        ] {
+            sqlx::query(sql)
+                .execute(&mut *writer.tx)
+                .await
+                .context("clearing the read model")?;
+        }
+        writer.commit().await
+    }
+
+    async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
+        let mut writer = self.writer().await?;
+        let conn = &mut *writer.tx;
+        for company in &batch.companies {
+            let record = &company.record;
+            let o = &record.organisation;
+            let row = OrganisationRow {
+                orgnr: o.orgnr().as_str().to_owned(),
+                registered: true,
+                name: o.name().as_str().to_owned(),
+                postal_code: o.postal_code().map(|p| p.as_str().to_owned()),
+                place: o.place().map(|p| p.as_str().to_owned()),
+                country: Some(o.country().alpha2().to_owned()),
+                version: int(company.version)?,
+                total_shares: o.total_shares().map(|t| int(t.get())).transpose()?,
+                registered_shares: int(record.registered_shares)?,
+                owner_count: int(record.owner_count)?,
+                foreign_owner_count: int(record.foreign_owner_count)?,
+                classes: classes_json(&record.classes),
+                owner_version: int(company.owner_version)?,
+                holding_count: int(record.holding_count)?,
+            };
+            upsert_organisation(conn, row).await?;
+        }
+        for person in &batch.persons {
+            let p = &person.record.person;
+            upsert_person(
+                conn,
+                PersonRow {
+                    id: p.id().as_str().to_owned(),
+                    registered: true,
+                    name: p.name().as_str().to_owned(),
+                    birth_year: p.birth_year().map(|y| i64::from(y.get())),
+                    postal_code: p.postal_code().map(|c| c.as_str().to_owned()),
+                    place: p.place().map(|c| c.as_str().to_owned()),
+                    country: p.country().alpha2().to_owned(),
+                    owner_version: int(person.owner_version)?,
+                    holding_count: int(person.record.holding_count)?,
+                },
+            )
+            .await?;
+        }
+        for holding in &batch.holdings {
+            let record = &holding.record;
+            // The company's row, in case this batch brings the holding before its company:
+            // the row is a placeholder that any versioned write overrides.
+            let company = OrganisationRow {
+                total_shares: record.company.total_shares.map(|t| int(t.get())).transpose()?,
+                ..OrganisationRow::minimal(
+                    record.company.orgnr.as_str(),
+                    record.company.name.as_str(),
+                )
+            };
+            upsert_organisation(conn, company).await?;
+            upsert_holding(
+                conn,
+                HoldingRow {
+                    company: record.company.orgnr.as_str(),
+                    owner: &record.owner.owner,
+                    owner_name: record.owner.name.as_str(),
+                    owner_country: record.owner.country.alpha2(),
+                    owner_birth_year: record.owner.birth_year.map(|y| i64::from(y.get())),
+                    classes: &record.classes,
+                    version: int(holding.version)?,
+                },
+            )
+            .await?;
+        }
+        writer.commit().await
+    }
+
+    async fn mark_applied_through(&self, position: Position) -> anyhow::Result<()> {
+        let mut writer = self.writer().await?;
+        sqlx::query(
+            "INSERT INTO read_watermark (id, position) VALUES (1, ?) \
+             ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)",
+        )
+        .bind(int(position.get())?)
+        .execute(&mut *writer.tx)
+        .await
+        .context("raising the applied watermark")?;
+        sqlx::query(
+            "DELETE FROM read_applied \
+             WHERE position <= (SELECT position FROM read_watermark WHERE id = 1)",
+        )
+        .execute(&mut *writer.tx)
+        .await
+        .context("pruning applied positions")?;
+        writer.commit().await
+    }
+}

@@ -1,0 +1,454 @@
+//! The write model: commands, each with its outbox event and idempotency key in one
+//! `BEGIN IMMEDIATE` transaction.
+
+use anyhow::{Context as _, anyhow};
+use async_trait::async_trait;
+use shareholders_domain::{
+    ClassShares, CompanyProfile, CompanyState, Event, Organisation, OwnerProfile, OwnerRef,
+    OwnerState, Person, Position, Purchase, PurchaseId, RecordedEvent, ShareClass, SharesPurchased, check_purchase,
+};
+use shareholders_ports::{
+    Idempotency, PurchaseError, PurchaseReceipt, Recorded, RegisterError, WriteStore,
+};
+use sqlx::{Row as _, SqliteConnection};
+
+use crate::SqliteStore;
+use crate::codec::{birth_year, count, int, kind_str, total};
+
+/// What an idempotency key says about a command.
+pub(crate) enum KeyState {
+    Fresh,
+    Replay(RecordedEvent),
+    Reused,
+}
+
+pub(crate) async fn check_key(
+    conn: &mut SqliteConnection,
+    idempotency: Option<&Idempotency>,
+) -> anyhow::Result<KeyState> {
+    let Some(idempotency) = idempotency else {
+        return Ok(KeyState::Fresh);
+    };
+    let row = sqlx::query(
+        "SELECT k.fingerprint, k.position, o.payload FROM idempotency_keys k \
+         JOIN outbox o ON o.position = k.position WHERE k.key = ?",
+    )
+    .bind(idempotency.key.as_str().to_owned())
+    .fetch_optional(&mut *conn)
+    .await
+    .context("reading an idempotency key")?;
+    let Some(row) = row else {
+        return Ok(KeyState::Fresh);
+    };
+    let fingerprint: String = row.try_get("fingerprint")?;
+    if fingerprint != idempotency.fingerprint {
+        return Ok(KeyState::Reused);
+    }
+    let position = count(row.try_get("position")?)?;
+    let payload: Vec<u8> = row.try_get("payload")?;
+    let event = shareholders_wire::decode_event(&payload)
+        .with_context(|| format!("decoding outbox event {position}"))?;
+    Ok(KeyState::Replay(RecordedEvent {
+        position: Position::new(position),
+        event,
+    }))
+}
+
+async fn save_key(
+    conn: &mut SqliteConnection,
+    idempotency: Option<&Idempotency>,
+    position: Position,
+) -> anyhow::Result<()> {
+    if let Some(idempotency) = idempotency {
+        sqlx::query("INSERT INTO idempotency_keys (key, fingerprint, position) VALUES (?, ?, ?)")
+            .bind(idempotency.key.as_str().to_owned())
+            .bind(idempotency.fingerprint.clone())
+            .bind(int(position.get())?)
+            .execute(&mut *conn)
+            .await
+            .context("saving an idempotency key")?;
+    }
+    Ok(())
+}
+
+/// Appends an event to the outbox; its row number is its position.
+pub(crate) async fn append(conn: &mut SqliteConnection, event: &Event) -> anyhow::Result<Position> {
+    let result = sqlx::query("INSERT INTO outbox (event_type, payload) VALUES (?, ?)")
+        .bind(event.type_name())
+        .bind(shareholders_wire::encode_event(event))
+        .execute(&mut *conn)
+        .await
+        .context("appending to the outbox")?;
+    Ok(Position::new(count(result.last_insert_rowid())?))
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+fn replayed<T>(value: T, recorded: &RecordedEvent) -> Recorded<T> {
+    Recorded {
+        value,
+        position: recorded.position,
+        replayed: true,
+    }
+}
+
+#[async_trait]
+impl WriteStore for SqliteStore {
+    async fn register_organisation(
+        &self,
+        organisation: &Organisation,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<Organisation>, RegisterError> {
+        let mut writer = self.writer().await?;
+        match check_key(&mut writer.tx, idempotency.as_ref()).await? {
+            KeyState::Fresh => {}
+            KeyState::Replay(recorded) => {
+                return match &recorded.event {
+                    Event::OrganisationRegistered(o) => Ok(replayed(o.clone(), &recorded)),
+                    _ => Err(RegisterError::IdempotencyKeyReused),
+                };
+            }
+            KeyState::Reused => return Err(RegisterError::IdempotencyKeyReused),
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO organisations (orgnr, name, postal_code, place, country, total_shares) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(organisation.orgnr().as_str().to_owned())
+        .bind(organisation.name().as_str().to_owned())
+        .bind(organisation.postal_code().map(|p| p.as_str().to_owned()))
+        .bind(organisation.place().map(|p| p.as_str().to_owned()))
+        .bind(organisation.country().alpha2().to_owned())
+        .bind(organisation.total_shares().map(|t| int(t.get())).transpose()?)
+        .execute(&mut *writer.tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(RegisterError::OrganisationExists(organisation.orgnr()));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context("inserting an organisation")
+                    .into());
+            }
+        }
+        let position = append(
+            &mut writer.tx,
+            &Event::OrganisationRegistered(organisation.clone()),
+        )
+        .await?;
+        save_key(&mut writer.tx, idempotency.as_ref(), position).await?;
+        writer.commit().await?;
+        Ok(Recorded {
+            value: organisation.clone(),
+            position,
+            replayed: false,
+        })
+    }
+
+    async fn register_person(
+        &self,
+        person: &Person,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<Person>, RegisterError> {
+        let mut writer = self.writer().await?;
+        match check_key(&mut writer.tx, idempotency.as_ref()).await? {
+            KeyState::Fresh => {}
+            KeyState::Replay(recorded) => {
+                return match &recorded.event {
+                    Event::PersonRegistered(p) => Ok(replayed(p.clone(), &recorded)),
+                    _ => Err(RegisterError::IdempotencyKeyReused),
+                };
+            }
+            KeyState::Reused => return Err(RegisterError::IdempotencyKeyReused),
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO persons (id, name, birth_year, postal_code, place, country) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(person.id().as_str().to_owned())
+        .bind(person.name().as_str().to_owned())
+        .bind(person.birth_year().map(|y| i64::from(y.get())))
+        .bind(person.postal_code().map(|p| p.as_str().to_owned()))
+        .bind(person.place().map(|p| p.as_str().to_owned()))
+        .bind(person.country().alpha2().to_owned())
+        .execute(&mut *writer.tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(RegisterError::PersonExists(person.id().to_string()));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("inserting a person").into()),
+        }
+        let position = append(&mut writer.tx, &Event::PersonRegistered(person.clone())).await?;
+        save_key(&mut writer.tx, idempotency.as_ref(), position).await?;
+        writer.commit().await?;
+        Ok(Recorded {
+            value: person.clone(),
+            position,
+            replayed: false,
+        })
+    }
+
+    async fn purchase(
+        &self,
+        purchase: &Purchase,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<PurchaseReceipt>, PurchaseError> {
+        let mut writer = self.writer().await?;
+        match check_key(&mut writer.tx, idempotency.as_ref()).await? {
+            KeyState::Fresh => {}
+            KeyState::Replay(recorded) => {
+                return match &recorded.event {
+                    Event::SharesPurchased(e) => Ok(replayed(
+                        PurchaseReceipt {
+                            id: e.purchase_id,
+                            purchase: e.purchase.clone(),
+                        },
+                        &recorded,
+                    )),
+                    _ => Err(PurchaseError::IdempotencyKeyReused),
+                };
+            }
+            KeyState::Reused => return Err(PurchaseError::IdempotencyKeyReused),
+        }
+        let event = record_purchase(&mut writer.tx, purchase).await?;
+        let receipt = PurchaseReceipt {
+            id: event.purchase_id,
+            purchase: purchase.clone(),
+        };
+        let position = append(&mut writer.tx, &Event::SharesPurchased(Box::new(event))).await?;
+        save_key(&mut writer.tx, idempotency.as_ref(), position).await?;
+        writer.commit().await?;
+        Ok(Recorded {
+            value: receipt,
+            position,
+            replayed: false,
+        })
+    }
+}
+
+struct Owner {
+    name: String,
+    country: String,
+    birth_year: Option<i64>,
+    version: u64,
+    holding_count: u64,
+}
+
+async fn owner(conn: &mut SqliteConnection, owner: &OwnerRef) -> anyhow::Result<Option<Owner>> {
+    let sql = match owner {
+        OwnerRef::Organisation(_) => {
+            "SELECT name, country, NULL AS birth_year, owner_version, holding_count \
+             FROM organisations WHERE orgnr = ?"
+        }
+        OwnerRef::Person(_) => {
+            "SELECT name, country, birth_year, owner_version, holding_count \
+             FROM persons WHERE id = ?"
+        }
+    };
+    let row = sqlx::query(sql)
+        .bind(owner.id().to_owned())
+        .fetch_optional(&mut *conn)
+        .await
+        .context("reading the owner")?;
+    row.map(|row| {
+        Ok(Owner {
+            name: row.try_get("name")?,
+            country: row.try_get("country")?,
+            birth_year: row.try_get("birth_year")?,
+            version: count(row.try_get("owner_version")?)?,
+            holding_count: count(row.try_get("holding_count")?)?,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn classes(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    binds: &[&str],
+) -> anyhow::Result<Vec<ClassShares>> {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind((*bind).to_owned());
+    }
+    let rows = query.fetch_all(&mut *conn).await.context("reading classes")?;
+    rows.iter()
+        .map(|row| {
+            let class: String = row.try_get("share_class")?;
+            Ok(ClassShares {
+                share_class: ShareClass::parse(&class)
+                    .with_context(|| format!("stored share class {class:?}"))?,
+                shares: count(row.try_get("shares")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Applies a purchase to the write model and returns the event describing the state it left.
+async fn record_purchase(
+    conn: &mut SqliteConnection,
+    purchase: &Purchase,
+) -> Result<SharesPurchased, PurchaseError> {
+    let company_nr = purchase.company();
+    let company = sqlx::query(
+        "SELECT name, total_shares, version, registered_shares, owner_count, foreign_owner_count \
+         FROM organisations WHERE orgnr = ?",
+    )
+    .bind(company_nr.as_str().to_owned())
+    .fetch_optional(&mut *conn)
+    .await
+    .context("reading the company")?
+    .ok_or(PurchaseError::UnknownCompany(company_nr))?;
+    let owner_ref = purchase.owner();
+    let owner = owner(conn, owner_ref)
+        .await?
+        .ok_or_else(|| PurchaseError::UnknownOwner(owner_ref.clone()))?;
+
+    let declared = total(company.try_get("total_shares").map_err(anyhow::Error::new)?)?;
+    let registered = count(company.try_get("registered_shares").map_err(anyhow::Error::new)?)?;
+    let registered_after = check_purchase(declared, registered, purchase.shares())?;
+    let version = count(company.try_get("version").map_err(anyhow::Error::new)?)? + 1;
+    let owner_count = count(company.try_get("owner_count").map_err(anyhow::Error::new)?)?;
+    let foreign_owner_count =
+        count(company.try_get("foreign_owner_count").map_err(anyhow::Error::new)?)?;
+    let company_name: String = company.try_get("name").map_err(anyhow::Error::new)?;
+
+    let kind = kind_str(owner_ref);
+    let held: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM holdings WHERE company = ? AND owner_kind = ? AND owner_id = ?)",
+    )
+    .bind(company_nr.as_str().to_owned())
+    .bind(kind)
+    .bind(owner_ref.id().to_owned())
+    .fetch_one(&mut *conn)
+    .await
+    .context("looking for the holding")?;
+    let new_holding = !held;
+    let owner_country = shareholders_domain::Country::parse(&owner.country)
+        .with_context(|| format!("stored country {:?}", owner.country))?;
+    let new_foreign = new_holding && owner_country.is_foreign();
+
+    let shares = int(purchase.shares().get())?;
+    let class = purchase.share_class().as_str().to_owned();
+    sqlx::query(
+        "INSERT INTO holdings (company, owner_kind, owner_id, share_class, shares, version) \
+         VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (company, owner_kind, owner_id, share_class) \
+         DO UPDATE SET shares = shares + excluded.shares, version = excluded.version",
+    )
+    .bind(company_nr.as_str().to_owned())
+    .bind(kind)
+    .bind(owner_ref.id().to_owned())
+    .bind(class.clone())
+    .bind(shares)
+    .bind(int(version)?)
+    .execute(&mut *conn)
+    .await
+    .context("adding to the holding")?;
+    sqlx::query(
+        "INSERT INTO company_classes (company, share_class, shares) VALUES (?, ?, ?) \
+         ON CONFLICT (company, share_class) DO UPDATE SET shares = shares + excluded.shares",
+    )
+    .bind(company_nr.as_str().to_owned())
+    .bind(class.clone())
+    .bind(shares)
+    .execute(&mut *conn)
+    .await
+    .context("adding to the company's class")?;
+    let owner_count_after = owner_count + u64::from(new_holding);
+    let foreign_after = foreign_owner_count + u64::from(new_foreign);
+    sqlx::query(
+        "UPDATE organisations SET version = ?, registered_shares = ?, owner_count = ?, \
+         foreign_owner_count = ? WHERE orgnr = ?",
+    )
+    .bind(int(version)?)
+    .bind(int(registered_after)?)
+    .bind(int(owner_count_after)?)
+    .bind(int(foreign_after)?)
+    .bind(company_nr.as_str().to_owned())
+    .execute(&mut *conn)
+    .await
+    .context("updating the company's state")?;
+    let (owner_version, holding_count) = if new_holding {
+        let sql = match owner_ref {
+            OwnerRef::Organisation(_) => {
+                "UPDATE organisations SET owner_version = owner_version + 1, \
+                 holding_count = holding_count + 1 WHERE orgnr = ?"
+            }
+            OwnerRef::Person(_) => {
+                "UPDATE persons SET owner_version = owner_version + 1, \
+                 holding_count = holding_count + 1 WHERE id = ?"
+            }
+        };
+        sqlx::query(sql)
+            .bind(owner_ref.id().to_owned())
+            .execute(&mut *conn)
+            .await
+            .context("updating the owner's state")?;
+        (owner.version + 1, owner.holding_count + 1)
+    } else {
+        (owner.version, owner.holding_count)
+    };
+    let recorded = sqlx::query(
+        "INSERT INTO purchases (company, owner_kind, owner_id, share_class, shares) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(company_nr.as_str().to_owned())
+    .bind(kind)
+    .bind(owner_ref.id().to_owned())
+    .bind(class)
+    .bind(shares)
+    .execute(&mut *conn)
+    .await
+    .context("recording the purchase")?;
+    let purchase_id = PurchaseId::new(count(recorded.last_insert_rowid())?);
+
+    let holding = classes(
+        conn,
+        "SELECT share_class, shares FROM holdings \
+         WHERE company = ? AND owner_kind = ? AND owner_id = ? ORDER BY share_class",
+        &[company_nr.as_str(), kind, owner_ref.id()],
+    )
+    .await?;
+    let company_classes = classes(
+        conn,
+        "SELECT share_class, shares FROM company_classes WHERE company = ? ORDER BY share_class",
+        &[company_nr.as_str()],
+    )
+    .await?;
+    Ok(SharesPurchased {
+        purchase_id,
+        purchase: purchase.clone(),
+        company: CompanyProfile {
+            orgnr: company_nr,
+            name: shareholders_domain::Name::parse(&company_name)
+                .map_err(|e| anyhow!("stored company name {company_name:?}: {e}"))?,
+            total_shares: declared,
+        },
+        owner: OwnerProfile {
+            owner: owner_ref.clone(),
+            name: shareholders_domain::Name::parse(&owner.name)
+                .map_err(|e| anyhow!("stored owner name {:?}: {e}", owner.name))?,
+            country: owner_country,
+            birth_year: birth_year(owner.birth_year)?,
+        },
+        holding,
+        company_state: CompanyState {
+            version,
+            registered_shares: registered_after,
+            owner_count: owner_count_after,
+            foreign_owner_count: foreign_after,
+            classes: company_classes,
+        },
+        owner_state: OwnerState {
+            version: owner_version,
+            holding_count,
+        },
+    })
+}
