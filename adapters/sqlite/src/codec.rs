@@ -3,7 +3,7 @@
 use anyhow::{Context as _, anyhow};
 use shareholders_domain::{
     BirthYear, ClassShares, CompanyProfile, Country, Name, OrgNr, Organisation, OwnerProfile,
-   , OwnerRef, Person, PersonId, Place, PostalCode, ShareClass, ShareCount,
+    OwnerRef, Person, PersonId, Place, PostalCode, ShareClass, ShareCount,
 };
 use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, HoldingSnapshot, PersonRecord, PersonSnapshot,

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use shareholders_domain::{OrgNr, Position};
-use shareholders_ports::{ImportReport, RegisterHolder, RegisterImport, RegisterLine, TotalConflict};
+use shareholders_ports::{
+    ImportReport, RegisterHolder, RegisterImport, RegisterLine, TotalConflict,
+};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use crate::SqliteStore;

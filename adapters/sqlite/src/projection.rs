@@ -370,7 +370,11 @@ impl ReadModelLoader for SqliteStore {
             // The company's row, in case this batch brings the holding before its company:
             // the row is a placeholder that any versioned write overrides.
             let company = OrganisationRow {
-                total_shares: record.company.total_shares.map(|t| int(t.get())).transpose()?,
+                total_shares: record
+                    .company
+                    .total_shares
+                    .map(|t| int(t.get()))
+                    .transpose()?,
                 ..OrganisationRow::minimal(
                     record.company.orgnr.as_str(),
                     record.company.name.as_str(),

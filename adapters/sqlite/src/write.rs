@@ -5,7 +5,8 @@ use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use shareholders_domain::{
     ClassShares, CompanyProfile, CompanyState, Event, Organisation, OwnerProfile, OwnerRef,
-    OwnerState, Person, Position, Purchase, PurchaseId, RecordedEvent, ShareClass, SharesPurchased, check_purchase,
+    OwnerState, Person, Position, Purchase, PurchaseId, RecordedEvent, ShareClass, SharesPurchased,
+    check_purchase,
 };
 use shareholders_ports::{
     Idempotency, PurchaseError, PurchaseReceipt, Recorded, RegisterError, WriteStore,
@@ -121,7 +122,12 @@ impl WriteStore for SqliteStore {
         .bind(organisation.postal_code().map(|p| p.as_str().to_owned()))
         .bind(organisation.place().map(|p| p.as_str().to_owned()))
         .bind(organisation.country().alpha2().to_owned())
-        .bind(organisation.total_shares().map(|t| int(t.get())).transpose()?)
+        .bind(
+            organisation
+                .total_shares()
+                .map(|t| int(t.get()))
+                .transpose()?,
+        )
         .execute(&mut *writer.tx)
         .await;
         match inserted {
@@ -277,7 +283,10 @@ pub(crate) async fn classes(
     for bind in binds {
         query = query.bind((*bind).to_owned());
     }
-    let rows = query.fetch_all(&mut *conn).await.context("reading classes")?;
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .context("reading classes")?;
     rows.iter()
         .map(|row| {
             let class: String = row.try_get("share_class")?;
@@ -310,13 +319,24 @@ async fn record_purchase(
         .await?
         .ok_or_else(|| PurchaseError::UnknownOwner(owner_ref.clone()))?;
 
-    let declared = total(company.try_get("total_shares").map_err(anyhow::Error::new)?)?;
-    let registered = count(company.try_get("registered_shares").map_err(anyhow::Error::new)?)?;
+    let declared = total(
+        company
+            .try_get("total_shares")
+            .map_err(anyhow::Error::new)?,
+    )?;
+    let registered = count(
+        company
+            .try_get("registered_shares")
+            .map_err(anyhow::Error::new)?,
+    )?;
     let registered_after = check_purchase(declared, registered, purchase.shares())?;
     let version = count(company.try_get("version").map_err(anyhow::Error::new)?)? + 1;
     let owner_count = count(company.try_get("owner_count").map_err(anyhow::Error::new)?)?;
-    let foreign_owner_count =
-        count(company.try_get("foreign_owner_count").map_err(anyhow::Error::new)?)?;
+    let foreign_owner_count = count(
+        company
+            .try_get("foreign_owner_count")
+            .map_err(anyhow::Error::new)?,
+    )?;
     let company_name: String = company.try_get("name").map_err(anyhow::Error::new)?;
 
     let kind = kind_str(owner_ref);
