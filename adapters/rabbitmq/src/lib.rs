@@ -1,0 +1,46 @@
+//! The RabbitMQ adapter: the outbox relay's [`RabbitPublisher`] and the projector's
+//! [`run_consumer`], over one durable [`Topology`].
+//!
+//! Delivery is at least once end to end. The publisher returns only once the broker has
+//! confirmed every message of a batch (publisher confirms, persistent messages, `mandatory`),
+//! so an event leaves the outbox only when it is safely queued. The consumer acknowledges a
+//! message only after the projection applied it; the projection is idempotent and versioned,
+//! so redeliveries and several competing consumers are harmless.
+//!
+//! The projector's queue is a quorum queue: it is replicated where the cluster allows it, and it
+//! counts deliveries (`x-delivery-count`), which bounds the retries of a failing event. Messages
+//! that cannot be applied go to a dead-letter exchange and queue.
+
+mod consumer;
+mod publisher;
+mod redact;
+mod topology;
+
+pub use consumer::{ConsumerSettings, run_consumer};
+pub use publisher::{PublisherSettings, RabbitPublisher};
+pub use redact::redact_url;
+pub use topology::Topology;
+
+/// Connects with a timeout and the given connection name (shown by `rabbitmqctl
+/// list_connections` and the management UI).
+async fn open_connection(
+    url: &str,
+    connection_name: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<lapin::Connection> {
+    use anyhow::Context as _;
+    let properties =
+        lapin::ConnectionProperties::default().with_connection_name(connection_name.into());
+    tokio::time::timeout(timeout, lapin::Connection::connect(url, properties))
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after {timeout:?}"))
+        .and_then(|connected| connected.map_err(anyhow::Error::from))
+        .with_context(|| format!("connecting to {}", redact_url(url)))
+}
+
+/// Checks that `url` is an AMQP URL, without revealing its password in the error.
+fn check_url(url: &str) -> anyhow::Result<()> {
+    url.parse::<lapin::uri::AMQPUri>()
+        .map(|_| ())
+        .map_err(|reason| anyhow::anyhow!("invalid AMQP URL {}: {reason}", redact_url(url)))
+}
