@@ -1,0 +1,19 @@
+//! Skatteetaten's shareholder register extract ("aksjeeiebok"): reading it, importing it into
+//! a store through [`shareholders_ports::RegisterImport`], and generating synthetic ones.
+//!
+//! The format: UTF-8, `;`-separated, nothing quoted, nine fields
+//! (`Orgnr;Selskap;Aksjeklasse;Navn aksjonær;Fødselsår/orgnr;Postnr/sted;Landkode;Antall
+//! aksjer;Antall aksjer selskap`), usually after a byte-order mark and a header, LF or CRLF.
+//! [`parse_line`] documents how each field and each quirk of the real files is read.
+
+mod generate;
+mod import;
+mod parse;
+mod progress;
+mod reader;
+
+pub use generate::{GenerateStats, generate};
+pub use import::{ImportOptions, ImportOutcome, REJECTS_HEADER, import_file};
+pub use parse::{FIELDS, HEADER, Reject, parse_line, year_from_file_name};
+pub use progress::Progress;
+pub use reader::{Parsed, RegisterReader};

@@ -1,0 +1,205 @@
+//! Reading a whole extract, one line at a time.
+
+use std::io::{self, BufRead};
+
+use shareholders_ports::RegisterLine;
+
+use crate::parse::{Reject, parse_line};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What one line of the extract gave.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Parsed {
+    Line(RegisterLine),
+    Reject(Reject),
+}
+
+/// Streams the lines of an extract, in constant memory (one line buffer).
+///
+/// It skips a UTF-8 byte-order mark and a header line (a first line starting with `Orgnr;`),
+/// accepts LF and CRLF line endings, and skips blank lines silently. Line numbers are physical,
+/// 1-based, and count the header. A line that is not UTF-8 becomes a [`Reject`]; only a read
+/// error of the underlying reader is an `Err`, after which the reader yields nothing more.
+#[derive(Debug)]
+pub struct RegisterReader<R: BufRead> {
+    inner: R,
+    buffer: Vec<u8>,
+    line_no: u64,
+    bytes_read: u64,
+    data_lines: u64,
+    done: bool,
+}
+
+impl<R: BufRead> RegisterReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            buffer: Vec::with_capacity(512),
+            line_no: 0,
+            bytes_read: 0,
+            data_lines: 0,
+            done: false,
+        }
+    }
+
+    /// Bytes consumed so far, line endings, BOM and header included: progress against the
+    /// file's size.
+    #[must_use]
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The number of the last line read (physical, 1-based).
+    #[must_use]
+    pub fn line_number(&self) -> u64 {
+        self.line_no
+    }
+
+    /// Data lines yielded so far (understood or rejected; not the header or blank lines).
+    #[must_use]
+    pub fn data_lines(&self) -> u64 {
+        self.data_lines
+    }
+
+    fn next_line(&mut self) -> io::Result<Option<Parsed>> {
+        loop {
+            self.buffer.clear();
+            let read = self.inner.read_until(b'\n', &mut self.buffer)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.bytes_read += read as u64;
+            self.line_no += 1;
+            let mut bytes = self.buffer.as_slice();
+            if let Some(rest) = bytes.strip_suffix(b"\n") {
+                bytes = rest;
+            }
+            if let Some(rest) = bytes.strip_suffix(b"\r") {
+                bytes = rest;
+            }
+            if self.line_no == 1 {
+                if let Some(rest) = bytes.strip_prefix(BOM) {
+                    bytes = rest;
+                }
+                if bytes.len() >= 6 && bytes[..6].eq_ignore_ascii_case(b"orgnr;") {
+                    continue;
+                }
+            }
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            self.data_lines += 1;
+            return Ok(Some(match std::str::from_utf8(bytes) {
+                Ok(text) => match parse_line(self.line_no, text) {
+                    Ok(line) => Parsed::Line(line),
+                    Err(reject) => Parsed::Reject(reject),
+                },
+                Err(error) => Parsed::Reject(Reject {
+                    line: self.line_no,
+                    reason: format!("not UTF-8: {error}"),
+                    raw: String::from_utf8_lossy(bytes).into_owned(),
+                }),
+            }));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for RegisterReader<R> {
+    type Item = io::Result<Parsed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_line() {
+            Ok(Some(parsed)) => Some(Ok(parsed)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(error) => {
+                self.done = true;
+                Some(Err(error))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const ROW_1: &str = "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;NOR;3;120";
+    const ROW_2: &str = "988844322;TVIST 1 AS;B-aksjer;KJOS CAROLINE MARIE HAGEN;1984;;CHE;117;120";
+
+    fn read(bytes: &[u8]) -> Vec<Parsed> {
+        RegisterReader::new(bytes)
+            .collect::<io::Result<Vec<_>>>()
+            .expect("no I/O error")
+    }
+
+    fn line_numbers(parsed: &[Parsed]) -> Vec<(u64, bool)> {
+        parsed
+            .iter()
+            .map(|p| match p {
+                Parsed::Line(line) => (line.line, true),
+                Parsed::Reject(reject) => (reject.line, false),
+            })
+            .collect()
+    }
+
+    /// (file contents, expected (line number, understood) pairs)
+    #[rstest]
+    #[case::plain_lf(format!("{ROW_1}\n{ROW_2}\n"), vec![(1, true), (2, true)])]
+    #[case::no_final_newline(format!("{ROW_1}\n{ROW_2}"), vec![(1, true), (2, true)])]
+    #[case::crlf(format!("{ROW_1}\r\n{ROW_2}\r\n"), vec![(1, true), (2, true)])]
+    #[case::bom_and_header(format!("\u{feff}{}\r\n{ROW_1}\r\n{ROW_2}\r\n", crate::HEADER), vec![(2, true), (3, true)])]
+    #[case::header_without_bom(format!("{}\n{ROW_1}\n", crate::HEADER), vec![(2, true)])]
+    #[case::bom_without_header(format!("\u{feff}{ROW_1}\n{ROW_2}\n"), vec![(1, true), (2, true)])]
+    #[case::blank_lines_skipped(format!("{ROW_1}\n\n  \r\n{ROW_2}\n\n"), vec![(1, true), (4, true)])]
+    #[case::reject_keeps_going(format!("{ROW_1}\n123456789;X;A;B;1956;;NOR;1;1\n{ROW_2}\n"), vec![(1, true), (2, false), (3, true)])]
+    #[case::header_only_first(format!("{ROW_1}\n{}\n", crate::HEADER), vec![(1, true), (2, false)])]
+    fn framing(#[case] contents: String, #[case] expected: Vec<(u64, bool)>) {
+        assert_eq!(line_numbers(&read(contents.as_bytes())), expected);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_reject_not_an_error() {
+        let mut bytes = format!("{ROW_1}\n").into_bytes();
+        bytes.extend_from_slice(b"988844322;TVIST 1 AS;A-aksjer;S\xD8RLI;1981;;NOR;1;120\n");
+        bytes.extend_from_slice(format!("{ROW_2}\n").as_bytes());
+        let parsed = read(&bytes);
+        assert_eq!(line_numbers(&parsed), vec![(1, true), (2, false), (3, true)]);
+        let Parsed::Reject(reject) = &parsed[1] else {
+            panic!("reject expected")
+        };
+        assert!(reject.reason.contains("UTF-8"));
+        assert!(reject.raw.contains("S\u{fffd}RLI"));
+    }
+
+    #[test]
+    fn counts_bytes_and_lines() {
+        let contents = format!("\u{feff}{}\r\n{ROW_1}\r\n{ROW_2}\n", crate::HEADER);
+        let mut reader = RegisterReader::new(contents.as_bytes());
+        assert_eq!(reader.by_ref().count(), 2);
+        assert_eq!(reader.bytes_read(), contents.len() as u64);
+        assert_eq!(reader.line_number(), 3);
+        assert_eq!(reader.data_lines(), 2);
+    }
+
+    struct Failing;
+    impl io::Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("disk on fire"))
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_stream() {
+        let mut reader = RegisterReader::new(io::BufReader::new(Failing));
+        assert!(matches!(reader.next(), Some(Err(_))));
+        assert!(reader.next().is_none());
+    }
+}
