@@ -1,0 +1,157 @@
+//! The shareholder register's write model on PostgreSQL.
+//!
+//! [`PostgresStore`] records commands ([`WriteStore`](shareholders_ports::WriteStore)) together
+//! with their events in a transactional outbox ([`Outbox`](shareholders_ports::Outbox)), streams
+//! its whole state ([`PostgresStore::snapshot`]) and loads register extracts in bulk through
+//! `COPY` ([`RegisterImport`](shareholders_ports::RegisterImport)).
+
+mod import;
+mod outbox;
+mod rows;
+mod snapshot;
+mod write;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+pub use snapshot::PostgresSnapshot;
+
+/// The write model on a PostgreSQL pool. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// The pool size [`PostgresStore::connect`] uses.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// How often a transaction that hit a deadlock or a serialization failure is tried in all.
+const ATTEMPTS: u32 = 5;
+
+impl PostgresStore {
+    /// Connects to the database at `url` (no migration: see [`PostgresStore::migrate`]).
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn connect(url: &str) -> anyhow::Result<PostgresStore> {
+        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// As [`PostgresStore::connect`], with at most `max_connections` connections.
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn connect_with(url: &str, max_connections: u32) -> anyhow::Result<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
+        Ok(Self { pool })
+    }
+
+    /// Wraps an existing pool.
+    #[must_use]
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The pool, for callers that need it (health checks).
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the migrations in `migrations/postgres`.
+    ///
+    /// # Errors
+    /// When a migration fails or the applied ones differ from the embedded ones.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&self.pool)
+            .await
+            .context("cannot migrate the PostgreSQL write model")
+    }
+
+    /// The write model's state as sorted streams.
+    #[must_use]
+    pub fn snapshot(&self) -> PostgresSnapshot {
+        PostgresSnapshot::new(self.pool.clone())
+    }
+
+    /// The benchmark ceiling for an import: `COPY`s the file's lines as they are, one text
+    /// column per line, into a temporary unindexed table, and returns how many lines it loaded.
+    ///
+    /// # Errors
+    /// When the file cannot be read or the database fails.
+    pub async fn raw_copy_baseline(&self, path: &std::path::Path) -> anyhow::Result<u64> {
+        import::raw_copy_baseline(&self.pool, path).await
+    }
+}
+
+/// The URL without its password, for logs and errors.
+#[must_use]
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = tail.split('?').next().unwrap_or_default();
+    if rest.contains('/') {
+        format!("{scheme}://{authority}/{tail}")
+    } else {
+        format!("{scheme}://{authority}")
+    }
+}
+
+/// The SQLSTATE of a database error anywhere in the chain.
+fn sqlstate(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    })
+}
+
+/// A deadlock or a serialization failure: the transaction may simply be run again.
+fn is_retryable(error: &anyhow::Error) -> bool {
+    matches!(sqlstate(error).as_deref(), Some("40P01" | "40001"))
+}
+
+/// A pause before another attempt, growing with the attempt and jittered by the clock.
+async fn backoff(attempt: u32) {
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default()
+            % 5,
+    );
+    tokio::time::sleep(Duration::from_millis(
+        u64::from(attempt) * 5 + jitter + 1,
+    ))
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("postgres://u:secret@h:5432/db?sslmode=disable", "postgres://u:***@h:5432/db")]
+    #[case("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[case("postgres://h", "postgres://h")]
+    #[case("not a url", "not a url")]
+    fn urls_are_redacted(#[case] url: &str, #[case] expected: &str) {
+        assert_eq!(super::redact(url), expected);
+    }
+}

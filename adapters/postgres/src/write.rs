@@ -1,0 +1,673 @@
+//! The commands: each one transaction that checks, writes the state and the outbox row.
+
+use anyhow::{Context as _, anyhow};
+use async_trait::async_trait;
+use shareholders_domain::{
+    ClassShares, CompanyProfile, CompanyState, Event, Organisation, OwnerProfile, OwnerRef,
+    OwnerState, Person, Position, Purchase, PurchaseId, ShareClass, ShareCount, SharesPurchased,
+    check_purchase,
+};
+use shareholders_ports::{
+    Idempotency, PurchaseError, PurchaseReceipt, Recorded, RegisterError, WriteStore,
+};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Postgres, Row as _, Transaction};
+
+use crate::rows::{self, OrganisationRow, PersonRow, kind_str, to_i64, to_u64};
+use crate::{ATTEMPTS, PostgresStore, backoff, is_retryable, sqlstate};
+
+const REGISTER_ORGANISATION: &str = "register_organisation";
+const REGISTER_PERSON: &str = "register_person";
+const PURCHASE: &str = "purchase";
+
+fn get<'r, T>(row: &'r PgRow, column: &str) -> anyhow::Result<T>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(column)
+        .with_context(|| format!("cannot read column {column}"))
+}
+
+fn constraint(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => db.constraint().map(ToOwned::to_owned),
+        _ => None,
+    })
+}
+
+fn db(error: sqlx::Error, what: &'static str) -> anyhow::Error {
+    anyhow::Error::new(error).context(what)
+}
+
+/// What an idempotency key says about a command about to run.
+enum Claim {
+    /// The key is new and now held by this transaction.
+    New,
+    /// The key was used for the same request: its result and position.
+    Replay { result: String, position: Position },
+    /// The key was used for another request.
+    Reused,
+}
+
+/// Claims the key in the transaction. A concurrent transaction holding the same key makes this
+/// wait until it ends: if it committed, the command is a replay (or a reuse); if it rolled
+/// back, the key is ours.
+async fn claim(
+    conn: &mut PgConnection,
+    command: &str,
+    idempotency: &Idempotency,
+) -> anyhow::Result<Claim> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (key, command, fingerprint) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(idempotency.key.as_str())
+    .bind(command)
+    .bind(&idempotency.fingerprint)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| db(e, "cannot claim the idempotency key"))?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Claim::New);
+    }
+    let row = sqlx::query(
+        "SELECT command, fingerprint, result, position FROM idempotency_keys WHERE key = $1",
+    )
+    .bind(idempotency.key.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| db(e, "cannot read the idempotency key"))?;
+    let same = row.try_get::<String, _>("command")? == command
+        && row.try_get::<String, _>("fingerprint")? == idempotency.fingerprint;
+    if !same {
+        return Ok(Claim::Reused);
+    }
+    let result: Option<String> = row.try_get("result")?;
+    let position: Option<i64> = row.try_get("position")?;
+    match (result, position) {
+        (Some(result), Some(position)) => Ok(Claim::Replay {
+            result,
+            position: Position::new(to_u64(position, "position")?),
+        }),
+        _ => Err(anyhow!("idempotency key without a result")),
+    }
+}
+
+async fn complete(
+    conn: &mut PgConnection,
+    idempotency: Option<&Idempotency>,
+    result: &str,
+    position: i64,
+) -> anyhow::Result<()> {
+    if let Some(idempotency) = idempotency {
+        sqlx::query("UPDATE idempotency_keys SET result = $2, position = $3 WHERE key = $1")
+            .bind(idempotency.key.as_str())
+            .bind(result)
+            .bind(position)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db(e, "cannot record the idempotency key's result"))?;
+    }
+    Ok(())
+}
+
+async fn append(conn: &mut PgConnection, event: &Event) -> anyhow::Result<i64> {
+    let payload = String::from_utf8(shareholders_wire::encode_event(event))
+        .context("an encoded event is not UTF-8")?;
+    sqlx::query_scalar("INSERT INTO outbox (payload) VALUES ($1::text::jsonb) RETURNING position")
+        .bind(payload)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db(e, "cannot append the event to the outbox"))
+}
+
+async fn begin(store: &PostgresStore) -> anyhow::Result<Transaction<'static, Postgres>> {
+    store
+        .pool
+        .begin()
+        .await
+        .map_err(|e| db(e, "cannot begin a transaction"))
+}
+
+async fn commit(tx: Transaction<'static, Postgres>) -> anyhow::Result<()> {
+    tx.commit()
+        .await
+        .map_err(|e| db(e, "cannot commit the transaction"))
+}
+
+pub(crate) async fn load_organisation(
+    conn: &mut PgConnection,
+    orgnr: &str,
+) -> anyhow::Result<Option<Organisation>> {
+    let row = sqlx::query(
+        "SELECT orgnr, name, postal_code, place, country, total_shares
+         FROM organisations WHERE orgnr = $1",
+    )
+    .bind(orgnr)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| db(e, "cannot read an organisation"))?;
+    row.map(|row| {
+        OrganisationRow {
+            orgnr: row.try_get("orgnr")?,
+            name: row.try_get("name")?,
+            postal_code: row.try_get("postal_code")?,
+            place: row.try_get("place")?,
+            country: row.try_get("country")?,
+            total_shares: row.try_get("total_shares")?,
+        }
+        .into_domain()
+    })
+    .transpose()
+}
+
+async fn load_person(conn: &mut PgConnection, id: &str) -> anyhow::Result<Option<Person>> {
+    let row = sqlx::query(
+        "SELECT id, name, birth_year, postal_code, place, country FROM persons WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| db(e, "cannot read a person"))?;
+    row.map(|row| {
+        PersonRow {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            birth_year: row.try_get("birth_year")?,
+            postal_code: row.try_get("postal_code")?,
+            place: row.try_get("place")?,
+            country: row.try_get("country")?,
+        }
+        .into_domain()
+    })
+    .transpose()
+}
+
+async fn load_purchase(conn: &mut PgConnection, id: &str) -> anyhow::Result<PurchaseReceipt> {
+    let id: i64 = id.parse().context("stored purchase id")?;
+    let row = sqlx::query(
+        "SELECT company, owner_kind, owner_id, share_class, shares FROM purchases WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| db(e, "cannot read a purchase"))?;
+    let company: String = row.try_get("company")?;
+    let kind: String = row.try_get("owner_kind")?;
+    let owner_id: String = row.try_get("owner_id")?;
+    let class: String = row.try_get("share_class")?;
+    let shares: i64 = row.try_get("shares")?;
+    let purchase = Purchase::new(
+        rows::orgnr(&company)?,
+        rows::owner(&kind, &owner_id)?,
+        ShareClass::parse(&class).context("stored share class")?,
+        ShareCount::new(to_u64(shares, "shares")?).context("stored shares")?,
+    );
+    Ok(PurchaseReceipt {
+        id: PurchaseId::new(to_u64(id, "purchase id")?),
+        purchase,
+    })
+}
+
+/// Runs `attempt` again after a deadlock or serialization failure, a few times.
+macro_rules! retrying {
+    ($unknown:path, $body:expr) => {{
+        let mut attempt = 1;
+        loop {
+            match $body {
+                Err($unknown(error)) if attempt < ATTEMPTS && is_retryable(&error) => {
+                    tracing::debug!(attempt, error = %format!("{error:#}"), "retrying a transaction");
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+                result => break result,
+            }
+        }
+    }};
+}
+
+impl PostgresStore {
+    async fn register_organisation_once(
+        &self,
+        organisation: &Organisation,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Recorded<Organisation>, RegisterError> {
+        let mut tx = begin(self).await?;
+        if let Some(idempotency) = idempotency {
+            match claim(&mut tx, REGISTER_ORGANISATION, idempotency).await? {
+                Claim::New => {}
+                Claim::Reused => return Err(RegisterError::IdempotencyKeyReused),
+                Claim::Replay { result, position } => {
+                    let value = load_organisation(&mut tx, &result)
+                        .await?
+                        .ok_or_else(|| anyhow!("replayed organisation {result} is gone"))?;
+                    return Ok(Recorded {
+                        value,
+                        position,
+                        replayed: true,
+                    });
+                }
+            }
+        }
+        let orgnr = organisation.orgnr();
+        let total = organisation
+            .total_shares()
+            .map(|t| to_i64(t.get(), "total"))
+            .transpose()?;
+        let inserted = sqlx::query(
+            "INSERT INTO organisations (orgnr, name, postal_code, place, country, total_shares)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(orgnr.as_str())
+        .bind(organisation.name().as_str())
+        .bind(organisation.postal_code().map(|p| p.as_str()))
+        .bind(organisation.place().map(|p| p.as_str()))
+        .bind(organisation.country().alpha2())
+        .bind(total)
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            let error = db(error, "cannot insert the organisation");
+            return Err(if sqlstate(&error).as_deref() == Some("23505") {
+                RegisterError::OrganisationExists(orgnr)
+            } else {
+                RegisterError::Unknown(error)
+            });
+        }
+        sqlx::query(
+            "WITH issuer AS (INSERT INTO company_state (orgnr) VALUES ($1))
+             INSERT INTO owner_state (owner_kind, owner_id) VALUES ('organization', $1)",
+        )
+        .bind(orgnr.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot insert the organisation's state"))?;
+        let position =
+            append(&mut tx, &Event::OrganisationRegistered(organisation.clone())).await?;
+        complete(&mut tx, idempotency, orgnr.as_str(), position).await?;
+        commit(tx).await?;
+        Ok(Recorded {
+            value: organisation.clone(),
+            position: Position::new(to_u64(position, "position")?),
+            replayed: false,
+        })
+    }
+
+    async fn register_person_once(
+        &self,
+        person: &Person,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Recorded<Person>, RegisterError> {
+        let mut tx = begin(self).await?;
+        if let Some(idempotency) = idempotency {
+            match claim(&mut tx, REGISTER_PERSON, idempotency).await? {
+                Claim::New => {}
+                Claim::Reused => return Err(RegisterError::IdempotencyKeyReused),
+                Claim::Replay { result, position } => {
+                    let value = load_person(&mut tx, &result)
+                        .await?
+                        .ok_or_else(|| anyhow!("replayed person {result} is gone"))?;
+                    return Ok(Recorded {
+                        value,
+                        position,
+                        replayed: true,
+                    });
+                }
+            }
+        }
+        let id = person.id().as_str();
+        let inserted = sqlx::query(
+            "INSERT INTO persons (id, name, birth_year, postal_code, place, country)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(person.name().as_str())
+        .bind(person.birth_year().map(|y| y.get().cast_signed()))
+        .bind(person.postal_code().map(|p| p.as_str()))
+        .bind(person.place().map(|p| p.as_str()))
+        .bind(person.country().alpha2())
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            let error = db(error, "cannot insert the person");
+            return Err(if sqlstate(&error).as_deref() == Some("23505") {
+                RegisterError::PersonExists(id.to_owned())
+            } else {
+                RegisterError::Unknown(error)
+            });
+        }
+        sqlx::query("INSERT INTO owner_state (owner_kind, owner_id) VALUES ('person', $1)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db(e, "cannot insert the person's state"))?;
+        let position = append(&mut tx, &Event::PersonRegistered(person.clone())).await?;
+        complete(&mut tx, idempotency, id, position).await?;
+        commit(tx).await?;
+        Ok(Recorded {
+            value: person.clone(),
+            position: Position::new(to_u64(position, "position")?),
+            replayed: false,
+        })
+    }
+
+    #[allow(clippy::too_many_lines)]
+    async fn purchase_once(
+        &self,
+        purchase: &Purchase,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Recorded<PurchaseReceipt>, PurchaseError> {
+        let mut tx = begin(self).await?;
+        if let Some(idempotency) = idempotency {
+            match claim(&mut tx, PURCHASE, idempotency).await? {
+                Claim::New => {}
+                Claim::Reused => return Err(PurchaseError::IdempotencyKeyReused),
+                Claim::Replay { result, position } => {
+                    let value = load_purchase(&mut tx, &result).await?;
+                    return Ok(Recorded {
+                        value,
+                        position,
+                        replayed: true,
+                    });
+                }
+            }
+        }
+        let company = purchase.company();
+        let owner = purchase.owner();
+        let kind = kind_str(owner);
+
+        // The company's row is locked first: every write to its holdings happens under it, so
+        // concurrent purchases of its shares are serialised and never exceed its total.
+        // NO KEY UPDATE does not block the foreign-key checks of other transactions.
+        let Some(state) = sqlx::query(
+            "SELECT o.name, o.total_shares, c.version, c.registered, c.owner_count,
+                    c.foreign_owner_count
+             FROM company_state c JOIN organisations o ON o.orgnr = c.orgnr
+             WHERE c.orgnr = $1
+             FOR NO KEY UPDATE OF c",
+        )
+        .bind(company.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot lock the company"))?
+        else {
+            return Err(PurchaseError::UnknownCompany(company));
+        };
+        let company_name = rows::name(&get::<String>(&state, "name")?)?;
+        let declared = rows::total(get(&state, "total_shares")?)?;
+        let version = to_u64(get(&state, "version")?, "version")?;
+        let registered =
+            to_u64(get(&state, "registered")?, "registered")?;
+        let owner_count =
+            to_u64(get(&state, "owner_count")?, "owner count")?;
+        let foreign_owner_count = to_u64(
+            get(&state, "foreign_owner_count")?,
+            "foreign owner count",
+        )?;
+
+        let profile = match owner {
+            OwnerRef::Organisation(orgnr) => sqlx::query(
+                "SELECT name, country, NULL::smallint AS birth_year FROM organisations
+                 WHERE orgnr = $1",
+            )
+            .bind(orgnr.as_str()),
+            OwnerRef::Person(id) => {
+                sqlx::query("SELECT name, country, birth_year FROM persons WHERE id = $1")
+                    .bind(id.as_str())
+            }
+        }
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot read the owner"))?;
+        let Some(profile) = profile else {
+            return Err(PurchaseError::UnknownOwner(owner.clone()));
+        };
+        let owner_profile = OwnerProfile {
+            owner: owner.clone(),
+            name: rows::name(&get::<String>(&profile, "name")?)?,
+            country: rows::country(
+                &get::<String>(&profile, "country")?,
+            )?,
+            birth_year: rows::birth_year(
+                get(&profile, "birth_year")?,
+            )?,
+        };
+
+        let registered_after = check_purchase(declared, registered, purchase.shares())?;
+        let version_after = version + 1;
+        let shares = to_i64(purchase.shares().get(), "shares")?;
+        let class = purchase.share_class().as_str();
+
+        let existed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM holdings
+                            WHERE company = $1 AND owner_kind = $2 AND owner_id = $3)",
+        )
+        .bind(company.as_str())
+        .bind(kind)
+        .bind(owner.id())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot read the holding"))?;
+
+        let upserted = sqlx::query(
+            "INSERT INTO holdings (company, owner_kind, owner_id, share_class, shares, version)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (company, owner_kind, owner_id, share_class)
+             DO UPDATE SET shares = holdings.shares + excluded.shares, version = excluded.version",
+        )
+        .bind(company.as_str())
+        .bind(kind)
+        .bind(owner.id())
+        .bind(class)
+        .bind(shares)
+        .bind(to_i64(version_after, "version")?)
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = upserted {
+            let error = db(error, "cannot record the holding");
+            return Err(if sqlstate(&error).as_deref() == Some("23503") {
+                if constraint(&error).is_some_and(|c| c.contains("owner")) {
+                    PurchaseError::UnknownOwner(owner.clone())
+                } else {
+                    PurchaseError::UnknownCompany(company)
+                }
+            } else {
+                PurchaseError::Unknown(error)
+            });
+        }
+        // Every class row of the holding carries the holding's version.
+        sqlx::query(
+            "UPDATE holdings SET version = $4
+             WHERE company = $1 AND owner_kind = $2 AND owner_id = $3 AND version <> $4",
+        )
+        .bind(company.as_str())
+        .bind(kind)
+        .bind(owner.id())
+        .bind(to_i64(version_after, "version")?)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot version the holding"))?;
+        sqlx::query(
+            "INSERT INTO company_classes (company, share_class, shares) VALUES ($1, $2, $3)
+             ON CONFLICT (company, share_class)
+             DO UPDATE SET shares = company_classes.shares + excluded.shares",
+        )
+        .bind(company.as_str())
+        .bind(class)
+        .bind(shares)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot record the company's class"))?;
+
+        let new_owner = u64::from(!existed);
+        let foreign = u64::from(!existed && owner_profile.country.is_foreign());
+        let company_state_owner_count = owner_count + new_owner;
+        let company_state_foreign = foreign_owner_count + foreign;
+        sqlx::query(
+            "UPDATE company_state
+             SET version = $2, registered = $3, owner_count = $4, foreign_owner_count = $5
+             WHERE orgnr = $1",
+        )
+        .bind(company.as_str())
+        .bind(to_i64(version_after, "version")?)
+        .bind(to_i64(registered_after, "registered")?)
+        .bind(to_i64(company_state_owner_count, "owner count")?)
+        .bind(to_i64(company_state_foreign, "foreign owner count")?)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot update the company's state"))?;
+
+        let owner_row = if existed {
+            sqlx::query(
+                "SELECT version, holding_count FROM owner_state
+                 WHERE owner_kind = $1 AND owner_id = $2",
+            )
+        } else {
+            sqlx::query(
+                "UPDATE owner_state
+                 SET version = version + 1, holding_count = holding_count + 1
+                 WHERE owner_kind = $1 AND owner_id = $2
+                 RETURNING version, holding_count",
+            )
+        }
+        .bind(kind)
+        .bind(owner.id())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot update the owner's state"))?;
+        let Some(owner_row) = owner_row else {
+            return Err(PurchaseError::UnknownOwner(owner.clone()));
+        };
+        let owner_state = OwnerState {
+            version: to_u64(get(&owner_row, "version")?, "owner version")?,
+            holding_count: to_u64(
+                get(&owner_row, "holding_count")?,
+                "holding count",
+            )?,
+        };
+
+        let holding = read_classes(
+            &mut tx,
+            "SELECT share_class, shares FROM holdings
+             WHERE company = $1 AND owner_kind = $2 AND owner_id = $3 ORDER BY share_class",
+            company.as_str(),
+            Some((kind, owner.id())),
+        )
+        .await?;
+        let classes = read_classes(
+            &mut tx,
+            "SELECT share_class, shares FROM company_classes WHERE company = $1
+             ORDER BY share_class",
+            company.as_str(),
+            None,
+        )
+        .await?;
+
+        let purchase_id: i64 = sqlx::query_scalar(
+            "INSERT INTO purchases (company, owner_kind, owner_id, share_class, shares)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(company.as_str())
+        .bind(kind)
+        .bind(owner.id())
+        .bind(class)
+        .bind(shares)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot record the purchase"))?;
+        let id = PurchaseId::new(to_u64(purchase_id, "purchase id")?);
+
+        let event = Event::SharesPurchased(Box::new(SharesPurchased {
+            purchase_id: id,
+            purchase: purchase.clone(),
+            company: CompanyProfile {
+                orgnr: company,
+                name: company_name,
+                total_shares: declared,
+            },
+            owner: owner_profile,
+            holding,
+            company_state: CompanyState {
+                version: version_after,
+                registered_shares: registered_after,
+                owner_count: company_state_owner_count,
+                foreign_owner_count: company_state_foreign,
+                classes,
+            },
+            owner_state,
+        }));
+        let position = append(&mut tx, &event).await?;
+        complete(&mut tx, idempotency, &purchase_id.to_string(), position).await?;
+        commit(tx).await?;
+        Ok(Recorded {
+            value: PurchaseReceipt {
+                id,
+                purchase: purchase.clone(),
+            },
+            position: Position::new(to_u64(position, "position")?),
+            replayed: false,
+        })
+    }
+}
+
+async fn read_classes(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    company: &str,
+    owner: Option<(&str, &str)>,
+) -> anyhow::Result<Vec<ClassShares>> {
+    let mut query = sqlx::query(sql).bind(company);
+    if let Some((kind, id)) = owner {
+        query = query.bind(kind).bind(id);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| db(e, "cannot read share classes"))?;
+    let mut names = Vec::with_capacity(rows.len());
+    let mut shares = Vec::with_capacity(rows.len());
+    for row in rows {
+        names.push(row.try_get::<String, _>("share_class")?);
+        shares.push(row.try_get::<i64, _>("shares")?);
+    }
+    rows::classes(names, shares)
+}
+
+#[async_trait]
+impl WriteStore for PostgresStore {
+    async fn register_organisation(
+        &self,
+        organisation: &Organisation,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<Organisation>, RegisterError> {
+        retrying!(
+            RegisterError::Unknown,
+            self.register_organisation_once(organisation, idempotency.as_ref())
+                .await
+        )
+    }
+
+    async fn register_person(
+        &self,
+        person: &Person,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<Person>, RegisterError> {
+        retrying!(
+            RegisterError::Unknown,
+            self.register_person_once(person, idempotency.as_ref())
+                .await
+        )
+    }
+
+    async fn purchase(
+        &self,
+        purchase: &Purchase,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Recorded<PurchaseReceipt>, PurchaseError> {
+        retrying!(
+            PurchaseError::Unknown,
+            self.purchase_once(purchase, idempotency.as_ref()).await
+        )
+    }
+}
