@@ -77,7 +77,9 @@ fn mix(mut z: u64) -> u64 {
 /// A deterministic draw for entity `index` of kind `stream`: the same entity always gets the
 /// same name and address wherever it appears.
 fn entity(seed: u64, stream: u64, index: u64) -> SplitMix64 {
-    SplitMix64(mix(seed ^ mix(stream.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index)))
+    SplitMix64(mix(
+        seed ^ mix(stream.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index)
+    ))
 }
 
 const PERSON_STREAM: u64 = 1;

@@ -115,14 +115,7 @@ pub async fn import_file(
     let batch_lines = options.batch_lines.max(1);
     let progress = options.progress.clone();
     let parser = tokio::task::spawn_blocking(move || {
-        parse_file(
-            file,
-            size,
-            rejects_file,
-            batch_lines,
-            &progress,
-            &batches,
-        )
+        parse_file(file, size, rejects_file, batch_lines, &progress, &batches)
     });
 
     let (failed, mut failure) = oneshot::channel::<()>();

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use shareholders_domain::{
-    BirthYear, Country, Name, OrgNr, Organisation, Person, PersonId, Place, PostalCode,
-    ShareClass, ShareCount,
+    BirthYear, Country, Name, OrgNr, Organisation, Person, PersonId, Place, PostalCode, ShareClass,
+    ShareCount,
 };
 use shareholders_ports::{RegisterHolder, RegisterLine};
 
@@ -89,7 +89,12 @@ fn parse_fields(line_no: u64, text: &str) -> Result<RegisterLine, String> {
     let holder_name = Name::parse(fields[3]).map_err(|e| format!("holder name {e}"))?;
     let holder_number = HolderNumber::parse(fields[4])?;
     let country_field = fields[n - 3].trim();
-    let country = if country_field.is_empty() {
+    // Norway first: `Country::parse` searches alpha-3 codes linearly, and nearly every line
+    // is Norwegian.
+    let country = if country_field.is_empty()
+        || country_field.eq_ignore_ascii_case("NOR")
+        || country_field.eq_ignore_ascii_case("NO")
+    {
         Country::NORWAY
     } else {
         Country::parse(country_field).map_err(|e| format!("country: {e}"))?
@@ -232,6 +237,7 @@ pub fn year_from_file_name(name: &str) -> Option<u16> {
 }
 
 #[cfg(test)]
+#[allow(clippy::too_many_arguments)] // the rstest table of quirks
 mod tests {
     use super::*;
     use rstest::rstest;
@@ -245,9 +251,11 @@ mod tests {
 
     #[test]
     fn a_person_line_is_understood() {
-        let line =
-            parse_line(7, "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;NOR;3;120")
-                .expect("valid");
+        let line = parse_line(
+            7,
+            "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;NOR;3;120",
+        )
+        .expect("valid");
         assert_eq!(line.line, 7);
         assert_eq!(line.company.orgnr().as_str(), "988844322");
         assert_eq!(line.company.name().as_str(), "TVIST 1 AS");
@@ -295,53 +303,158 @@ mod tests {
     #[rstest]
     #[case::crlf(
         "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;NOR;3;120\r\n",
-        "HAGEN STEIN ERIK", "person", Some("0790"), Some("OSLO"), "NO", "A-aksjer", 3, Some(120)
+        "HAGEN STEIN ERIK",
+        "person",
+        Some("0790"),
+        Some("OSLO"),
+        "NO",
+        "A-aksjer",
+        3,
+        Some(120)
     )]
     #[case::unbalanced_quote(
         "988844322;TVIST 1 AS;B-aksjer;\"IF P INSURANCE HOLDING LTD (PUBL; ;;FIN;5;120",
-        "\"IF P INSURANCE HOLDING LTD (PUBL", "person", None, None, "FI", "B-aksjer", 5, Some(120)
+        "\"IF P INSURANCE HOLDING LTD (PUBL",
+        "person",
+        None,
+        None,
+        "FI",
+        "B-aksjer",
+        5,
+        Some(120)
     )]
     #[case::balanced_quotes(
         "988844322;TVIST 1 AS;B-aksjer;UAB \"ERA CAPITAL\";;VILNIUS;LT;5;120",
-        "UAB \"ERA CAPITAL\"", "person", None, Some("VILNIUS"), "LT", "B-aksjer", 5, Some(120)
+        "UAB \"ERA CAPITAL\"",
+        "person",
+        None,
+        Some("VILNIUS"),
+        "LT",
+        "B-aksjer",
+        5,
+        Some(120)
     )]
     #[case::semicolons_in_address(
         "988844322;TVIST 1 AS;B-aksjer;SMITH JOHN;1970;FLAT 3; 10 HIGH STREET;LONDON SW1;GBR;5;120",
-        "SMITH JOHN", "person", None, Some("FLAT 3; 10 HIGH STREET;LONDON SW1"), "GB", "B-aksjer", 5, Some(120)
+        "SMITH JOHN",
+        "person",
+        None,
+        Some("FLAT 3; 10 HIGH STREET;LONDON SW1"),
+        "GB",
+        "B-aksjer",
+        5,
+        Some(120)
     )]
     #[case::blank_birth_year(
         "988844322;TVIST 1 AS;B-aksjer;MEIER HANS; ;8001 ZÜRICH;CHE;5;120",
-        "MEIER HANS", "person", None, Some("8001 ZÜRICH"), "CH", "B-aksjer", 5, Some(120)
+        "MEIER HANS",
+        "person",
+        None,
+        Some("8001 ZÜRICH"),
+        "CH",
+        "B-aksjer",
+        5,
+        Some(120)
     )]
     #[case::empty_birth_year_alpha2(
         "988844322;TVIST 1 AS;B-aksjer;MEIER HANS;;;CH;5;120",
-        "MEIER HANS", "person", None, None, "CH", "B-aksjer", 5, Some(120)
+        "MEIER HANS",
+        "person",
+        None,
+        None,
+        "CH",
+        "B-aksjer",
+        5,
+        Some(120)
     )]
     #[case::alpha2_norway(
         "988844322;TVIST 1 AS;A-aksje;HAGEN STEIN ERIK;1956;0790 OSLO;NO;3;120",
-        "HAGEN STEIN ERIK", "person", Some("0790"), Some("OSLO"), "NO", "A-aksjer", 3, Some(120)
+        "HAGEN STEIN ERIK",
+        "person",
+        Some("0790"),
+        Some("OSLO"),
+        "NO",
+        "A-aksjer",
+        3,
+        Some(120)
+    )]
+    #[case::lowercase_country(
+        "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO; nor ;3;120",
+        "HAGEN STEIN ERIK",
+        "person",
+        Some("0790"),
+        Some("OSLO"),
+        "NO",
+        "A-aksjer",
+        3,
+        Some(120)
+    )]
+    #[case::lowercase_foreign_country(
+        "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;swe;3;120",
+        "HAGEN STEIN ERIK",
+        "person",
+        None,
+        Some("0790 OSLO"),
+        "SE",
+        "A-aksjer",
+        3,
+        Some(120)
     )]
     #[case::empty_country_is_norway(
         "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;;3;120",
-        "HAGEN STEIN ERIK", "person", Some("0790"), Some("OSLO"), "NO", "A-aksjer", 3, Some(120)
+        "HAGEN STEIN ERIK",
+        "person",
+        Some("0790"),
+        Some("OSLO"),
+        "NO",
+        "A-aksjer",
+        3,
+        Some(120)
     )]
     #[case::empty_total_is_unknown(
         "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790;NOR;3;",
-        "HAGEN STEIN ERIK", "person", Some("0790"), None, "NO", "A-aksjer", 3, None
+        "HAGEN STEIN ERIK",
+        "person",
+        Some("0790"),
+        None,
+        "NO",
+        "A-aksjer",
+        3,
+        None
     )]
     #[case::zero_total_is_unknown(
         "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;OSLO;NOR;3;0",
-        "HAGEN STEIN ERIK", "person", None, Some("OSLO"), "NO", "A-aksjer", 3, None
+        "HAGEN STEIN ERIK",
+        "person",
+        None,
+        Some("OSLO"),
+        "NO",
+        "A-aksjer",
+        3,
+        None
     )]
     #[case::treasury(
         "988844322;TVIST 1 AS;A-aksjer;TVIST 1 AS;988844322;0213 OSLO;NOR;3;120",
-        "TVIST 1 AS", "org", Some("0213"), Some("OSLO"), "NO", "A-aksjer", 3, Some(120)
+        "TVIST 1 AS",
+        "org",
+        Some("0213"),
+        Some("OSLO"),
+        "NO",
+        "A-aksjer",
+        3,
+        Some(120)
     )]
     #[case::padded_numbers(
         "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK; 1956 ;0790  OSLO;NOR; 3 ; 120 ",
-        "HAGEN STEIN ERIK", "person", Some("0790"), Some("OSLO"), "NO", "A-aksjer", 3, Some(120)
+        "HAGEN STEIN ERIK",
+        "person",
+        Some("0790"),
+        Some("OSLO"),
+        "NO",
+        "A-aksjer",
+        3,
+        Some(120)
     )]
-    #[allow(clippy::too_many_arguments)]
     fn quirks_load(
         #[case] text: &str,
         #[case] name: &str,
@@ -370,28 +483,64 @@ mod tests {
 
     #[test]
     fn alpha2_and_alpha3_give_the_same_person() {
-        let old = parse_line(1, "988844322;TVIST 1 AS;B-aksjer;KJOS CAROLINE;1984;;CHE;117;120");
-        let new = parse_line(1, "988844322;TVIST 1 AS;B-aksjer;KJOS CAROLINE;1984;;CH;117;120");
+        let old = parse_line(
+            1,
+            "988844322;TVIST 1 AS;B-aksjer;KJOS CAROLINE;1984;;CHE;117;120",
+        );
+        let new = parse_line(
+            1,
+            "988844322;TVIST 1 AS;B-aksjer;KJOS CAROLINE;1984;;CH;117;120",
+        );
         assert_eq!(old.expect("valid"), new.expect("valid"));
     }
 
     /// Lines that are refused, and a word of the reason.
     #[rstest]
-    #[case::invalid_company_orgnr("123456789;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;120", "company orgnr")]
-    #[case::short_company_orgnr("98884432;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;120", "company orgnr")]
-    #[case::non_numeric_count("988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3a;120", "share count")]
-    #[case::negative_count("988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;-3;120", "share count")]
+    #[case::invalid_company_orgnr(
+        "123456789;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;120",
+        "company orgnr"
+    )]
+    #[case::short_company_orgnr(
+        "98884432;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;120",
+        "company orgnr"
+    )]
+    #[case::non_numeric_count(
+        "988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3a;120",
+        "share count"
+    )]
+    #[case::negative_count(
+        "988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;-3;120",
+        "share count"
+    )]
     #[case::zero_count("988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;0;120", "positive")]
     #[case::empty_count("988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;;120", "share count")]
-    #[case::huge_count("988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;99999999999999999999;120", "share count")]
-    #[case::non_numeric_total("988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;1x0", "company total")]
+    #[case::huge_count(
+        "988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;99999999999999999999;120",
+        "share count"
+    )]
+    #[case::non_numeric_total(
+        "988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;1x0",
+        "company total"
+    )]
     #[case::empty_holder_name("988844322;X AS;A-aksjer; ;1956;0790 OSLO;NOR;3;120", "holder name")]
-    #[case::empty_company_name("988844322;;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;120", "company name")]
+    #[case::empty_company_name(
+        "988844322;;A-aksjer;HAGEN;1956;0790 OSLO;NOR;3;120",
+        "company name"
+    )]
     #[case::empty_class("988844322;X AS;;HAGEN;1956;0790 OSLO;NOR;3;120", "share class")]
     #[case::too_few_fields("988844322;X AS;A-aksjer;HAGEN;1956;NOR;3;120", "8 fields")]
-    #[case::holder_orgnr_fails_mod11("988844322;X AS;A-aksjer;Y AS;988844323;0213 OSLO;NOR;3;120", "holder orgnr")]
-    #[case::implausible_birth_year("988844322;X AS;A-aksjer;HAGEN;1756;0790 OSLO;NOR;3;120", "birth year")]
-    #[case::eleven_digits("988844322;X AS;A-aksjer;HAGEN;01015612345;0790 OSLO;NOR;3;120", "11 digits")]
+    #[case::holder_orgnr_fails_mod11(
+        "988844322;X AS;A-aksjer;Y AS;988844323;0213 OSLO;NOR;3;120",
+        "holder orgnr"
+    )]
+    #[case::implausible_birth_year(
+        "988844322;X AS;A-aksjer;HAGEN;1756;0790 OSLO;NOR;3;120",
+        "birth year"
+    )]
+    #[case::eleven_digits(
+        "988844322;X AS;A-aksjer;HAGEN;01015612345;0790 OSLO;NOR;3;120",
+        "11 digits"
+    )]
     #[case::text_birth_year("988844322;X AS;A-aksjer;HAGEN;ukjent;0790 OSLO;NOR;3;120", "neither")]
     #[case::unknown_country("988844322;X AS;A-aksjer;HAGEN;1956;0790 OSLO;XYZ;3;120", "country")]
     fn bad_lines_are_rejected_with_their_number(#[case] text: &str, #[case] reason: &str) {

@@ -171,7 +171,10 @@ mod tests {
         bytes.extend_from_slice(b"988844322;TVIST 1 AS;A-aksjer;S\xD8RLI;1981;;NOR;1;120\n");
         bytes.extend_from_slice(format!("{ROW_2}\n").as_bytes());
         let parsed = read(&bytes);
-        assert_eq!(line_numbers(&parsed), vec![(1, true), (2, false), (3, true)]);
+        assert_eq!(
+            line_numbers(&parsed),
+            vec![(1, true), (2, false), (3, true)]
+        );
         let Parsed::Reject(reject) = &parsed[1] else {
             panic!("reject expected")
         };

@@ -72,7 +72,9 @@ fn two_hundred_thousand_rows_parse_and_have_the_real_shape() {
         let facts = companies.entry(company).or_default();
         facts.lines += 1;
         facts.sum += line.shares.get();
-        facts.totals.insert(line.company.total_shares().map(|t| t.get()));
+        facts
+            .totals
+            .insert(line.company.total_shares().map(|t| t.get()));
         facts.classes.insert(line.share_class.clone());
         let (key, is_org, foreign) = match &line.holder {
             RegisterHolder::Organisation(org) => {
@@ -80,7 +82,11 @@ fn two_hundred_thousand_rows_parse_and_have_the_real_shape() {
                     treasury += 1;
                 }
                 facts.org_holders.insert(org.orgnr());
-                (format!("o{}", org.orgnr()), true, org.country().is_foreign())
+                (
+                    format!("o{}", org.orgnr()),
+                    true,
+                    org.country().is_foreign(),
+                )
             }
             RegisterHolder::Person(person) => (
                 format!("p{}", person.id()),
@@ -101,7 +107,13 @@ fn two_hundred_thousand_rows_parse_and_have_the_real_shape() {
     // Every company declares one total on all its lines, at least what its lines hold.
     for (orgnr, facts) in &companies {
         assert_eq!(facts.totals.len(), 1, "{orgnr}: {:?}", facts.totals);
-        let total = facts.totals.iter().next().copied().flatten().expect("a total");
+        let total = facts
+            .totals
+            .iter()
+            .next()
+            .copied()
+            .flatten()
+            .expect("a total");
         assert!(total >= facts.sum, "{orgnr}: {total} < {}", facts.sum);
     }
     // Organisation holders are generated companies, so ownership chains form.
@@ -111,19 +123,43 @@ fn two_hundred_thousand_rows_parse_and_have_the_real_shape() {
         .flat_map(|facts| facts.org_holders.iter())
         .filter(|holder| {
             assert!(issuers.contains(holder), "{holder} is no generated company");
-            companies[holder].org_holders.iter().any(|h| issuers.contains(h))
+            companies[holder]
+                .org_holders
+                .iter()
+                .any(|h| issuers.contains(h))
         })
         .count();
-    assert!(chained > 1_000, "{chained} holdings by companies that are held by companies");
+    assert!(
+        chained > 1_000,
+        "{chained} holdings by companies that are held by companies"
+    );
 
     let share = |count: usize, of: usize| count as f64 / of as f64;
-    let org_share = share(holdings.values().filter(|(org, _)| *org).count(), holdings.len());
-    assert!((0.37..=0.43).contains(&org_share), "organisation-held holdings: {org_share}");
-    let foreign_share = share(holdings.values().filter(|(_, f)| *f).count(), holdings.len());
-    assert!((0.015..=0.05).contains(&foreign_share), "foreign holdings: {foreign_share}");
-    let multi = companies.values().filter(|facts| facts.classes.len() > 1).count();
+    let org_share = share(
+        holdings.values().filter(|(org, _)| *org).count(),
+        holdings.len(),
+    );
+    assert!(
+        (0.37..=0.43).contains(&org_share),
+        "organisation-held holdings: {org_share}"
+    );
+    let foreign_share = share(
+        holdings.values().filter(|(_, f)| *f).count(),
+        holdings.len(),
+    );
+    assert!(
+        (0.015..=0.05).contains(&foreign_share),
+        "foreign holdings: {foreign_share}"
+    );
+    let multi = companies
+        .values()
+        .filter(|facts| facts.classes.len() > 1)
+        .count();
     let multi_share = share(multi, companies.len());
-    assert!((0.04..=0.06).contains(&multi_share), "multi-class companies: {multi_share}");
+    assert!(
+        (0.04..=0.06).contains(&multi_share),
+        "multi-class companies: {multi_share}"
+    );
     assert_eq!(multi as u64, stats.multi_class_companies);
 
     // Heavy tail: most companies have one to three owners, a few have thousands.
@@ -160,7 +196,10 @@ fn two_hundred_thousand_rows_parse_and_have_the_real_shape() {
     assert!(stats.semicolon_address_rows >= 100);
     let text = String::from_utf8(bytes).expect("UTF-8");
     assert!(text.contains("UAB \""));
-    assert!(text.contains(";\""), "a name starting with an unbalanced quote");
+    assert!(
+        text.contains(";\""),
+        "a name starting with an unbalanced quote"
+    );
     assert!(text.contains("; ;"), "a blank birth year");
     assert!(text.contains(";SWE;"), "alpha-3 countries");
 }
