@@ -90,16 +90,24 @@ impl TryFrom<NewOrganisation> for Organisation {
             None => Some(None),
             Some(n) => check.field("total_shares", ShareCount::new(n)).map(Some),
         };
-        let built = (|| {
-            Some(Organisation::new(
-                orgnr?,
-                name?,
-                postal_code?,
-                place?,
-                country?,
-                total_shares?,
-            ))
-        })();
+        let built = match (orgnr, name, postal_code, place, country, total_shares) {
+            (
+                Some(orgnr),
+                Some(name),
+                Some(postal_code),
+                Some(place),
+                Some(country),
+                Some(total),
+            ) => Some(Organisation::new(
+                orgnr,
+                name,
+                postal_code,
+                place,
+                country,
+                total,
+            )),
+            _ => None,
+        };
         check.finish(built)
     }
 }
@@ -134,15 +142,18 @@ impl TryFrom<NewPerson> for PersonDetails {
         });
         let place = check.optional("place", dto.place.as_deref(), |s| Place::parse(s));
         let country = country(dto.country.as_deref(), &mut check);
-        let built = (|| {
-            Some(PersonDetails {
-                name: name?,
-                birth_year: birth_year?,
-                postal_code: postal_code?,
-                place: place?,
-                country: country?,
-            })
-        })();
+        let built = match (name, birth_year, postal_code, place, country) {
+            (Some(name), Some(birth_year), Some(postal_code), Some(place), Some(country)) => {
+                Some(PersonDetails {
+                    name,
+                    birth_year,
+                    postal_code,
+                    place,
+                    country,
+                })
+            }
+            _ => None,
+        };
         check.finish(built)
     }
 }
@@ -186,7 +197,12 @@ impl TryFrom<NewPurchase> for Purchase {
         };
         let share_class = check.field("share_class", ShareClass::parse(&dto.share_class));
         let shares = check.field("shares", ShareCount::new(dto.shares));
-        let built = (|| Some(Purchase::new(company?, owner?, share_class?, shares?)))();
+        let built = match (company, owner, share_class, shares) {
+            (Some(company), Some(owner), Some(class), Some(shares)) => {
+                Some(Purchase::new(company, owner, class, shares))
+            }
+            _ => None,
+        };
         check.finish(built)
     }
 }

@@ -208,7 +208,9 @@ pub async fn organisation(nr: String, raw: String, service: Service) -> Reply {
                 .organisation(orgnr, q.min_position)
                 .await
                 .map_err(query_problem)?
-                .ok_or_else(|| Problem::not_found(format!("organisation {orgnr} is not registered")))?;
+                .ok_or_else(|| {
+                    Problem::not_found(format!("organisation {orgnr} is not registered"))
+                })?;
             Ok(json(StatusCode::OK, &OrganisationOut::from(&found)))
         }
         .await,

@@ -48,7 +48,10 @@ impl std::fmt::Debug for HttpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Tokens are secrets: only their number is shown.
         f.debug_struct("HttpConfig")
-            .field("api_tokens", &format_args!("[{} redacted]", self.api_tokens.len()))
+            .field(
+                "api_tokens",
+                &format_args!("[{} redacted]", self.api_tokens.len()),
+            )
             .field("body_limit", &self.body_limit)
             .finish()
     }
@@ -86,9 +89,7 @@ pub fn routes(
 }
 
 /// Hands the service to a handler.
-fn with_service(
-    service: Service,
-) -> impl Filter<Extract = (Service,), Error = Infallible> + Clone {
+fn with_service(service: Service) -> impl Filter<Extract = (Service,), Error = Infallible> + Clone {
     warp::any().map(move || service.clone())
 }
 
@@ -100,9 +101,7 @@ fn with_auth(
 
 /// The raw query string, empty when there is none.
 fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
-    warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify()
+    warp::query::raw().or(warp::any().map(String::new)).unify()
 }
 
 /// A body whose `Content-Type` is not JSON.
@@ -146,10 +145,12 @@ fn write_request(
         .and(warp::body::content_length_limit(limit))
         .and(warp::body::bytes())
         .map(
-            |authorization, idempotency_key, body| request::WriteRequest {
-                authorization,
-                idempotency_key,
-                body,
+            |authorization: Option<String>, idempotency_key: Option<String>, body: bytes::Bytes| {
+                request::WriteRequest {
+                    authorization,
+                    idempotency_key,
+                    body,
+                }
             },
         )
 }
@@ -304,7 +305,10 @@ async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallib
     } else if let Some(header) = rejection.find::<MissingHeader>() {
         Problem::validation(vec![FieldError::new(header.name(), "is required")])
     } else if rejection.find::<InvalidQuery>().is_some() {
-        Problem::validation(vec![FieldError::new("query", "is not a valid query string")])
+        Problem::validation(vec![FieldError::new(
+            "query",
+            "is not a valid query string",
+        )])
     } else if rejection.find::<MethodNotAllowed>().is_some() {
         Problem::new(
             Kind::MethodNotAllowed,

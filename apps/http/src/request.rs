@@ -39,7 +39,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<JsonBody<T>, Probl
         ));
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Problem::malformed(format!("the request body is not valid JSON: {e}"), Vec::new())
+        Problem::malformed(
+            format!("the request body is not valid JSON: {e}"),
+            Vec::new(),
+        )
     })?;
     if !value.is_object() {
         return Err(Problem::malformed(
@@ -63,12 +66,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<JsonBody<T>, Probl
     })
 }
 
-/// The field an error names: its path, or for an unknown or missing field at the top level
-/// the field's own name (serde puts it in the message).
+/// The field an error names: its path (which for an unknown field ends in the field), or for
+/// a missing field the path of its object and the field's name (serde puts it in the message).
 fn field_name(path: &str, message: &str) -> String {
-    let named = ["unknown field `", "missing field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
+    let named = message
+        .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next());
     match (path, named) {
         (".", Some(name)) => name.to_owned(),
@@ -304,9 +306,13 @@ mod tests {
     #[case("min_position=18446744073709551616", None)]
     #[case("page=1&page=2", None)]
     fn queries_are_checked(#[case] raw: &str, #[case] expected: Option<(u32, u32, Option<u64>)>) {
-        let parsed = read_query(raw, true)
-            .ok()
-            .map(|q| (q.page.page(), q.page.size(), q.min_position.map(Position::get)));
+        let parsed = read_query(raw, true).ok().map(|q| {
+            (
+                q.page.page(),
+                q.page.size(),
+                q.min_position.map(Position::get),
+            )
+        });
         assert_eq!(parsed, expected);
     }
 
@@ -318,8 +324,8 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_and_drops_white_space() {
-        let a: Value = serde_json::from_str(r#"{ "b": [1, {"y": 2, "x": "é"}], "a": null }"#)
-            .expect("valid");
+        let a: Value =
+            serde_json::from_str(r#"{ "b": [1, {"y": 2, "x": "é"}], "a": null }"#).expect("valid");
         let b: Value =
             serde_json::from_str(r#"{"a":null,"b":[1,{"x":"é","y":2}]}"#).expect("valid");
         assert_eq!(canonical_json(&a), r#"{"a":null,"b":[1,{"x":"é","y":2}]}"#);
