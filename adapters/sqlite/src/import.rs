@@ -126,10 +126,8 @@ const APPLY: &[&str] = &[
     "UPDATE organisations SET version = version + 1,
          total_shares = (SELECT used FROM import_companies c WHERE c.company = organisations.orgnr)
      WHERE orgnr IN (SELECT company FROM import_changed_companies)",
-    "DELETE FROM holdings WHERE EXISTS (
-         SELECT 1 FROM import_changed_holdings x
-         WHERE x.company = holdings.company AND x.owner_kind = holdings.owner_kind
-           AND x.owner_id = holdings.owner_id)",
+    "DELETE FROM holdings WHERE (company, owner_kind, owner_id) IN (
+         SELECT company, owner_kind, owner_id FROM import_changed_holdings)",
     "INSERT INTO holdings (company, owner_kind, owner_id, share_class, shares, version)
      SELECT n.company, n.owner_kind, n.owner_id, n.share_class, n.shares, o.version
      FROM import_holdings n

@@ -367,20 +367,24 @@ impl ReadModelLoader for SqliteStore {
         }
         for holding in &batch.holdings {
             let record = &holding.record;
-            // The company's row, in case this batch brings the holding before its company:
-            // the row is a placeholder that any versioned write overrides.
-            let company = OrganisationRow {
-                total_shares: record
+            // The company's row, in case the holding comes before its company: a placeholder
+            // (no versioned group, not registered) that the company's own write overrides.
+            sqlx::query(
+                "INSERT INTO read_organisations (orgnr, name, total_shares) VALUES (?, ?, ?) \
+                 ON CONFLICT (orgnr) DO NOTHING",
+            )
+            .bind(record.company.orgnr.as_str().to_owned())
+            .bind(record.company.name.as_str().to_owned())
+            .bind(
+                record
                     .company
                     .total_shares
                     .map(|t| int(t.get()))
                     .transpose()?,
-                ..OrganisationRow::minimal(
-                    record.company.orgnr.as_str(),
-                    record.company.name.as_str(),
-                )
-            };
-            upsert_organisation(conn, company).await?;
+            )
+            .execute(&mut *conn)
+            .await
+            .context("adding a placeholder read organisation")?;
             upsert_holding(
                 conn,
                 HoldingRow {
