@@ -148,9 +148,8 @@ const APPLY: &[(&str, &str)] = &[
     ),
     ("analyse the holdings", "ANALYZE import_companies, import_holdings"),
     (
-        // Issuers take their name and total from their own lines; an organisation that also
-        // holds shares takes its address and country from its first line as a holder, which
-        // gives them, and otherwise from its first line as an issuer.
+        // Issuers take their profile from their first line as an issuer; organisations that
+        // only hold shares take theirs from their first line as a holder.
         "collect the organisations",
         r#"CREATE TEMP TABLE import_organisations ON COMMIT DROP AS
            WITH issuer AS (
@@ -165,15 +164,12 @@ const APPLY: &[(&str, &str)] = &[
                FROM import_lines WHERE holder_kind = 'organization'
                ORDER BY holder_id, line
            )
-           SELECT coalesce(i.orgnr, h.orgnr) AS orgnr,
-                  coalesce(i.name, h.name) AS name,
-                  CASE WHEN h.orgnr IS NULL THEN i.postal_code ELSE h.postal_code END AS postal_code,
-                  CASE WHEN h.orgnr IS NULL THEN i.place ELSE h.place END AS place,
-                  CASE WHEN h.orgnr IS NULL THEN i.country ELSE h.country END AS country,
-                  c.used AS total_shares
-           FROM issuer i
-           FULL JOIN holder h ON h.orgnr = i.orgnr
-           LEFT JOIN import_companies c ON c.orgnr = i.orgnr"#,
+           SELECT i.orgnr, i.name, i.postal_code, i.place, i.country, c.used AS total_shares
+           FROM issuer i JOIN import_companies c ON c.orgnr = i.orgnr
+           UNION ALL
+           SELECT h.orgnr, h.name, h.postal_code, h.place, h.country, NULL
+           FROM holder h
+           WHERE NOT EXISTS (SELECT 1 FROM import_companies c WHERE c.orgnr = h.orgnr)"#,
     ),
     (
         "register the new organisations",

@@ -1,0 +1,6 @@
+//! The PostgreSQL write model against a real server: each test has a database of its own.
+
+mod common;
+mod import;
+mod outbox;
+mod write;
