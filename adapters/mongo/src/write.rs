@@ -1,0 +1,247 @@
+//! Versioned, idempotent bulk writes.
+//!
+//! Every write is an [`Op`]: `$set` a group of fields of the document `_id`, upserting it, but
+//! only where the group's version field is lower than the op's version (or absent). Ops are
+//! sent as one unordered `update` command per chunk, so a batch costs one round trip per
+//! collection, and the server may apply them in any order: the version guards make the result
+//! independent of it.
+//!
+//! When the guard fails on an existing document, the upsert tries to insert a second document
+//! with the same `_id` and fails with a duplicate-key error (11000). Usually that means a newer
+//! version is already there; but it also happens when a concurrent writer inserted the document
+//! between our filter and our insert, with an older version. So every duplicate-key failure is
+//! retried once as a plain (non-upsert) update with the same guard: the document exists by
+//! then, and a single-document update is atomic, so the newer version always wins.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use anyhow::{Context, anyhow, bail};
+use mongodb::Database;
+use mongodb::bson::{Bson, Document, doc};
+
+/// Statements per `update` command: well under the server's 100,000 and 16 MB limits for
+/// documents of the sizes the read model writes.
+const CHUNK: usize = 2_000;
+
+const DUPLICATE_KEY: i32 = 11000;
+
+/// One guarded `$set` of a group of fields.
+#[derive(Clone, Debug)]
+pub(crate) struct Op {
+    pub id: Bson,
+    /// The version field guarding the group and the op's version; `None` for immutable fields,
+    /// which any op may write.
+    pub guard: Option<(&'static str, i64)>,
+    pub set: Document,
+}
+
+impl Op {
+    pub(crate) fn plain(id: impl Into<Bson>, set: Document) -> Self {
+        Self {
+            id: id.into(),
+            guard: None,
+            set,
+        }
+    }
+
+    pub(crate) fn versioned(
+        id: impl Into<Bson>,
+        field: &'static str,
+        version: u64,
+        set: Document,
+    ) -> anyhow::Result<Self> {
+        let version = i64::try_from(version)
+            .map_err(|_| anyhow!("{field} {version} does not fit a 64-bit signed integer"))?;
+        Ok(Self {
+            id: id.into(),
+            guard: Some((field, version)),
+            set,
+        })
+    }
+
+    fn statement(&self, upsert: bool) -> Document {
+        let mut filter = doc! { "_id": self.id.clone() };
+        if let Some((field, version)) = self.guard {
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { field: { "$lt": version } },
+                    doc! { field: { "$exists": false } },
+                ],
+            );
+        }
+        doc! { "q": filter, "u": { "$set": self.set.clone() }, "upsert": upsert }
+    }
+}
+
+/// Keeps, for each document and field group, only the op with the highest version: the others
+/// could never win. Ops for immutable fields keep their first occurrence. Order is preserved.
+pub(crate) fn reduce(ops: Vec<Op>) -> Vec<Op> {
+    let mut best: HashMap<(String, Option<&'static str>), usize> = HashMap::new();
+    let mut kept: Vec<Option<Op>> = Vec::with_capacity(ops.len());
+    for op in ops {
+        let key = (op.id.to_string(), op.guard.map(|(field, _)| field));
+        match best.entry(key) {
+            Entry::Vacant(slot) => {
+                slot.insert(kept.len());
+                kept.push(Some(op));
+            }
+            Entry::Occupied(slot) => {
+                let index = *slot.get();
+                let newer = match (&kept[index], op.guard) {
+                    (Some(old), Some((_, version))) => {
+                        old.guard.is_some_and(|(_, old)| version > old)
+                    }
+                    _ => false,
+                };
+                if newer {
+                    kept[index] = None;
+                    *slot.into_mut() = kept.len();
+                    kept.push(Some(op));
+                }
+            }
+        }
+    }
+    kept.into_iter().flatten().collect()
+}
+
+/// The write errors of a write command's reply: `(index, code, message)`.
+fn write_errors(reply: &Document) -> anyhow::Result<Vec<(usize, i32, String)>> {
+    if let Ok(concern) = reply.get_document("writeConcernError") {
+        bail!("write concern error: {concern}");
+    }
+    let Ok(errors) = reply.get_array("writeErrors") else {
+        return Ok(Vec::new());
+    };
+    errors
+        .iter()
+        .map(|error| {
+            let error = error
+                .as_document()
+                .ok_or_else(|| anyhow!("a write error is not a document"))?;
+            let index = match error.get("index") {
+                Some(Bson::Int32(i)) => usize::try_from(*i).ok(),
+                Some(Bson::Int64(i)) => usize::try_from(*i).ok(),
+                _ => None,
+            }
+            .ok_or_else(|| anyhow!("a write error has no index: {error}"))?;
+            let code = match error.get("code") {
+                Some(Bson::Int32(c)) => *c,
+                Some(Bson::Int64(c)) => i32::try_from(*c).unwrap_or(i32::MAX),
+                _ => 0,
+            };
+            let message = error.get_str("errmsg").unwrap_or_default().to_owned();
+            Ok((index, code, message))
+        })
+        .collect()
+}
+
+async fn run_updates(
+    db: &Database,
+    collection: &str,
+    ops: &[Op],
+    upsert: bool,
+) -> anyhow::Result<Vec<(usize, i32, String)>> {
+    let statements: Vec<Document> = ops.iter().map(|op| op.statement(upsert)).collect();
+    let reply = db
+        .run_command(doc! { "update": collection, "updates": statements, "ordered": false })
+        .await
+        .with_context(|| format!("update command on {collection}"))?;
+    write_errors(&reply)
+}
+
+/// Applies the ops to `collection`, in chunks of unordered `update` commands.
+///
+/// # Errors
+/// When the server fails or reports a write error other than the expected duplicate key.
+pub(crate) async fn apply(db: &Database, collection: &str, ops: &[Op]) -> anyhow::Result<()> {
+    for chunk in ops.chunks(CHUNK) {
+        let mut retry = Vec::new();
+        for (index, code, message) in run_updates(db, collection, chunk, true).await? {
+            if code != DUPLICATE_KEY {
+                bail!("writing {collection}: error {code}: {message}");
+            }
+            let op = chunk
+                .get(index)
+                .ok_or_else(|| anyhow!("write error for statement {index} out of range"))?;
+            retry.push(op.clone());
+        }
+        if retry.is_empty() {
+            continue;
+        }
+        if let Some((_, code, message)) = run_updates(db, collection, &retry, false)
+            .await?
+            .into_iter()
+            .next()
+        {
+            bail!("writing {collection} (retry after a duplicate key): error {code}: {message}");
+        }
+    }
+    Ok(())
+}
+
+/// Inserts the documents, ignoring those whose `_id` is already there.
+///
+/// # Errors
+/// When the server fails or reports a write error other than a duplicate key.
+pub(crate) async fn insert_new(
+    db: &Database,
+    collection: &str,
+    documents: Vec<Document>,
+) -> anyhow::Result<()> {
+    for chunk in documents.chunks(CHUNK) {
+        let reply = db
+            .run_command(doc! { "insert": collection, "documents": chunk, "ordered": false })
+            .await
+            .with_context(|| format!("insert command on {collection}"))?;
+        if let Some((_, code, message)) = write_errors(&reply)?
+            .into_iter()
+            .find(|(_, code, _)| *code != DUPLICATE_KEY)
+        {
+            bail!("inserting into {collection}: error {code}: {message}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(ops: &[Op]) -> Vec<(String, Option<i64>)> {
+        ops.iter()
+            .map(|op| (op.id.to_string(), op.guard.map(|(_, v)| v)))
+            .collect()
+    }
+
+    #[test]
+    fn reduce_keeps_the_newest_op_of_each_group() {
+        let op = |id: &str, field, version| {
+            Op::versioned(id, field, version, doc! {}).expect("small version")
+        };
+        let ops = vec![
+            op("a", "version", 1),
+            op("a", "version", 3),
+            op("a", "owner_version", 1),
+            op("b", "version", 2),
+            op("a", "version", 2),
+            op("b", "version", 2),
+            Op::plain("a", doc! { "name": "first" }),
+            Op::plain("a", doc! { "name": "second" }),
+        ];
+        let reduced = reduce(ops);
+        assert_eq!(
+            versions(&reduced),
+            vec![
+                ("\"a\"".to_owned(), Some(3)),
+                ("\"a\"".to_owned(), Some(1)),
+                ("\"b\"".to_owned(), Some(2)),
+                ("\"a\"".to_owned(), None),
+            ]
+        );
+        assert_eq!(reduced[3].set.get_str("name").ok(), Some("first"));
+        assert_eq!(reduced[0].guard.map(|(f, _)| f), Some("version"));
+        assert_eq!(reduced[1].guard.map(|(f, _)| f), Some("owner_version"));
+    }
+}

@@ -1,0 +1,375 @@
+//! Test support: a MongoDB-compatible server per test binary, a fresh database per test, and
+//! a small in-memory write model that produces consistent events.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use futures::TryStreamExt;
+use shareholders_domain::{
+    BirthYear, ClassShares, CompanyProfile, CompanyState, Country, Event, Name, OrgNr,
+    Organisation, OwnerKind, OwnerProfile, OwnerRef, OwnerState, Person, PersonId, Place, Position,
+    PostalCode, Purchase, PurchaseId, RecordedEvent, ShareClass, ShareCount, SharesPurchased,
+};
+use shareholders_mongo::MongoReadModel;
+use shareholders_ports::{
+    CompanyRecord, CompanySnapshot, HoldingRecord, HoldingSnapshot, PersonRecord, PersonSnapshot,
+    Snapshot,
+};
+
+/// The server's URI: `SHAREHOLDERS_TEST_MONGODB_URI`, or a SecantusDB started once for this
+/// test binary by `scripts/mongo-test-server`. A watchdog shell stops that server and removes
+/// its data once the test binary has exited.
+pub fn uri() -> &'static str {
+    static URI: OnceLock<String> = OnceLock::new();
+    URI.get_or_init(|| {
+        std::env::var("SHAREHOLDERS_TEST_MONGODB_URI")
+            .ok()
+            .filter(|uri| !uri.trim().is_empty())
+            .unwrap_or_else(start_server)
+    })
+}
+
+fn start_server() -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mongo-test-server");
+    let output = Command::new(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running scripts/mongo-test-server");
+    assert!(output.status.success(), "scripts/mongo-test-server failed");
+    let text = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let mut parts = text.split_whitespace();
+    let (Some(pid), Some(data), Some(uri)) = (parts.next(), parts.next(), parts.next()) else {
+        panic!("unexpected output of scripts/mongo-test-server: {text:?}");
+    };
+    assert!(pid.bytes().all(|b| b.is_ascii_digit()), "pid {pid:?}");
+    let me = std::process::id();
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null; \
+             sleep 1; rm -rf '{data}' '{data}.log'"
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the server's watchdog");
+    uri.to_owned()
+}
+
+/// A read model in a database of its own; call [`drop_database`] at the end.
+pub async fn fresh() -> MongoReadModel {
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    MongoReadModel::connect(uri(), &name)
+        .await
+        .expect("connecting to the test server")
+}
+
+pub async fn drop_database(model: &MongoReadModel) {
+    model
+        .database()
+        .drop()
+        .await
+        .expect("dropping the database");
+}
+
+/// The nth valid orgnr from a base: nine digits with a valid check digit.
+pub fn orgnr(n: u32) -> OrgNr {
+    let mut prefix = 91_000_000 + n * 3;
+    loop {
+        for check in 0..10 {
+            if let Ok(orgnr) = OrgNr::parse(&format!("{prefix:08}{check}")) {
+                return orgnr;
+            }
+        }
+        prefix += 1;
+    }
+}
+
+pub fn name(s: &str) -> Name {
+    Name::parse(s).expect("valid name")
+}
+
+pub fn class(s: &str) -> ShareClass {
+    ShareClass::parse(s).expect("valid class")
+}
+
+pub fn country(s: &str) -> Country {
+    Country::parse(s).expect("valid country")
+}
+
+pub fn organisation(n: u32, total: Option<u64>, land: &str) -> Organisation {
+    Organisation::new(
+        orgnr(n),
+        name(&format!("SELSKAP {n} AS")),
+        Some(PostalCode::parse("0150").expect("valid")),
+        Some(Place::parse("OSLO").expect("valid")),
+        country(land),
+        total.map(|t| ShareCount::new(t).expect("positive")),
+    )
+}
+
+pub fn person(id: &str, land: &str) -> Person {
+    Person::new(
+        PersonId::parse(id).expect("valid id"),
+        name(&format!("PERSON {id}")),
+        BirthYear::new(1970).ok(),
+        None,
+        Some(Place::parse("BERGEN").expect("valid")),
+        country(land),
+    )
+}
+
+#[derive(Clone)]
+struct Owner {
+    profile: OwnerProfile,
+    version: u64,
+    holding_count: u64,
+}
+
+#[derive(Clone)]
+struct Holding {
+    company: CompanyProfile,
+    owner: OwnerProfile,
+    classes: BTreeMap<String, u64>,
+    version: u64,
+}
+
+/// An in-memory write model following the shared semantics: company version +1 per purchase,
+/// owner version +1 whenever its holding count changes, holdings versioned by the company.
+#[derive(Default)]
+pub struct WriteModel {
+    position: u64,
+    purchases: u64,
+    organisations: BTreeMap<OrgNr, (Organisation, u64)>,
+    persons: BTreeMap<PersonId, Person>,
+    owners: BTreeMap<OwnerRef, Owner>,
+    /// (company, owner kind, owner id) → holding.
+    holdings: BTreeMap<(OrgNr, OwnerKind, String), Holding>,
+}
+
+fn class_list(classes: &BTreeMap<String, u64>) -> Vec<ClassShares> {
+    classes
+        .iter()
+        .map(|(name, shares)| ClassShares {
+            share_class: class(name),
+            shares: *shares,
+        })
+        .collect()
+}
+
+impl WriteModel {
+    fn record(&mut self, event: Event) -> RecordedEvent {
+        self.position += 1;
+        RecordedEvent {
+            position: Position::new(self.position),
+            event,
+        }
+    }
+
+    pub fn register_organisation(&mut self, organisation: Organisation) -> RecordedEvent {
+        let orgnr = organisation.orgnr();
+        self.owners.insert(
+            OwnerRef::Organisation(orgnr),
+            Owner {
+                profile: OwnerProfile {
+                    owner: OwnerRef::Organisation(orgnr),
+                    name: organisation.name().clone(),
+                    country: organisation.country(),
+                    birth_year: None,
+                },
+                version: 0,
+                holding_count: 0,
+            },
+        );
+        self.organisations.insert(orgnr, (organisation.clone(), 0));
+        self.record(Event::OrganisationRegistered(organisation))
+    }
+
+    pub fn register_person(&mut self, person: Person) -> RecordedEvent {
+        let id = person.id().clone();
+        self.owners.insert(
+            OwnerRef::Person(id.clone()),
+            Owner {
+                profile: OwnerProfile {
+                    owner: OwnerRef::Person(id.clone()),
+                    name: person.name().clone(),
+                    country: person.country(),
+                    birth_year: person.birth_year(),
+                },
+                version: 0,
+                holding_count: 0,
+            },
+        );
+        self.persons.insert(id, person.clone());
+        self.record(Event::PersonRegistered(person))
+    }
+
+    fn company_state(&self, company: OrgNr) -> CompanyState {
+        let mut classes: BTreeMap<String, u64> = BTreeMap::new();
+        let mut registered = 0;
+        let mut owners = 0;
+        let mut foreign = 0;
+        for holding in self
+            .holdings
+            .range((company, OwnerKind::Organisation, String::new())..)
+            .take_while(|((c, _, _), _)| *c == company)
+            .map(|(_, h)| h)
+        {
+            owners += 1;
+            if holding.owner.country.is_foreign() {
+                foreign += 1;
+            }
+            for (name, shares) in &holding.classes {
+                *classes.entry(name.clone()).or_default() += shares;
+                registered += shares;
+            }
+        }
+        CompanyState {
+            version: self.organisations[&company].1,
+            registered_shares: registered,
+            owner_count: owners,
+            foreign_owner_count: foreign,
+            classes: class_list(&classes),
+        }
+    }
+
+    /// Records a purchase (no declared-total check: tests choose valid purchases).
+    pub fn purchase(
+        &mut self,
+        company: OrgNr,
+        owner: &OwnerRef,
+        share_class: &str,
+        shares: u64,
+    ) -> RecordedEvent {
+        let (organisation, version) = self.organisations.get_mut(&company).expect("registered");
+        *version += 1;
+        let version = *version;
+        let profile = CompanyProfile {
+            orgnr: company,
+            name: organisation.name().clone(),
+            total_shares: organisation.total_shares(),
+        };
+        let owner_profile = self.owners[owner].profile.clone();
+        let key = (company, owner.kind(), owner.id().to_owned());
+        let new = !self.holdings.contains_key(&key);
+        let holding = self.holdings.entry(key).or_insert_with(|| Holding {
+            company: profile.clone(),
+            owner: owner_profile.clone(),
+            classes: BTreeMap::new(),
+            version,
+        });
+        *holding.classes.entry(share_class.to_owned()).or_default() += shares;
+        holding.version = version;
+        let holding = class_list(&holding.classes);
+        let state = self.owners.get_mut(owner).expect("registered owner");
+        if new {
+            state.holding_count += 1;
+            state.version += 1;
+        }
+        let owner_state = OwnerState {
+            version: state.version,
+            holding_count: state.holding_count,
+        };
+        self.purchases += 1;
+        let event = SharesPurchased {
+            purchase_id: PurchaseId::new(self.purchases),
+            purchase: Purchase::new(
+                company,
+                owner.clone(),
+                class(share_class),
+                ShareCount::new(shares).expect("positive"),
+            ),
+            company: profile,
+            owner: owner_profile,
+            holding,
+            company_state: self.company_state(company),
+            owner_state,
+        };
+        self.record(Event::SharesPurchased(Box::new(event)))
+    }
+
+    pub fn last_position(&self) -> Option<Position> {
+        (self.position > 0).then(|| Position::new(self.position))
+    }
+
+    /// The state a read model should hold once every event is applied.
+    pub fn expected(&self) -> State {
+        let companies = self
+            .organisations
+            .iter()
+            .map(|(orgnr, (organisation, version))| {
+                let state = self.company_state(*orgnr);
+                let owner = &self.owners[&OwnerRef::Organisation(*orgnr)];
+                CompanySnapshot {
+                    record: CompanyRecord {
+                        organisation: organisation.clone(),
+                        registered_shares: state.registered_shares,
+                        owner_count: state.owner_count,
+                        foreign_owner_count: state.foreign_owner_count,
+                        holding_count: owner.holding_count,
+                        classes: state.classes,
+                    },
+                    version: *version,
+                    owner_version: owner.version,
+                }
+            })
+            .collect();
+        let persons = self
+            .persons
+            .iter()
+            .map(|(id, person)| {
+                let owner = &self.owners[&OwnerRef::Person(id.clone())];
+                PersonSnapshot {
+                    record: PersonRecord {
+                        person: person.clone(),
+                        holding_count: owner.holding_count,
+                    },
+                    owner_version: owner.version,
+                }
+            })
+            .collect();
+        let holdings = self
+            .holdings
+            .iter()
+            .map(|((company, _, _), holding)| HoldingSnapshot {
+                record: HoldingRecord {
+                    company: holding.company.clone(),
+                    company_registered_shares: self.company_state(*company).registered_shares,
+                    owner: holding.owner.clone(),
+                    classes: class_list(&holding.classes),
+                },
+                version: holding.version,
+            })
+            .collect();
+        State {
+            companies,
+            persons,
+            holdings,
+            position: self.last_position(),
+        }
+    }
+}
+
+/// A whole state, as a snapshot gives it.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct State {
+    pub companies: Vec<CompanySnapshot>,
+    pub persons: Vec<PersonSnapshot>,
+    pub holdings: Vec<HoldingSnapshot>,
+    pub position: Option<Position>,
+}
+
+pub async fn collect(snapshot: &dyn Snapshot) -> State {
+    State {
+        companies: snapshot.companies().try_collect().await.expect("companies"),
+        persons: snapshot.persons().try_collect().await.expect("persons"),
+        holdings: snapshot.holdings().try_collect().await.expect("holdings"),
+        position: snapshot.position().await.expect("position"),
+    }
+}
