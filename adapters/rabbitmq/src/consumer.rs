@@ -100,7 +100,11 @@ pub async fn run_consumer(
             () = tokio::time::sleep(backoff) => {}
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
         }
-        backoff = (backoff * 2).min(settings.max_reconnect_backoff.max(settings.reconnect_backoff));
+        backoff = (backoff * 2).min(
+            settings
+                .max_reconnect_backoff
+                .max(settings.reconnect_backoff),
+        );
     }
 }
 

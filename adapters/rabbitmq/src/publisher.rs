@@ -108,7 +108,11 @@ impl RabbitPublisher {
     ///
     /// # Errors
     /// When the URL is invalid.
-    pub fn lazy(url: &str, topology: Topology, settings: PublisherSettings) -> anyhow::Result<Self> {
+    pub fn lazy(
+        url: &str,
+        topology: Topology,
+        settings: PublisherSettings,
+    ) -> anyhow::Result<Self> {
         check_url(url)?;
         Ok(Self {
             url: url.to_owned(),
@@ -191,9 +195,8 @@ impl RabbitPublisher {
                 })?
                 .map_err(|e| Failure::Broken(anyhow!(e).context("waiting for confirms")))?;
             if confirmation.is_nack() {
-                refused.get_or_insert_with(|| {
-                    anyhow!("the broker nacked event {}", position.get())
-                });
+                refused
+                    .get_or_insert_with(|| anyhow!("the broker nacked event {}", position.get()));
             } else if let Some(returned) = confirmation.take_message() {
                 refused.get_or_insert_with(|| {
                     anyhow!(

@@ -29,7 +29,10 @@ mod tests {
         "amqp://guest:guest@127.0.0.1:5672/%2f",
         "amqp://guest:***@127.0.0.1:5672/%2f"
     )]
-    #[case("amqps://user:s3cr3t@broker.example:5671", "amqps://user:***@broker.example:5671")]
+    #[case(
+        "amqps://user:s3cr3t@broker.example:5671",
+        "amqps://user:***@broker.example:5671"
+    )]
     #[case(
         "amqp://user:p@ss:w0rd@host/vhost?heartbeat=10",
         "amqp://user:***@host/vhost?heartbeat=10"
