@@ -81,10 +81,9 @@ impl TryFrom<NewOrganisation> for Organisation {
         let mut check = Check::default();
         let orgnr = check.field("orgnr", OrgNr::parse(&dto.orgnr));
         let name = check.field("name", Name::parse(&dto.name));
-        let postal_code = check.optional("postal_code", dto.postal_code.as_deref(), |s| {
-            PostalCode::parse(s)
-        });
-        let place = check.optional("place", dto.place.as_deref(), |s| Place::parse(s));
+        let postal_code =
+            check.optional("postal_code", dto.postal_code.as_deref(), PostalCode::parse);
+        let place = check.optional("place", dto.place.as_deref(), Place::parse);
         let country = country(dto.country.as_deref(), &mut check);
         let total_shares = match dto.total_shares {
             None => Some(None),
@@ -137,10 +136,9 @@ impl TryFrom<NewPerson> for PersonDetails {
             None => Some(None),
             Some(year) => check.field("birth_year", BirthYear::new(year)).map(Some),
         };
-        let postal_code = check.optional("postal_code", dto.postal_code.as_deref(), |s| {
-            PostalCode::parse(s)
-        });
-        let place = check.optional("place", dto.place.as_deref(), |s| Place::parse(s));
+        let postal_code =
+            check.optional("postal_code", dto.postal_code.as_deref(), PostalCode::parse);
+        let place = check.optional("place", dto.place.as_deref(), Place::parse);
         let country = country(dto.country.as_deref(), &mut check);
         let built = match (name, birth_year, postal_code, place, country) {
             (Some(name), Some(birth_year), Some(postal_code), Some(place), Some(country)) => {
