@@ -226,7 +226,10 @@ impl EventPublisher for RabbitPublisher {
                     tracing::info!("publisher connection lost; reconnecting");
                     stale.close().await;
                 }
-                self.open().await.map_err(PublishError::Unavailable)?
+                self.open().await.map_err(|error| {
+                    tracing::warn!(error = %format!("{error:#}"), "the publisher cannot connect");
+                    PublishError::Unavailable(error)
+                })?
             }
         };
         match self.send(&link.channel, events).await {
@@ -235,10 +238,12 @@ impl EventPublisher for RabbitPublisher {
                 Ok(())
             }
             Err(Failure::Refused(error)) => {
+                tracing::warn!(error = %format!("{error:#}"), events = events.len(), "the broker refused a batch");
                 *slot = Some(link);
                 Err(PublishError::Unavailable(error))
             }
             Err(Failure::Broken(error)) => {
+                tracing::warn!(error = %format!("{error:#}"), events = events.len(), "publishing failed; the connection will be reopened");
                 link.close().await;
                 Err(PublishError::Unavailable(error))
             }

@@ -295,19 +295,32 @@ async fn every_event_arrives_though_the_broker_drops_connections() {
         relay_shutdown,
     ));
 
-    let total = 600;
-    let mut closed_relay = 0;
-    let mut closed_projector = 0;
-    for position in 1..=total {
-        outbox.push(person(position)).await;
-        if position % 200 == 100 {
-            closed_relay += support::close_connections(&relay_name).await;
-            closed_projector += support::close_connections(&projector_name).await;
+    // A steady stream of events into the outbox while the broker drops both connections.
+    let (stop_producing, mut producing) = watch::channel(false);
+    let producer = tokio::spawn({
+        let outbox = outbox.clone();
+        async move {
+            let mut position = 0;
+            while !*producing.borrow_and_update() {
+                position += 1;
+                outbox.push(person(position)).await;
+                if position % 5 == 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+            position
         }
-        if position % 10 == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    });
+    let (mut closed_relay, mut closed_projector) = (0, 0);
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let closed = support::close_connections(&[&relay_name, &projector_name]).await;
+        closed_relay += closed[0];
+        closed_projector += closed[1];
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop_producing.send(true).expect("producer alive");
+    let total = producer.await.expect("producer");
 
     eventually(Duration::from_secs(60), "every event applied", || {
         projection.distinct() == all(1..=total)
@@ -321,11 +334,11 @@ async fn every_event_arrives_though_the_broker_drops_connections() {
     consumer.stop().await;
 
     assert!(
-        closed_relay >= 2,
+        closed_relay >= 3,
         "the publisher's connection was closed ({closed_relay})"
     );
     assert!(
-        closed_projector >= 2,
+        closed_projector >= 3,
         "the consumer's connection was closed ({closed_projector})"
     );
     assert_eq!(

@@ -52,6 +52,14 @@ pub struct Broker {
 
 impl Broker {
     pub async fn new(label: &str) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                    "shareholders_rabbitmq=info,shareholders_ports=info".into()
+                }),
+            )
+            .with_test_writer()
+            .try_init();
         let url = amqp_url();
         let topology = Topology::named(&unique(label));
         let connection = Connection::connect(
@@ -332,10 +340,10 @@ impl Outbox for MemoryOutbox {
     }
 }
 
-/// Closes, through `rabbitmqctl`, every broker connection whose client properties name
-/// `connection_name`. Returns how many it closed.
-pub async fn close_connections(connection_name: &str) -> usize {
-    let name = connection_name.to_owned();
+/// Closes, through `rabbitmqctl`, every broker connection whose client properties hold one of
+/// `names` (connection names). Returns how many it closed for each name.
+pub async fn close_connections(names: &[&str]) -> Vec<usize> {
+    let names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let listing = std::process::Command::new("rabbitmqctl")
             .args([
@@ -352,22 +360,27 @@ pub async fn close_connections(connection_name: &str) -> usize {
             "rabbitmqctl list_connections failed"
         );
         let listing = String::from_utf8_lossy(&listing.stdout);
-        let pids: Vec<String> = listing
-            .lines()
-            .filter(|line| line.contains(&name))
-            .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
-            .collect();
-        for pid in &pids {
-            let closed = std::process::Command::new("rabbitmqctl")
-                .args(["close_connection", pid, "test: simulated broker fault"])
-                .output()
-                .expect("rabbitmqctl runs");
-            assert!(
-                closed.status.success(),
-                "rabbitmqctl close_connection failed"
-            );
-        }
-        pids.len()
+        names
+            .iter()
+            .map(|name| {
+                let pids: Vec<&str> = listing
+                    .lines()
+                    .filter(|line| line.contains(name.as_str()))
+                    .filter_map(|line| line.split_whitespace().next())
+                    .collect();
+                for pid in &pids {
+                    let closed = std::process::Command::new("rabbitmqctl")
+                        .args(["close_connection", pid, "test: simulated broker fault"])
+                        .output()
+                        .expect("rabbitmqctl runs");
+                    assert!(
+                        closed.status.success(),
+                        "rabbitmqctl close_connection failed"
+                    );
+                }
+                pids.len()
+            })
+            .collect()
     })
     .await
     .expect("rabbitmqctl task")
