@@ -1,10 +1,10 @@
 //! Versioned, idempotent bulk writes.
 //!
 //! Every write is an [`Op`]: `$set` a group of fields of the document `_id`, upserting it, but
-//! only where the group's version field is lower than the op's version (or absent). Ops are
-//! sent as one unordered `update` command per chunk, so a batch costs one round trip per
-//! collection, and the server may apply them in any order: the version guards make the result
-//! independent of it.
+//! only where the group's version field is lower than the op's version (or absent):
+//! `{_id, <version field>: {$not: {$gte: v}}}`. Ops are sent as one unordered `update` command
+//! per chunk, so a batch costs one round trip per collection, and the server may apply them in
+//! any order: the version guards make the result independent of it.
 //!
 //! When the guard fails on an existing document, the upsert tries to insert a second document
 //! with the same `_id` and fails with a duplicate-key error (11000). Usually that means a newer
@@ -63,13 +63,9 @@ impl Op {
     fn statement(&self, upsert: bool) -> Document {
         let mut filter = doc! { "_id": self.id.clone() };
         if let Some((field, version)) = self.guard {
-            filter.insert(
-                "$or",
-                vec![
-                    doc! { field: { "$lt": version } },
-                    doc! { field: { "$exists": false } },
-                ],
-            );
+            // "Absent or lower". Not written as `$or` of the two: SecantusDB then scans the
+            // collection instead of looking the `_id` up.
+            filter.insert(field, doc! { "$not": { "$gte": version } });
         }
         doc! { "q": filter, "u": { "$set": self.set.clone() }, "upsert": upsert }
     }
