@@ -7,9 +7,11 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use shareholders_domain::{OrgNr, Organisation, Position, ShareCount};
-use shareholders_ports::{ImportReport, RegisterHolder, RegisterImport, RegisterLine, TotalConflict};
-use sqlx::postgres::{PgConnection, PgPool};
+use shareholders_ports::{
+    ImportReport, RegisterHolder, RegisterImport, RegisterLine, TotalConflict,
+};
 use sqlx::Row as _;
+use sqlx::postgres::{PgConnection, PgPool};
 
 use crate::PostgresStore;
 use crate::rows::to_u64;
@@ -146,7 +148,10 @@ const APPLY: &[(&str, &str)] = &[
                   sum(shares)::bigint AS shares
            FROM import_lines GROUP BY company, holder_kind, holder_id, share_class"#,
     ),
-    ("analyse the holdings", "ANALYZE import_companies, import_holdings"),
+    (
+        "analyse the holdings",
+        "ANALYZE import_companies, import_holdings",
+    ),
     (
         // Issuers take their profile from their first line as an issuer; organisations that
         // only hold shares take theirs from their first line as a holder.
@@ -341,7 +346,12 @@ impl RegisterImport for PostgresStore {
             .begin()
             .await
             .context("import: cannot begin the transaction")?;
-        execute(&mut tx, "set the work memory", "SET LOCAL work_mem = '256MB'").await?;
+        execute(
+            &mut tx,
+            "set the work memory",
+            "SET LOCAL work_mem = '256MB'",
+        )
+        .await?;
         execute(&mut tx, "create the staging table", STAGING).await?;
 
         let mut copy = tx
@@ -387,7 +397,8 @@ impl RegisterImport for PostgresStore {
         }
 
         let companies = count(&mut tx, "SELECT count(*) FROM import_companies").await?;
-        let organisations_added = count(&mut tx, "SELECT count(*) FROM added_organisations").await?;
+        let organisations_added =
+            count(&mut tx, "SELECT count(*) FROM added_organisations").await?;
         let persons_added = count(&mut tx, "SELECT count(*) FROM added_persons").await?;
         let holdings = count(
             &mut tx,
@@ -443,15 +454,20 @@ impl RegisterImport for PostgresStore {
 
 /// `COPY`s the file's lines, each as one text column, into a temporary table of its own.
 /// The delimiter and quote are bytes a register extract never holds, so nothing is parsed.
-pub(crate) async fn raw_copy_baseline(pool: &PgPool, path: &std::path::Path) -> anyhow::Result<u64> {
+pub(crate) async fn raw_copy_baseline(
+    pool: &PgPool,
+    path: &std::path::Path,
+) -> anyhow::Result<u64> {
     let file = tokio::fs::File::open(path)
         .await
         .with_context(|| format!("cannot open {}", path.display()))?;
     let mut conn = pool.acquire().await.context("baseline: cannot connect")?;
-    sqlx::raw_sql("CREATE TEMP TABLE IF NOT EXISTS register_raw (line text); TRUNCATE register_raw")
-        .execute(&mut *conn)
-        .await
-        .context("baseline: cannot create the table")?;
+    sqlx::raw_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS register_raw (line text); TRUNCATE register_raw",
+    )
+    .execute(&mut *conn)
+    .await
+    .context("baseline: cannot create the table")?;
     let statement = "COPY register_raw (line) FROM STDIN \
                      (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')";
     let mut copy = conn

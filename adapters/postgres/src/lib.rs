@@ -116,10 +116,12 @@ pub fn redact(url: &str) -> String {
 
 /// The SQLSTATE of a database error anywhere in the chain.
 fn sqlstate(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
-        _ => None,
-    })
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
+            _ => None,
+        })
 }
 
 /// A deadlock or a serialization failure: the transaction may simply be run again.
@@ -136,10 +138,7 @@ async fn backoff(attempt: u32) {
             .unwrap_or_default()
             % 5,
     );
-    tokio::time::sleep(Duration::from_millis(
-        u64::from(attempt) * 5 + jitter + 1,
-    ))
-    .await;
+    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5 + jitter + 1)).await;
 }
 
 #[cfg(test)]
@@ -147,8 +146,14 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case("postgres://u:secret@h:5432/db?sslmode=disable", "postgres://u:***@h:5432/db")]
-    #[case("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[case(
+        "postgres://u:secret@h:5432/db?sslmode=disable",
+        "postgres://u:***@h:5432/db"
+    )]
+    #[case(
+        "postgres://postgres@127.0.0.1:5432/postgres",
+        "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     #[case("postgres://h", "postgres://h")]
     #[case("not a url", "not a url")]
     fn urls_are_redacted(#[case] url: &str, #[case] expected: &str) {

@@ -38,7 +38,9 @@ impl Outbox for PostgresStore {
         .await
         .context("cannot claim outbox rows")?;
         if rows.is_empty() {
-            tx.commit().await.context("cannot end the relay's transaction")?;
+            tx.commit()
+                .await
+                .context("cannot end the relay's transaction")?;
             return Ok(0);
         }
         let mut positions = Vec::with_capacity(rows.len());

@@ -29,10 +29,12 @@ where
 }
 
 fn constraint(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(db)) => db.constraint().map(ToOwned::to_owned),
-        _ => None,
-    })
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Database(db)) => db.constraint().map(ToOwned::to_owned),
+            _ => None,
+        })
 }
 
 fn db(error: sqlx::Error, what: &'static str) -> anyhow::Error {
@@ -283,8 +285,11 @@ impl PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| db(e, "cannot insert the organisation's state"))?;
-        let position =
-            append(&mut tx, &Event::OrganisationRegistered(organisation.clone())).await?;
+        let position = append(
+            &mut tx,
+            &Event::OrganisationRegistered(organisation.clone()),
+        )
+        .await?;
         complete(&mut tx, idempotency, orgnr.as_str(), position).await?;
         commit(tx).await?;
         Ok(Recorded {
@@ -323,7 +328,7 @@ impl PostgresStore {
         )
         .bind(id)
         .bind(person.name().as_str())
-        .bind(person.birth_year().map(|y| y.get().cast_signed()))
+        .bind(person.birth_year().map(|y| i32::from(y.get())))
         .bind(person.postal_code().map(|p| p.as_str()))
         .bind(person.place().map(|p| p.as_str()))
         .bind(person.country().alpha2())
@@ -397,14 +402,10 @@ impl PostgresStore {
         let company_name = rows::name(&get::<String>(&state, "name")?)?;
         let declared = rows::total(get(&state, "total_shares")?)?;
         let version = to_u64(get(&state, "version")?, "version")?;
-        let registered =
-            to_u64(get(&state, "registered")?, "registered")?;
-        let owner_count =
-            to_u64(get(&state, "owner_count")?, "owner count")?;
-        let foreign_owner_count = to_u64(
-            get(&state, "foreign_owner_count")?,
-            "foreign owner count",
-        )?;
+        let registered = to_u64(get(&state, "registered")?, "registered")?;
+        let owner_count = to_u64(get(&state, "owner_count")?, "owner count")?;
+        let foreign_owner_count =
+            to_u64(get(&state, "foreign_owner_count")?, "foreign owner count")?;
 
         let profile = match owner {
             OwnerRef::Organisation(orgnr) => sqlx::query(
@@ -426,12 +427,8 @@ impl PostgresStore {
         let owner_profile = OwnerProfile {
             owner: owner.clone(),
             name: rows::name(&get::<String>(&profile, "name")?)?,
-            country: rows::country(
-                &get::<String>(&profile, "country")?,
-            )?,
-            birth_year: rows::birth_year(
-                get(&profile, "birth_year")?,
-            )?,
+            country: rows::country(&get::<String>(&profile, "country")?)?,
+            birth_year: rows::birth_year(get(&profile, "birth_year")?)?,
         };
 
         let registered_after = check_purchase(declared, registered, purchase.shares())?;
@@ -541,10 +538,7 @@ impl PostgresStore {
         };
         let owner_state = OwnerState {
             version: to_u64(get(&owner_row, "version")?, "owner version")?,
-            holding_count: to_u64(
-                get(&owner_row, "holding_count")?,
-                "holding count",
-            )?,
+            holding_count: to_u64(get(&owner_row, "holding_count")?, "holding count")?,
         };
 
         let holding = read_classes(

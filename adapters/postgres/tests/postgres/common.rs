@@ -25,7 +25,9 @@ fn admin_url() -> String {
 
 /// The admin URL with another database.
 fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let (scheme, rest) = base.split_once("://").expect("a database URL");
     let host = rest.split('/').next().unwrap_or(rest);
     match query {
@@ -231,7 +233,9 @@ impl EventPublisher for Recorder {
             tokio::time::sleep(delay).await;
         }
         if self.fail.load(Ordering::SeqCst) {
-            return Err(PublishError::Unavailable(anyhow::anyhow!("the broker is down")));
+            return Err(PublishError::Unavailable(anyhow::anyhow!(
+                "the broker is down"
+            )));
         }
         self.events
             .lock()

@@ -9,15 +9,28 @@ use shareholders_ports::{
 use shareholders_postgres::PostgresStore;
 
 use crate::common::{
-    TestDb, class, count, country, name, org_owner, orgnr, organisation, person, person_owner,
+    TestDb, class, count, country, name, org_owner, organisation, orgnr, person, person_owner,
     purchase, state,
 };
 
 fn issuer(nr: OrgNr, label: &str, total: Option<u64>) -> Organisation {
-    Organisation::new(nr, name(label), None, None, Country::NORWAY, total.map(count))
+    Organisation::new(
+        nr,
+        name(label),
+        None,
+        None,
+        Country::NORWAY,
+        total.map(count),
+    )
 }
 
-fn org_line(n: u64, company: &Organisation, holder: OrgNr, class_name: &str, shares: u64) -> RegisterLine {
+fn org_line(
+    n: u64,
+    company: &Organisation,
+    holder: OrgNr,
+    class_name: &str,
+    shares: u64,
+) -> RegisterLine {
     RegisterLine {
         line: n,
         company: company.clone(),
@@ -37,7 +50,10 @@ fn person_line(n: u64, company: &Organisation, id: &str, code: &str, shares: u64
     }
 }
 
-async fn import(store: &PostgresStore, lines: Vec<RegisterLine>) -> shareholders_ports::ImportReport {
+async fn import(
+    store: &PostgresStore,
+    lines: Vec<RegisterLine>,
+) -> shareholders_ports::ImportReport {
     // Batches of two, to exercise the streaming.
     let batches: Vec<Vec<RegisterLine>> = lines.chunks(2).map(<[_]>::to_vec).collect();
     store
@@ -91,28 +107,41 @@ async fn an_import_registers_parties_and_sets_holdings() {
 
     let state = state(store).await;
     let s1 = state.company(c1);
-    assert_eq!(s1.record.organisation.total_shares().map(ShareCount::get), Some(120));
-    assert_eq!(s1.record.registered_shares, 120);
-    assert_eq!((s1.record.owner_count, s1.record.foreign_owner_count), (2, 0));
-    assert_eq!(s1.version, 1);
-    let alice = person_owner(
-        PersonId::parse("alice").expect("valid").as_str(),
+    assert_eq!(
+        s1.record.organisation.total_shares().map(ShareCount::get),
+        Some(120)
     );
+    assert_eq!(s1.record.registered_shares, 120);
+    assert_eq!(
+        (s1.record.owner_count, s1.record.foreign_owner_count),
+        (2, 0)
+    );
+    assert_eq!(s1.version, 1);
+    let alice = person_owner(PersonId::parse("alice").expect("valid").as_str());
     let holding = state.holding(c1, &alice).expect("alice holds c1");
     assert_eq!(holding.record.shares(), 3);
     assert_eq!(holding.version, 1);
 
     let s2 = state.company(c2);
-    assert_eq!(s2.record.organisation.total_shares().map(ShareCount::get), Some(100));
+    assert_eq!(
+        s2.record.organisation.total_shares().map(ShareCount::get),
+        Some(100)
+    );
     assert_eq!(s2.record.holding_count, 1, "treasury");
     assert!(state.holding(c2, &org_owner(c2)).is_some());
     let s3 = state.company(c3);
-    assert_eq!(s3.record.organisation.total_shares().map(ShareCount::get), Some(12));
+    assert_eq!(
+        s3.record.organisation.total_shares().map(ShareCount::get),
+        Some(12)
+    );
     assert_eq!(s3.record.foreign_owner_count, 1);
 
     let holder = state.company(h);
     assert_eq!(holder.record.organisation.total_shares(), None);
-    assert_eq!(holder.record.organisation.place().map(|p| p.as_str()), Some("OSLO"));
+    assert_eq!(
+        holder.record.organisation.place().map(|p| p.as_str()),
+        Some("OSLO")
+    );
     assert_eq!((holder.record.holding_count, holder.owner_version), (2, 1));
     assert_eq!((holder.record.owner_count, holder.version), (0, 0));
     assert_eq!(state.person("bob").record.person.country(), country("SE"));
@@ -150,7 +179,10 @@ async fn a_new_extract_replaces_the_listed_companies_holdings_only() {
     let p = after.person("alice");
     assert_eq!((p.record.holding_count, p.owner_version), (0, 2));
     // h still holds the same companies: its owner state is unchanged.
-    assert_eq!(after.company(h).owner_version, before.company(h).owner_version);
+    assert_eq!(
+        after.company(h).owner_version,
+        before.company(h).owner_version
+    );
     assert_eq!(after.holding(c1, &org_owner(h)).expect("held").version, 2);
     assert_eq!(after.holdings.len(), before.holdings.len() - 1);
 
@@ -189,9 +221,17 @@ async fn snapshots_are_ordered_bytewise() {
     ];
     import(store, lines).await;
     let state = state(store).await;
-    let ids: Vec<&str> = state.persons.iter().map(|p| p.record.person.id().as_str()).collect();
+    let ids: Vec<&str> = state
+        .persons
+        .iter()
+        .map(|p| p.record.person.id().as_str())
+        .collect();
     assert_eq!(ids, ["B", "Z", "a_", "b"]);
-    let orgnrs: Vec<OrgNr> = state.companies.iter().map(|c| c.record.organisation.orgnr()).collect();
+    let orgnrs: Vec<OrgNr> = state
+        .companies
+        .iter()
+        .map(|c| c.record.organisation.orgnr())
+        .collect();
     let mut sorted = orgnrs.clone();
     sorted.sort();
     assert_eq!(orgnrs, sorted);
@@ -212,7 +252,14 @@ async fn snapshots_are_ordered_bytewise() {
     assert_eq!(keys.len(), 6);
     assert_eq!(keys[1].1, OwnerKind::Organisation);
     assert_eq!(keys[5].1, OwnerKind::Person);
-    assert!(store.snapshot().position().await.expect("position").is_none());
+    assert!(
+        store
+            .snapshot()
+            .position()
+            .await
+            .expect("position")
+            .is_none()
+    );
 }
 
 #[tokio::test]

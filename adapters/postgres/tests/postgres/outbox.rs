@@ -7,7 +7,7 @@ use std::time::Duration;
 use shareholders_ports::{Outbox as _, RelayError, WriteStore as _};
 use shareholders_postgres::PostgresStore;
 
-use crate::common::{Recorder, TestDb, orgnr, organisation};
+use crate::common::{Recorder, TestDb, organisation, orgnr};
 
 async fn register_many(store: &PostgresStore, n: u32) {
     for i in 0..n {

@@ -10,8 +10,7 @@ use shareholders_ports::{
 };
 
 use crate::common::{
-    Recorder, TestDb, class, org_owner, orgnr, organisation, person, person_owner, purchase,
-    state,
+    Recorder, TestDb, class, org_owner, organisation, orgnr, person, person_owner, purchase, state,
 };
 
 fn key(k: &str, fingerprint: &str) -> Option<Idempotency> {
@@ -47,8 +46,14 @@ async fn a_taken_orgnr_or_person_id_is_refused_and_nothing_is_recorded() {
     assert_eq!(store.backlog().await.expect("backlog"), 2);
     let state = state(store).await;
     assert_eq!(state.companies.len(), 1);
-    assert_eq!(state.company(nr).record.organisation.name().as_str(), "FIRST AS");
-    assert_eq!(state.person("p1").record.person.name().as_str(), "HAGEN STEIN");
+    assert_eq!(
+        state.company(nr).record.organisation.name().as_str(),
+        "FIRST AS"
+    );
+    assert_eq!(
+        state.person("p1").record.person.name().as_str(),
+        "HAGEN STEIN"
+    );
 }
 
 #[rstest]
@@ -308,11 +313,17 @@ async fn an_idempotency_key_replays_its_result_or_is_refused_for_another_request
     let store = &db.store;
     let company = orgnr(1);
     let first = store
-        .register_organisation(&organisation(company, "ISSUER AS", None), key("org", "f-org"))
+        .register_organisation(
+            &organisation(company, "ISSUER AS", None),
+            key("org", "f-org"),
+        )
         .await
         .expect("registered");
     let replay = store
-        .register_organisation(&organisation(company, "ISSUER AS", None), key("org", "f-org"))
+        .register_organisation(
+            &organisation(company, "ISSUER AS", None),
+            key("org", "f-org"),
+        )
         .await
         .expect("replayed");
     assert!(replay.replayed);
@@ -332,8 +343,14 @@ async fn an_idempotency_key_replays_its_result_or_is_refused_for_another_request
     assert_eq!(replay.position, first_person.position);
 
     let p = purchase(company, person_owner("id1"), "A", 5);
-    let bought = store.purchase(&p, key("buy", "f-buy")).await.expect("bought");
-    let replay = store.purchase(&p, key("buy", "f-buy")).await.expect("replayed");
+    let bought = store
+        .purchase(&p, key("buy", "f-buy"))
+        .await
+        .expect("bought");
+    let replay = store
+        .purchase(&p, key("buy", "f-buy"))
+        .await
+        .expect("replayed");
     assert!(replay.replayed && !bought.replayed);
     assert_eq!(replay.value, bought.value);
     assert_eq!(replay.position, bought.position);
@@ -388,13 +405,19 @@ async fn each_command_records_one_event_with_the_state_after_it() {
     let store = &db.store;
     let (company, holder) = (orgnr(1), orgnr(2));
     let issuer = organisation(company, "ISSUER AS", Some(1000));
-    store.register_organisation(&issuer, None).await.expect("registered");
+    store
+        .register_organisation(&issuer, None)
+        .await
+        .expect("registered");
     store
         .register_organisation(&organisation(holder, "HOLDER AS", None), None)
         .await
         .expect("registered");
     let swiss = person("swiss", "KJOS", "CHE");
-    store.register_person(&swiss, None).await.expect("registered");
+    store
+        .register_person(&swiss, None)
+        .await
+        .expect("registered");
     let first = store
         .purchase(&purchase(company, org_owner(holder), "B", 100), None)
         .await
@@ -434,7 +457,12 @@ async fn each_command_records_one_event_with_the_state_after_it() {
     );
     let s = &last.company_state;
     assert_eq!(
-        (s.version, s.registered_shares, s.owner_count, s.foreign_owner_count),
+        (
+            s.version,
+            s.registered_shares,
+            s.owner_count,
+            s.foreign_owner_count
+        ),
         (3, 135, 2, 1)
     );
     assert_eq!(
@@ -444,13 +472,19 @@ async fn each_command_records_one_event_with_the_state_after_it() {
             .collect::<Vec<_>>(),
         [("A", 35), ("B", 100)]
     );
-    assert_eq!((last.owner_state.version, last.owner_state.holding_count), (1, 1));
+    assert_eq!(
+        (last.owner_state.version, last.owner_state.holding_count),
+        (1, 1)
+    );
     let Event::SharesPurchased(middle) = &events[4].event else {
         panic!("a purchase event");
     };
     assert_eq!(middle.owner.birth_year.map(|y| y.get()), Some(1970));
     assert_eq!(
-        (middle.company_state.version, middle.company_state.foreign_owner_count),
+        (
+            middle.company_state.version,
+            middle.company_state.foreign_owner_count
+        ),
         (2, 1)
     );
     assert_eq!(store.backlog().await.expect("backlog"), 0);
