@@ -40,7 +40,7 @@ use shareholders_ports::{
 };
 
 use crate::codec::{IssuerState, int};
-use crate::write::Op;
+use crate::write::{Mode, Op};
 
 const ORGANISATIONS: &str = "organisations";
 const PERSONS: &str = "persons";
@@ -384,14 +384,14 @@ impl MongoReadModel {
         }
     }
 
-    async fn write(&self, plan: Plan) -> anyhow::Result<()> {
+    async fn write(&self, plan: Plan, mode: Mode) -> anyhow::Result<()> {
         let organisations = write::reduce(plan.organisations);
         let persons = write::reduce(plan.persons);
         let holdings = write::reduce(plan.holdings);
         futures::try_join!(
-            write::apply(&self.db, ORGANISATIONS, &organisations),
-            write::apply(&self.db, PERSONS, &persons),
-            write::apply(&self.db, HOLDINGS, &holdings),
+            write::apply(&self.db, ORGANISATIONS, &organisations, mode),
+            write::apply(&self.db, PERSONS, &persons, mode),
+            write::apply(&self.db, HOLDINGS, &holdings, mode),
         )?;
         Ok(())
     }
@@ -618,7 +618,9 @@ impl Projection for MongoReadModel {
                 )),
             }
         }
-        self.write(plan).await.context("applying events")?;
+        self.write(plan, Mode::Upsert)
+            .await
+            .context("applying events")?;
         write::insert_new(&self.db, APPLIED, positions)
             .await
             .context("recording applied events")?;
@@ -655,7 +657,9 @@ impl ReadModelLoader for MongoReadModel {
         for holding in &batch.holdings {
             plan.holding(holding)?;
         }
-        self.write(plan).await.context("loading a snapshot batch")
+        self.write(plan, Mode::InsertFirst)
+            .await
+            .context("loading a snapshot batch")
     }
 
     async fn mark_applied_through(&self, position: Position) -> anyhow::Result<()> {
@@ -665,7 +669,7 @@ impl ReadModelLoader for MongoReadModel {
             position.get(),
             doc! { "position": int(position.get(), "position")? },
         )?;
-        write::apply(&self.db, META, &[op])
+        write::apply(&self.db, META, &[op], Mode::Upsert)
             .await
             .context("recording the applied-through watermark")
     }

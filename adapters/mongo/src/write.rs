@@ -12,6 +12,10 @@
 //! between our filter and our insert, with an older version. So every duplicate-key failure is
 //! retried once as a plain (non-upsert) update with the same guard: the document exists by
 //! then, and a single-document update is atomic, so the newer version always wins.
+//!
+//! Bulk loads ([`Mode::InsertFirst`]) start with plain inserts instead, which cost what raw
+//! inserts cost when the read model is empty; documents already there fail with a duplicate
+//! key and get the same guarded update.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -147,14 +151,50 @@ async fn run_updates(
     write_errors(&reply)
 }
 
-/// Applies the ops to `collection`, in chunks of unordered `update` commands.
+/// How [`apply`] writes: which attempt comes first.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// Guarded upserts, then guarded updates for the duplicate keys: one round trip when the
+    /// documents mostly exist or are newer, as for a stream of events.
+    Upsert,
+    /// Plain inserts, then guarded updates for the documents already there: as fast as raw
+    /// inserts into an empty read model, as for a rebuild.
+    InsertFirst,
+}
+
+/// Applies the ops to `collection`, in chunks of unordered write commands.
 ///
 /// # Errors
 /// When the server fails or reports a write error other than the expected duplicate key.
-pub(crate) async fn apply(db: &Database, collection: &str, ops: &[Op]) -> anyhow::Result<()> {
+pub(crate) async fn apply(
+    db: &Database,
+    collection: &str,
+    ops: &[Op],
+    mode: Mode,
+) -> anyhow::Result<()> {
     for chunk in ops.chunks(CHUNK) {
+        let errors = match mode {
+            Mode::Upsert => run_updates(db, collection, chunk, true).await?,
+            Mode::InsertFirst => {
+                let documents: Vec<Document> = chunk
+                    .iter()
+                    .map(|op| {
+                        let mut document = doc! { "_id": op.id.clone() };
+                        document.extend(op.set.clone());
+                        document
+                    })
+                    .collect();
+                let reply = db
+                    .run_command(
+                        doc! { "insert": collection, "documents": documents, "ordered": false },
+                    )
+                    .await
+                    .with_context(|| format!("insert command on {collection}"))?;
+                write_errors(&reply)?
+            }
+        };
         let mut retry = Vec::new();
-        for (index, code, message) in run_updates(db, collection, chunk, true).await? {
+        for (index, code, message) in errors {
             if code != DUPLICATE_KEY {
                 bail!("writing {collection}: error {code}: {message}");
             }

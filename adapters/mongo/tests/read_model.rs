@@ -352,8 +352,10 @@ async fn load_and_snapshot_round_trip() {
     let read = fresh().await;
     // Loaded in small batches, twice: loading is idempotent.
     for _ in 0..2 {
-        let mut batch = SnapshotBatch::default();
-        batch.companies = expected.companies.clone();
+        let batch = SnapshotBatch {
+            companies: expected.companies.clone(),
+            ..SnapshotBatch::default()
+        };
         read.load(batch).await.expect("companies");
         for persons in expected.persons.chunks(2) {
             let batch = SnapshotBatch {

@@ -48,6 +48,8 @@ fn start_server() -> String {
     };
     assert!(pid.bytes().all(|b| b.is_ascii_digit()), "pid {pid:?}");
     let me = std::process::id();
+    // The watchdog outlives this process by design: it is never waited for.
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .arg("-c")
         .arg(format!(
