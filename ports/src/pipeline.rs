@@ -94,7 +94,8 @@ pub async fn run_relay(
                 Duration::ZERO
             }
             Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), retry_in = ?backoff, "outbox relay failed");
+                let chain = format!("{:#}", anyhow::Error::new(error));
+                tracing::warn!(error = %chain, retry_in = ?backoff, "outbox relay failed");
                 let pause = backoff;
                 backoff = (backoff * 2).min(settings.max_backoff);
                 pause
@@ -185,4 +186,77 @@ async fn flush(target: &dyn ReadModelLoader, pending: &mut SnapshotBatch) -> any
     let count = batch.len() as u64;
     target.load(batch).await?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::{MockEventPublisher, MockOutbox, MockProjection, RelayError};
+
+    #[tokio::test(start_paused = true)]
+    async fn the_relay_retries_failures_and_stops_on_shutdown() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut outbox = MockOutbox::new();
+        let seen = calls.clone();
+        outbox.expect_relay().returning(move |limit, _| {
+            assert_eq!(limit, 500);
+            match seen.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(RelayError::Publish(PublishError::Unavailable(
+                    anyhow::anyhow!("broker down"),
+                ))),
+                2 => Ok(7),
+                _ => Ok(0),
+            }
+        });
+        let (stop, signal) = watch::channel(false);
+        let relay = tokio::spawn(run_relay(
+            Arc::new(outbox),
+            Arc::new(MockEventPublisher::new()),
+            RelaySettings::default(),
+            signal,
+        ));
+        // Two failures back off 100 ms then 200 ms; then a batch, then idle polling.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "still backing off after the second failure"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            calls.load(Ordering::SeqCst) >= 4,
+            "published, then polled an empty outbox"
+        );
+        stop.send(true).expect("relay listening");
+        tokio::time::timeout(Duration::from_secs(1), relay)
+            .await
+            .expect("the relay stops on shutdown")
+            .expect("no panic");
+    }
+
+    #[tokio::test]
+    async fn the_direct_publisher_skips_poison_and_reports_outages() {
+        let mut projection = MockProjection::new();
+        let mut call = 0;
+        projection.expect_apply().times(3).returning(move |_| {
+            call += 1;
+            match call {
+                1 => Ok(()),
+                2 => Err(ProjectionError::Poison("bad".into())),
+                _ => Err(ProjectionError::Unknown(anyhow::anyhow!("disk full"))),
+            }
+        });
+        let publisher = DirectPublisher::new(Arc::new(projection));
+        assert!(publisher.publish(&[]).await.is_ok());
+        assert!(
+            publisher.publish(&[]).await.is_ok(),
+            "poison is skipped, as a dead-letter queue would"
+        );
+        assert!(matches!(
+            publisher.publish(&[]).await,
+            Err(PublishError::Unavailable(_))
+        ));
+    }
 }
