@@ -24,6 +24,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The read side's ceiling: raw unordered `insert_many` of N holding-like documents into a
+    /// fresh database of the same MongoDB server, with no logic.
+    BaselineInsert {
+        #[arg(long, env = "SHAREHOLDERS_MONGODB_URI")]
+        mongodb_uri: String,
+        #[arg(long, default_value = "shareholders_bench_raw")]
+        database: String,
+        #[arg(long)]
+        documents: u64,
+    },
     /// Concurrent GETs on random orgnrs.
     Reads {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -32,7 +42,11 @@ enum Command {
         #[arg(long)]
         orgnrs_from: std::path::PathBuf,
         /// Endpoints: owners, holdings, summary, health.
-        #[arg(long, value_delimiter = ',', default_value = "health,summary,owners,holdings")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "health,summary,owners,holdings"
+        )]
         endpoints: Vec<String>,
         #[arg(long, default_value_t = 64)]
         connections: usize,
@@ -108,8 +122,12 @@ fn orgnrs_from(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let mut orgnrs = Vec::new();
     for line in std::io::BufReader::new(file).split(b'\n') {
         let line = line?;
-        let Some(first) = line.split(|b| *b == b';').next() else { continue };
-        let first = first.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(first);
+        let Some(first) = line.split(|b| *b == b';').next() else {
+            continue;
+        };
+        let first = first
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or(first);
         if first.len() == 9 && first.iter().all(u8::is_ascii_digit) {
             let orgnr = String::from_utf8_lossy(first).into_owned();
             if seen.insert(orgnr.clone()) {
@@ -150,7 +168,8 @@ async fn reads(
             let started = Instant::now();
             let mut tasks = Vec::new();
             for worker in 0..connections {
-                let (client, orgnrs, stop, base) = (client.clone(), orgnrs.clone(), stop.clone(), base.clone());
+                let (client, orgnrs, stop, base) =
+                    (client.clone(), orgnrs.clone(), stop.clone(), base.clone());
                 let path_of = path_of.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut rng = Rng(worker as u64 + 1);
@@ -161,7 +180,9 @@ async fn reads(
                         let url = format!("{base}{}", path_of(orgnr));
                         let sent = Instant::now();
                         match client.get(&url).send().await {
-                            Ok(response) if response.status().is_success() || response.status() == 404 => {
+                            Ok(response)
+                                if response.status().is_success() || response.status() == 404 =>
+                            {
                                 let _ = response.bytes().await;
                                 micros.push(sent.elapsed().as_micros() as u64);
                             }
@@ -190,7 +211,12 @@ async fn reads(
     Ok(())
 }
 
-async fn post(client: &reqwest::Client, token: Option<&str>, url: &str, body: &Value) -> anyhow::Result<Value> {
+async fn post(
+    client: &reqwest::Client,
+    token: Option<&str>,
+    url: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
     let mut request = client.post(url).json(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -207,7 +233,11 @@ fn orgnr_from(mut n: u64) -> String {
     const WEIGHTS: [u64; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
     loop {
         let digits = format!("{:08}", 80_000_000 + n % 19_999_999);
-        let sum: u64 = digits.bytes().zip(WEIGHTS).map(|(d, w)| u64::from(d - b'0') * w).sum();
+        let sum: u64 = digits
+            .bytes()
+            .zip(WEIGHTS)
+            .map(|(d, w)| u64::from(d - b'0') * w)
+            .sum();
         match 11 - sum % 11 {
             10 => n += 1,
             11 => return format!("{digits}0"),
@@ -216,7 +246,14 @@ fn orgnr_from(mut n: u64) -> String {
     }
 }
 
-async fn writes(base: String, connections: usize, seconds: u64, parties: usize, token: Option<String>, seed: u64) -> anyhow::Result<()> {
+async fn writes(
+    base: String,
+    connections: usize,
+    seconds: u64,
+    parties: usize,
+    token: Option<String>,
+    seed: u64,
+) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections + 2)
         .timeout(Duration::from_secs(30))
@@ -236,7 +273,8 @@ async fn writes(base: String, connections: usize, seconds: u64, parties: usize, 
     let probe = companies.pop().context("a probe company")?;
     let mut persons = Vec::new();
     for i in 0..parties {
-        let body = json!({"name": format!("BENCH PERSON {run} {i}"), "birth_year": 1950 + (i % 50)});
+        let body =
+            json!({"name": format!("BENCH PERSON {run} {i}"), "birth_year": 1950 + (i % 50)});
         let created = post(&client, token, &format!("{base}/api/person/"), &body).await?;
         persons.push(created["id"].as_str().context("id")?.to_owned());
     }
@@ -245,8 +283,13 @@ async fn writes(base: String, connections: usize, seconds: u64, parties: usize, 
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..connections {
-        let (client, companies, persons, stop, base) =
-            (client.clone(), companies.clone(), persons.clone(), stop.clone(), base.clone());
+        let (client, companies, persons, stop, base) = (
+            client.clone(),
+            companies.clone(),
+            persons.clone(),
+            stop.clone(),
+            base.clone(),
+        );
         let token = token.map(str::to_owned);
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(seed ^ (worker as u64 + 1) << 20);
@@ -273,21 +316,40 @@ async fn writes(base: String, connections: usize, seconds: u64, parties: usize, 
     // The lag probe: one purchase of one share at a time in a company no one else buys, then
     // poll its summary until the read model shows it.
     let lag_task = {
-        let (client, stop, base, persons) = (client.clone(), stop.clone(), base.clone(), persons.clone());
+        let (client, stop, base, persons) =
+            (client.clone(), stop.clone(), base.clone(), persons.clone());
         let token = token.map(str::to_owned);
         tokio::spawn(async move {
             let mut lags = Vec::new();
             let mut expected = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let body = json!({"company": probe, "owner": {"kind": "person", "id": persons[0]}, "share_class": "A-aksjer", "shares": 1});
-                if post(&client, token.as_deref(), &format!("{base}/api/share/"), &body).await.is_err() {
+                if post(
+                    &client,
+                    token.as_deref(),
+                    &format!("{base}/api/share/"),
+                    &body,
+                )
+                .await
+                .is_err()
+                {
                     continue;
                 }
                 let acknowledged = Instant::now();
                 expected += 1;
                 loop {
-                    let Ok(response) = client.get(format!("{base}/api/{probe}/summary")).send().await else { break };
-                    let shown = response.json::<Value>().await.ok().and_then(|v| v["registered_shares"].as_u64());
+                    let Ok(response) = client
+                        .get(format!("{base}/api/{probe}/summary"))
+                        .send()
+                        .await
+                    else {
+                        break;
+                    };
+                    let shown = response
+                        .json::<Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["registered_shares"].as_u64());
                     if shown.is_some_and(|s| s >= expected) {
                         lags.push(acknowledged.elapsed().as_micros() as u64);
                         break;
@@ -322,6 +384,22 @@ async fn writes(base: String, connections: usize, seconds: u64, parties: usize, 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::BaselineInsert {
+            mongodb_uri,
+            database,
+            documents,
+        } => {
+            let model =
+                shareholders_mongo::MongoReadModel::connect(&mongodb_uri, &database).await?;
+            let elapsed = model.raw_insert_baseline("raw_baseline", documents).await?;
+            model.database().drop().await?;
+            println!(
+                "{}",
+                json!({"name": "raw_insert_many", "documents": documents, "seconds": elapsed.as_secs_f64(),
+                       "documents_per_second": documents as f64 / elapsed.as_secs_f64()})
+            );
+            Ok(())
+        }
         Command::Reads {
             base,
             orgnrs_from: path,
@@ -329,7 +407,17 @@ async fn main() -> anyhow::Result<()> {
             connections,
             seconds,
             warmup_seconds,
-        } => reads(base, orgnrs_from(&path)?, endpoints, connections, seconds, warmup_seconds).await,
+        } => {
+            reads(
+                base,
+                orgnrs_from(&path)?,
+                endpoints,
+                connections,
+                seconds,
+                warmup_seconds,
+            )
+            .await
+        }
         Command::Writes {
             base,
             connections,

@@ -1,0 +1,162 @@
+//! The command line: one binary, several subcommands, one storage configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The Norwegian shareholder register as a service.
+///
+/// With no storage configured, everything runs on the embedded default: one SQLite file in
+/// --data-dir, no server needed. Set the URLs below to run on the real stack (PostgreSQL for
+/// commands, RabbitMQ for events, MongoDB for queries); anything not set falls back to the
+/// embedded default.
+#[derive(Debug, Parser)]
+#[command(name = "shareholders", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where data lives; every subcommand takes the same options.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory of the embedded default's SQLite file.
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// PostgreSQL write model, e.g. postgres://user:pass@host:5432/shareholders.
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// RabbitMQ broker for events, e.g. amqp://user:pass@host:5672/%2f (amqps:// for TLS).
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_AMQP_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub amqp_url: Option<String>,
+    /// Prefix of the exchange and queue names on the broker.
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_AMQP_PREFIX",
+        default_value = "shareholders",
+        global = true
+    )]
+    pub amqp_prefix: String,
+    /// MongoDB read model, e.g. mongodb://user:pass@host:27017.
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_MONGODB_URI",
+        global = true,
+        hide_env_values = true
+    )]
+    pub mongodb_uri: Option<String>,
+    /// MongoDB database of the read model.
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_MONGODB_DATABASE",
+        default_value = "shareholders",
+        global = true
+    )]
+    pub mongodb_database: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API, and in-process the outbox relay and the projector (the default).
+    Serve(ServeArgs),
+    /// Apply the database migrations and create the read model's indexes, then exit.
+    Migrate,
+    /// Run only the outbox relay: publish recorded events to the broker.
+    Relay,
+    /// Run only the projector: apply events from the broker to the read model. Several may run.
+    Project,
+    /// Compare the write model with the read model; exit 1 if they differ.
+    Verify {
+        /// Print at most this many differences.
+        #[arg(long, default_value_t = 50)]
+        show: usize,
+    },
+    /// Rebuild the read model from the write model.
+    Rebuild {
+        /// Documents per bulk write.
+        #[arg(long, default_value_t = 5000)]
+        batch: usize,
+    },
+    /// Import a register extract (semicolon-separated aksjeeiebok CSV).
+    Import(ImportArgs),
+    /// Write a synthetic register extract with the real data's shape.
+    Generate {
+        /// Number of data rows.
+        #[arg(long)]
+        rows: u64,
+        /// Seed: the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SHAREHOLDERS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Bearer tokens that may write, comma-separated. Required on a non-loopback address.
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_tokens: Vec<String>,
+    /// Do not run the outbox relay in this process.
+    #[arg(long)]
+    pub no_relay: bool,
+    /// Do not run the projector in this process.
+    #[arg(long)]
+    pub no_projector: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            api_tokens: Vec::new(),
+            no_relay: false,
+            no_projector: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The extract.
+    pub file: PathBuf,
+    /// The register year; by default read from the file name (aksjeeiebok__2024_….csv).
+    #[arg(long)]
+    pub year: Option<u16>,
+    /// Where rejected lines are reported; by default next to the file, as <file>.rejects.tsv.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Lines per batch handed to the store.
+    #[arg(long, default_value_t = 10_000)]
+    pub batch: usize,
+    /// Do not rebuild the read model afterwards.
+    #[arg(long)]
+    pub no_rebuild: bool,
+}

@@ -1,0 +1,303 @@
+//! The subcommands other than `serve`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use shareholders_ports::{RelaySettings, diff, run_relay};
+use shareholders_rabbitmq::run_consumer;
+use tokio::sync::watch;
+
+use crate::cli::{ImportArgs, StorageArgs};
+use crate::stack::Stack;
+
+/// `migrate`: connecting migrates the write model and creates the read model's indexes.
+///
+/// # Errors
+/// When a store cannot be reached or migrated.
+pub async fn migrate(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
+    let stack = Stack::connect(storage).await?;
+    println!("migrated: {stack:?}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stop_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// `relay`: the outbox relay alone, until interrupted.
+///
+/// # Errors
+/// When a store or the broker cannot be reached at start.
+pub async fn relay(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
+    let stack = Stack::connect(storage).await?;
+    let publisher = stack.publisher().await?;
+    run_relay(
+        stack.outbox(),
+        publisher,
+        RelaySettings::default(),
+        stop_on_signal(),
+    )
+    .await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `project`: the projector alone (a competing consumer), until interrupted.
+///
+/// # Errors
+/// Without a broker, or when the consumer fails.
+pub async fn project(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
+    let stack = Stack::connect(storage).await?;
+    let Some(broker) = stack.broker.clone() else {
+        anyhow::bail!(
+            "`project` consumes events from RabbitMQ: set SHAREHOLDERS_AMQP_URL. \
+             Without a broker, `serve` and `relay` project events in-process."
+        );
+    };
+    run_consumer(
+        &broker.url,
+        broker.topology.clone(),
+        stack.projection(),
+        broker.consumer_settings(),
+        stop_on_signal(),
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `verify`: every difference between the write model and the read model.
+///
+/// # Errors
+/// When a store fails.
+pub async fn verify(storage: &StorageArgs, show: usize) -> anyhow::Result<ExitCode> {
+    let stack = Stack::connect(storage).await?;
+    let backlog = stack.outbox().backlog().await?;
+    if backlog > 0 {
+        eprintln!("note: {backlog} event(s) are still in the outbox, not yet published");
+    }
+    let started = Instant::now();
+    let differences = diff(
+        stack.write_snapshot().as_ref(),
+        stack.read_snapshot().as_ref(),
+    )
+    .await?;
+    for difference in differences.iter().take(show) {
+        println!("{difference}");
+    }
+    if differences.len() > show {
+        println!("… and {} more", differences.len() - show);
+    }
+    println!(
+        "{} difference(s) between the write model and the read model ({:.1} s)",
+        differences.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if differences.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A progress display for document counts: a spinner on a terminal, periodic lines otherwise.
+pub(crate) struct Counter {
+    bar: Option<ProgressBar>,
+    label: &'static str,
+    started: Instant,
+    last_line: std::sync::Mutex<Instant>,
+}
+
+impl Counter {
+    pub(crate) fn new(label: &'static str) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} {pos} documents ({per_sec}, {elapsed})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_message(label);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Self {
+            bar,
+            label,
+            started: Instant::now(),
+            last_line: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    pub(crate) fn set(&self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            return;
+        }
+        if let Ok(mut last) = self.last_line.lock() {
+            if last.elapsed() >= Duration::from_secs(5) {
+                *last = Instant::now();
+                let secs = self.started.elapsed().as_secs_f64();
+                eprintln!(
+                    "{}: {done} documents, {:.0}/s",
+                    self.label,
+                    done as f64 / secs.max(0.001)
+                );
+            }
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// `rebuild`: the read model, anew from the write model.
+///
+/// # Errors
+/// When a store fails; a rebuild may simply be run again.
+pub async fn rebuild(storage: &StorageArgs, batch: usize) -> anyhow::Result<ExitCode> {
+    let stack = Stack::connect(storage).await?;
+    let started = Instant::now();
+    let counter = Counter::new("rebuilding the read model");
+    let report = shareholders_ports::rebuild(
+        stack.write_snapshot().as_ref(),
+        stack.loader().as_ref(),
+        true,
+        batch,
+        &|done| counter.set(done),
+    )
+    .await?;
+    counter.finish();
+    println!(
+        "rebuilt the read model: {} organisations, {} persons, {} holdings in {:.1} s",
+        report.companies,
+        report.persons,
+        report.holdings,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_rejects(file: &Path) -> PathBuf {
+    let mut name = file
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".rejects.tsv");
+    file.with_file_name(name)
+}
+
+/// `import`: loads a register extract into the write model, then builds the read model from it.
+///
+/// # Errors
+/// When the file cannot be read or a store fails (the import is then not applied).
+pub async fn import(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let stack = Stack::connect(storage).await?;
+    let rejects_path = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_rejects(&args.file));
+    let options = shareholders_register::ImportOptions {
+        year: args.year,
+        batch_lines: args.batch,
+        rejects_path: rejects_path.clone(),
+        progress: shareholders_register::Progress::Auto,
+    };
+    let importer = stack.importer();
+    let outcome = shareholders_register::import_file(&args.file, options, importer.as_ref())
+        .await
+        .with_context(|| format!("importing {}", args.file.display()))?;
+    let report = &outcome.report;
+    println!(
+        "imported {} lines of {} ({} rejected, see {}) for {}: {} companies, {} holdings, \
+         {} new organisations, {} new persons in {:.1} s",
+        report.lines,
+        args.file.display(),
+        outcome.rejects,
+        rejects_path.display(),
+        outcome.year,
+        report.companies,
+        report.holdings,
+        report.organisations_added,
+        report.persons_added,
+        outcome.elapsed.as_secs_f64(),
+    );
+    for conflict in report.total_conflicts.iter().take(20) {
+        println!(
+            "total conflict: {} declares {:?} and registers {}; using {}",
+            conflict.company, conflict.declared, conflict.registered, conflict.used
+        );
+    }
+    if report.total_conflicts.len() > 20 {
+        println!(
+            "… and {} more total conflicts",
+            report.total_conflicts.len() - 20
+        );
+    }
+    if args.no_rebuild {
+        println!("read model not rebuilt (--no-rebuild): run `shareholders rebuild`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = Instant::now();
+    let counter = Counter::new("building the read model");
+    // The read model is rebuilt whole: an import can remove holdings (the file replaces the
+    // listed companies' holdings), and versioned upserts alone never delete a document.
+    let built = shareholders_ports::rebuild(
+        stack.write_snapshot().as_ref(),
+        stack.loader().as_ref(),
+        true,
+        5000,
+        &|done| counter.set(done),
+    )
+    .await?;
+    counter.finish();
+    println!(
+        "read model built: {} organisations, {} persons, {} holdings in {:.1} s",
+        built.companies,
+        built.persons,
+        built.holdings,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `generate`: a synthetic extract.
+///
+/// # Errors
+/// When the output cannot be written.
+pub fn generate(rows: u64, seed: u64, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let stats = match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+            let stats = shareholders_register::generate(rows, seed, &mut writer)?;
+            writer.flush()?;
+            stats
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            let stats = shareholders_register::generate(rows, seed, &mut writer)?;
+            writer.flush()?;
+            stats
+        }
+    };
+    eprintln!(
+        "generated {rows} rows in {:.1} s: {stats:?}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

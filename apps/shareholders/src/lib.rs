@@ -1,0 +1,33 @@
+//! The `shareholders` binary as a library, so that tests can run the whole service in-process.
+//!
+//! Start-up order: configuration ([`cli`]), then adapters ([`stack::Stack`]), then the service,
+//! then the long-running tasks (HTTP server, outbox relay, projector) under one shutdown signal.
+
+pub mod cli;
+pub mod commands;
+pub mod redact;
+pub mod serve;
+pub mod stack;
+pub mod telemetry;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command, ServeArgs};
+
+/// Runs the command line's subcommand to completion.
+///
+/// # Errors
+/// When configuration, a store or the command itself fails.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let storage = cli.storage;
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve::serve_until_signal(&storage, args).await,
+        Command::Migrate => commands::migrate(&storage).await,
+        Command::Relay => commands::relay(&storage).await,
+        Command::Project => commands::project(&storage).await,
+        Command::Verify { show } => commands::verify(&storage, show).await,
+        Command::Rebuild { batch } => commands::rebuild(&storage, batch).await,
+        Command::Import(args) => commands::import(&storage, args).await,
+        Command::Generate { rows, seed, out } => commands::generate(rows, seed, out.as_deref()),
+    }
+}

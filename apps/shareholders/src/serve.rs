@@ -1,0 +1,187 @@
+//! `shareholders serve`: the HTTP API and, unless told not to, the outbox relay and the
+//! projector, all stopped together by one shutdown signal.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use shareholders_http::{HttpConfig, routes};
+use shareholders_ports::{RelaySettings, run_relay};
+use shareholders_rabbitmq::run_consumer;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::cli::{ServeArgs, StorageArgs};
+use crate::stack::Stack;
+
+/// The largest request body the API reads.
+pub const BODY_LIMIT: u64 = 64 * 1024;
+
+/// A running service.
+#[derive(Debug)]
+pub struct Running {
+    /// The address the API listens on (useful with port 0).
+    pub addr: SocketAddr,
+    pub stack: Stack,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
+}
+
+impl Running {
+    /// Signals every task to stop, and waits for them.
+    ///
+    /// # Errors
+    /// The first task that failed.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        let mut first_error = None;
+        while let Some(joined) = self.tasks.join_next().await {
+            match joined {
+                Ok((name, Err(error))) => {
+                    tracing::error!(task = name, error = %format!("{error:#}"), "task failed");
+                    first_error.get_or_insert(error.context(name));
+                }
+                Ok((name, Ok(()))) => tracing::info!(task = name, "stopped"),
+                Err(join) => {
+                    first_error.get_or_insert(anyhow::Error::new(join));
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Waits until any task ends by itself (which only happens on failure).
+    pub async fn any_task_ended(&mut self) -> Option<&'static str> {
+        match self.tasks.join_next().await {
+            Some(Ok((name, result))) => {
+                if let Err(error) = result {
+                    tracing::error!(task = name, error = %format!("{error:#}"), "task failed");
+                }
+                Some(name)
+            }
+            Some(Err(_)) => Some("a task"),
+            None => None,
+        }
+    }
+}
+
+/// Connects the stores and starts the tasks.
+///
+/// # Errors
+/// When the configuration is unsafe (a public address without API tokens), or a store or the
+/// listening socket cannot be had.
+pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Running> {
+    if !args.listen.ip().is_loopback() && args.api_tokens.iter().all(|t| t.trim().is_empty()) {
+        anyhow::bail!(
+            "refusing to listen on {} without API tokens: set SHAREHOLDERS_API_TOKENS (or --api-tokens) \
+             so that writes need a bearer token, or listen on a loopback address",
+            args.listen
+        );
+    }
+    let stack = Stack::connect(storage).await?;
+    let (shutdown, signal) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    if !args.no_relay {
+        let outbox = stack.outbox();
+        let publisher = stack.publisher().await?;
+        let signal = signal.clone();
+        tasks.spawn(async move {
+            run_relay(outbox, publisher, RelaySettings::default(), signal).await;
+            ("outbox relay", Ok(()))
+        });
+    }
+    if let (Some(broker), false) = (&stack.broker, args.no_projector) {
+        let (url, topology, settings) = (
+            broker.url.clone(),
+            broker.topology.clone(),
+            broker.consumer_settings(),
+        );
+        let projection = stack.projection();
+        let signal = signal.clone();
+        tasks.spawn(async move {
+            let result = run_consumer(&url, topology, projection, settings, signal).await;
+            ("projector", result)
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let config = HttpConfig {
+        api_tokens: args
+            .api_tokens
+            .into_iter()
+            .filter(|t| !t.trim().is_empty())
+            .collect(),
+        body_limit: BODY_LIMIT,
+    };
+    let api = routes(stack.service(), config);
+    let mut http_signal = signal.clone();
+    tasks.spawn(async move {
+        warp::serve(api)
+            .incoming(listener)
+            .graceful(async move {
+                let _ = http_signal.wait_for(|stop| *stop).await;
+            })
+            .run()
+            .await;
+        ("http", Ok(()))
+    });
+    tracing::info!(%addr, "listening");
+    Ok(Running {
+        addr,
+        stack,
+        shutdown,
+        tasks,
+    })
+}
+
+/// `serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
+///
+/// # Errors
+/// As [`start`], or when a task fails.
+pub async fn serve_until_signal(
+    storage: &StorageArgs,
+    args: ServeArgs,
+) -> anyhow::Result<ExitCode> {
+    let mut running = start(storage, args).await?;
+    println!("shareholders listening on http://{}", running.addr);
+    let failed = tokio::select! {
+        () = shutdown_signal() => None,
+        name = running.any_task_ended() => name,
+    };
+    if let Some(name) = failed {
+        tracing::error!(task = name, "a task stopped unexpectedly; shutting down");
+    } else {
+        tracing::info!("shutting down");
+    }
+    running.stop().await?;
+    Ok(if failed.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

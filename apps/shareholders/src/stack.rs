@@ -1,0 +1,257 @@
+//! Wires adapters to ports from the storage configuration. Anything not configured falls back
+//! to the embedded default (one SQLite file), so any mix works: PostgreSQL with the embedded
+//! read model, the real stack without a broker (events projected in-process), and so on.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use shareholders_mongo::MongoReadModel;
+use shareholders_ports::{
+    DirectPublisher, EventPublisher, Outbox, Projection, ReadModelLoader, ReadStore,
+    RegisterImport, Service, Snapshot, WriteStore,
+};
+use shareholders_postgres::PostgresStore;
+use shareholders_rabbitmq::{ConsumerSettings, PublisherSettings, RabbitPublisher, Topology};
+use shareholders_sqlite::SqliteStore;
+
+use crate::cli::StorageArgs;
+use crate::redact::redact;
+
+/// The write model.
+#[derive(Clone, Debug)]
+pub enum WriteSide {
+    Embedded(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+/// The read model.
+#[derive(Clone, Debug)]
+pub enum ReadSide {
+    Embedded(SqliteStore),
+    Mongo(MongoReadModel),
+}
+
+/// A broker, when one is configured.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    pub url: String,
+    pub prefix: String,
+    pub topology: Topology,
+}
+
+impl Broker {
+    /// The relay's settings; its connection is named `<prefix>.relay` on the broker.
+    #[must_use]
+    pub fn publisher_settings(&self) -> PublisherSettings {
+        PublisherSettings {
+            connection_name: format!("{}.relay", self.prefix),
+            ..PublisherSettings::default()
+        }
+    }
+
+    /// The projector's settings; its connection is named `<prefix>.projector` on the broker.
+    #[must_use]
+    pub fn consumer_settings(&self) -> ConsumerSettings {
+        ConsumerSettings {
+            connection_name: format!("{}.projector", self.prefix),
+            ..ConsumerSettings::default()
+        }
+    }
+}
+
+/// Every adapter the configuration asks for, connected (and migrated).
+#[derive(Clone)]
+pub struct Stack {
+    pub write: WriteSide,
+    pub read: ReadSide,
+    pub broker: Option<Broker>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("write", &self.write_name())
+            .field("read", &self.read_name())
+            .field("broker", &self.broker.as_ref().map(|b| redact(&b.url)))
+            .finish()
+    }
+}
+
+impl Stack {
+    /// Connects to every configured store, runs the migrations and creates indexes.
+    ///
+    /// # Errors
+    /// When a store cannot be reached or migrated; the message names it (redacted).
+    pub async fn connect(storage: &StorageArgs) -> anyhow::Result<Self> {
+        let needs_embedded = storage.database_url.is_none() || storage.mongodb_uri.is_none();
+        let embedded = if needs_embedded {
+            let store = SqliteStore::open(&storage.data_dir)
+                .await
+                .with_context(|| {
+                    format!(
+                        "opening the embedded store in {}",
+                        storage.data_dir.display()
+                    )
+                })?;
+            Some(store)
+        } else {
+            None
+        };
+        let write = match (&storage.database_url, &embedded) {
+            (Some(url), _) => {
+                let store = PostgresStore::connect(url)
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))?;
+                store
+                    .migrate()
+                    .await
+                    .with_context(|| format!("migrating PostgreSQL at {}", redact(url)))?;
+                tracing::info!(url = %redact(url), "write model: PostgreSQL");
+                WriteSide::Postgres(store)
+            }
+            (None, Some(store)) => {
+                tracing::info!(dir = %storage.data_dir.display(), "write model: embedded SQLite");
+                WriteSide::Embedded(store.clone())
+            }
+            (None, None) => {
+                unreachable!("the embedded store is opened when no database is configured")
+            }
+        };
+        let read = match (&storage.mongodb_uri, &embedded) {
+            (Some(uri), _) => {
+                let model = MongoReadModel::connect(uri, &storage.mongodb_database)
+                    .await
+                    .with_context(|| format!("connecting to MongoDB at {}", redact(uri)))?;
+                tracing::info!(uri = %redact(uri), database = %storage.mongodb_database, "read model: MongoDB");
+                ReadSide::Mongo(model)
+            }
+            (None, Some(store)) => {
+                tracing::info!(dir = %storage.data_dir.display(), "read model: embedded SQLite");
+                ReadSide::Embedded(store.clone())
+            }
+            (None, None) => {
+                unreachable!("the embedded store is opened when no read model is configured")
+            }
+        };
+        let broker = storage.amqp_url.as_ref().map(|url| {
+            tracing::info!(url = %redact(url), prefix = %storage.amqp_prefix, "events: RabbitMQ");
+            Broker {
+                url: url.clone(),
+                prefix: storage.amqp_prefix.clone(),
+                topology: Topology::named(&storage.amqp_prefix),
+            }
+        });
+        if broker.is_none() {
+            tracing::info!("events: projected in-process (no broker configured)");
+        }
+        Ok(Self {
+            write,
+            read,
+            broker,
+        })
+    }
+
+    fn write_name(&self) -> &'static str {
+        match self.write {
+            WriteSide::Embedded(_) => "embedded",
+            WriteSide::Postgres(_) => "postgres",
+        }
+    }
+
+    fn read_name(&self) -> &'static str {
+        match self.read {
+            ReadSide::Embedded(_) => "embedded",
+            ReadSide::Mongo(_) => "mongo",
+        }
+    }
+
+    #[must_use]
+    pub fn service(&self) -> Service {
+        Service::new(self.write_store(), self.read_store())
+    }
+
+    #[must_use]
+    pub fn write_store(&self) -> Arc<dyn WriteStore> {
+        match &self.write {
+            WriteSide::Embedded(s) => Arc::new(s.clone()),
+            WriteSide::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    #[must_use]
+    pub fn outbox(&self) -> Arc<dyn Outbox> {
+        match &self.write {
+            WriteSide::Embedded(s) => Arc::new(s.clone()),
+            WriteSide::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    #[must_use]
+    pub fn importer(&self) -> Arc<dyn RegisterImport> {
+        match &self.write {
+            WriteSide::Embedded(s) => Arc::new(s.clone()),
+            WriteSide::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    #[must_use]
+    pub fn read_store(&self) -> Arc<dyn ReadStore> {
+        match &self.read {
+            ReadSide::Embedded(s) => Arc::new(s.clone()),
+            ReadSide::Mongo(m) => Arc::new(m.clone()),
+        }
+    }
+
+    #[must_use]
+    pub fn projection(&self) -> Arc<dyn Projection> {
+        match &self.read {
+            ReadSide::Embedded(s) => Arc::new(s.clone()),
+            ReadSide::Mongo(m) => Arc::new(m.clone()),
+        }
+    }
+
+    #[must_use]
+    pub fn loader(&self) -> Arc<dyn ReadModelLoader> {
+        match &self.read {
+            ReadSide::Embedded(s) => Arc::new(s.clone()),
+            ReadSide::Mongo(m) => Arc::new(m.clone()),
+        }
+    }
+
+    /// The write model's state, for verify and rebuild.
+    #[must_use]
+    pub fn write_snapshot(&self) -> Box<dyn Snapshot + '_> {
+        match &self.write {
+            WriteSide::Embedded(s) => Box::new(s.write_snapshot()),
+            WriteSide::Postgres(s) => Box::new(s.snapshot()),
+        }
+    }
+
+    /// The read model's state, for verify.
+    #[must_use]
+    pub fn read_snapshot(&self) -> Box<dyn Snapshot + '_> {
+        match &self.read {
+            ReadSide::Embedded(s) => Box::new(s.read_snapshot()),
+            ReadSide::Mongo(m) => Box::new(m.snapshot()),
+        }
+    }
+
+    /// Where the relay publishes: the broker, or straight into the read model.
+    ///
+    /// # Errors
+    /// When the broker cannot be reached.
+    pub async fn publisher(&self) -> anyhow::Result<Arc<dyn EventPublisher>> {
+        Ok(match &self.broker {
+            Some(broker) => Arc::new(
+                RabbitPublisher::connect_with(
+                    &broker.url,
+                    broker.topology.clone(),
+                    broker.publisher_settings(),
+                )
+                .await
+                .with_context(|| format!("connecting to RabbitMQ at {}", redact(&broker.url)))?,
+            ),
+            None => Arc::new(DirectPublisher::new(self.projection())),
+        })
+    }
+}

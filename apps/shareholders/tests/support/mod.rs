@@ -1,0 +1,446 @@
+//! Test support: the service in-process on the embedded default or on the real stack, an HTTP
+//! client for its API, and the 20 real rows of the register sample.
+#![allow(dead_code)]
+
+pub mod real;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shareholders::cli::{ServeArgs, StorageArgs};
+use shareholders::serve::{Running, start};
+
+/// The repository's `../shared/data/register-sample.csv`.
+pub fn sample_path() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .ancestors()
+        .nth(2)
+        .expect("repo root")
+        .to_path_buf();
+    root.join("../shared/data/register-sample.csv")
+}
+
+/// One row of the sample: Orgnr; Selskap; Aksjeklasse; Navn aksjonær; Fødselsår/orgnr;
+/// Postnr/sted; Landkode; Antall aksjer; Antall aksjer selskap.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub company: String,
+    pub company_name: String,
+    pub class: String,
+    pub holder: String,
+    pub holder_id: String,
+    pub address: String,
+    pub country: String,
+    pub shares: u64,
+    pub total: u64,
+}
+
+pub fn sample_rows() -> Vec<Row> {
+    let text = std::fs::read_to_string(sample_path()).expect("the register sample is readable");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f: Vec<&str> = line.split(';').collect();
+            assert_eq!(f.len(), 9, "{line}");
+            Row {
+                company: f[0].into(),
+                company_name: f[1].into(),
+                class: f[2].into(),
+                holder: f[3].into(),
+                holder_id: f[4].into(),
+                address: f[5].into(),
+                country: f[6].into(),
+                shares: f[7].parse().expect("count"),
+                total: f[8].parse().expect("total"),
+            }
+        })
+        .collect()
+}
+
+pub fn split_address(address: &str) -> (Option<String>, Option<String>) {
+    let address = address.trim();
+    if address.is_empty() {
+        return (None, None);
+    }
+    match address.split_once(' ') {
+        Some((code, place)) if code.chars().all(|c| c.is_ascii_digit()) => {
+            (Some(code.into()), Some(place.into()))
+        }
+        _ => (None, Some(address.into())),
+    }
+}
+
+/// A client of the API at `base`.
+#[derive(Clone, Debug)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl Api {
+    pub fn new(addr: std::net::SocketAddr) -> Self {
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            token: None,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>, content_type: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+}
+
+/// Loads the 20 sample rows through the API: every company (with its declared total), every
+/// holder (organisations by orgnr, persons once each), every purchase. Returns the highest
+/// event position.
+pub async fn load_sample(api: &Api) -> u64 {
+    let rows = sample_rows();
+    let mut position = 0;
+    let mut organisations = std::collections::BTreeSet::new();
+    for row in &rows {
+        if organisations.insert(row.company.clone()) {
+            let (status, body) = api
+                .post(
+                    "/api/organization/",
+                    &json!({"orgnr": row.company, "name": row.company_name, "total_shares": row.total}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            position = position.max(body["position"].as_u64().expect("position"));
+        }
+    }
+    let mut persons = std::collections::BTreeMap::new();
+    for row in &rows {
+        let is_org = row.holder_id.len() == 9;
+        let (postal_code, place) = split_address(&row.address);
+        if is_org {
+            if organisations.insert(row.holder_id.clone()) {
+                let (status, body) = api
+                    .post(
+                        "/api/organization/",
+                        &json!({"orgnr": row.holder_id, "name": row.holder, "postal_code": postal_code,
+                                "place": place, "country": row.country}),
+                    )
+                    .await;
+                assert_eq!(status, 201, "{body}");
+                position = position.max(body["position"].as_u64().expect("position"));
+            }
+        } else {
+            let key = (
+                row.holder.clone(),
+                row.holder_id.clone(),
+                row.address.clone(),
+                row.country.clone(),
+            );
+            if let std::collections::btree_map::Entry::Vacant(slot) = persons.entry(key) {
+                let birth_year: Option<u16> = row.holder_id.trim().parse().ok();
+                let (status, body) = api
+                    .post(
+                        "/api/person/",
+                        &json!({"name": row.holder, "birth_year": birth_year, "postal_code": postal_code,
+                                "place": place, "country": row.country}),
+                    )
+                    .await;
+                assert_eq!(status, 201, "{body}");
+                position = position.max(body["position"].as_u64().expect("position"));
+                slot.insert(body["id"].as_str().expect("id").to_owned());
+            }
+        }
+    }
+    for row in &rows {
+        let owner = if row.holder_id.len() == 9 {
+            json!({"kind": "organization", "id": row.holder_id})
+        } else {
+            let key = (
+                row.holder.clone(),
+                row.holder_id.clone(),
+                row.address.clone(),
+                row.country.clone(),
+            );
+            json!({"kind": "person", "id": persons[&key]})
+        };
+        let (status, body) = api
+            .post(
+                "/api/share/",
+                &json!({"company": row.company, "owner": owner, "share_class": row.class, "shares": row.shares}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        position = position.max(body["position"].as_u64().expect("position"));
+    }
+    position
+}
+
+pub fn percentage(value: &Value) -> f64 {
+    value.as_f64().expect("a percentage is a number")
+}
+
+/// The service on the embedded default, in a fresh temporary directory.
+pub async fn embedded() -> (Running, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = StorageArgs {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+        amqp_url: None,
+        amqp_prefix: "unused".into(),
+        mongodb_uri: None,
+        mongodb_database: "unused".into(),
+    };
+    let running = start(
+        &storage,
+        ServeArgs {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            ..ServeArgs::default()
+        },
+    )
+    .await
+    .expect("the embedded service starts");
+    (running, dir)
+}
+
+fn assert_close(actual: f64, expected: f64, what: &str) {
+    assert!(
+        (actual - expected).abs() < 1e-9,
+        "{what}: {actual} != {expected}"
+    );
+}
+
+/// Checks every figure the 20 sample rows determine, reading with `?min_position=`.
+pub async fn check_sample(api: &Api, position: u64) {
+    let rows = sample_rows();
+    let wait = format!("min_position={position}");
+
+    // Per company: distinct owners, their shares and percentages of the declared total.
+    let companies: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r.company.clone()).collect();
+    for company in &companies {
+        let lines: Vec<&Row> = rows.iter().filter(|r| &r.company == company).collect();
+        let total = lines[0].total;
+        let registered: u64 = lines.iter().map(|r| r.shares).sum();
+        let mut by_owner = std::collections::BTreeMap::<(String, String), u64>::new();
+        for line in &lines {
+            *by_owner
+                .entry((line.holder.clone(), line.holder_id.clone()))
+                .or_default() += line.shares;
+        }
+        let owners = api.get_ok(&format!("/api/{company}/owners?{wait}")).await;
+        assert_eq!(owners["orgnr"], company.as_str());
+        assert_eq!(owners["name"], lines[0].company_name.as_str());
+        assert_eq!(owners["total_shares"], total);
+        let entries = owners["owners"].as_array().expect("owners");
+        assert_eq!(
+            entries.len(),
+            by_owner.len(),
+            "{company}: one entry per distinct owner"
+        );
+        assert_eq!(owners["page"]["total_items"], by_owner.len());
+        let mut previous = u64::MAX;
+        let mut sum = 0.0;
+        for entry in entries {
+            let shares = entry["shares"].as_u64().expect("shares");
+            assert!(
+                shares <= previous,
+                "{company}: owners ordered by shares, largest first"
+            );
+            previous = shares;
+            let name = entry["owner"]["name"].as_str().expect("name");
+            let expected = by_owner
+                .iter()
+                .find(|((holder, _), _)| holder == name)
+                .map(|(_, s)| *s)
+                .expect("a known owner");
+            assert_eq!(shares, expected, "{company}/{name}");
+            let pct = percentage(&entry["percentage"]);
+            assert_close(
+                pct,
+                ((shares as f64 * 100.0 / total as f64) * 10_000.0).floor() / 10_000.0,
+                name,
+            );
+            sum += pct;
+            let class_sum: u64 = entry["classes"]
+                .as_array()
+                .expect("classes")
+                .iter()
+                .map(|c| c["shares"].as_u64().expect("n"))
+                .sum();
+            assert_eq!(class_sum, shares);
+            assert_eq!(entry["treasury"], false);
+        }
+        assert!(sum <= 100.0 + 1e-9, "{company}: owners sum to {sum} %");
+        if registered == total {
+            assert!(
+                sum > 100.0 - 0.0001 * entries.len() as f64,
+                "{company}: {sum}"
+            );
+        }
+        let summary = api.get_ok(&format!("/api/{company}/summary?{wait}")).await;
+        assert_eq!(summary["total_shares"], total);
+        assert_eq!(summary["registered_shares"], registered);
+        assert_eq!(summary["number_of_owners"], by_owner.len());
+    }
+
+    // The acceptance figures.
+    let owners = api.get_ok(&format!("/api/891450052/owners?{wait}")).await;
+    let entries = owners["owners"].as_array().expect("owners");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["owner"]["name"], "TVIST 5 AS");
+    assert_eq!(entries[0]["owner"]["kind"], "organization");
+    assert_eq!(entries[0]["owner"]["id"], "980322939");
+    assert_close(percentage(&entries[0]["percentage"]), 100.0, "TVIST 5 AS");
+    let holdings = api.get_ok(&format!("/api/891450052/holdings?{wait}")).await;
+    let held = holdings["holdings"].as_array().expect("holdings");
+    assert_eq!(held.len(), 11);
+    let halves: Vec<&str> = held
+        .iter()
+        .filter(|h| (percentage(&h["percentage"]) - 50.0).abs() < 1e-9)
+        .map(|h| h["company"]["orgnr"].as_str().expect("orgnr"))
+        .collect();
+    assert_eq!(halves.len(), 2, "{holdings}");
+    assert!(halves.contains(&"911964236") && halves.contains(&"917756236"));
+    let others_whole = held
+        .iter()
+        .filter(|h| (percentage(&h["percentage"]) - 100.0).abs() < 1e-9)
+        .count();
+    assert_eq!(others_whole, 9);
+    let summary = api.get_ok(&format!("/api/891450052/summary?{wait}")).await;
+    assert_eq!(summary["number_of_owners"], 1);
+    assert_eq!(summary["number_of_holdings"], 11);
+    assert_eq!(summary["has_foreign_owners"], false);
+    assert_eq!(summary["interesting"], false);
+    assert_eq!(summary["largest_owner"]["owner"]["name"], "TVIST 5 AS");
+
+    let summary = api.get_ok(&format!("/api/885648312/summary?{wait}")).await;
+    assert_eq!(summary["number_of_owners"], 5);
+    assert_eq!(summary["number_of_holdings"], 1);
+    assert_eq!(summary["number_of_foreign_owners"], 2);
+    assert_eq!(summary["has_foreign_owners"], true);
+    assert_eq!(summary["has_multiple_share_classes"], true);
+    assert_eq!(summary["interesting"], true);
+    assert_eq!(
+        summary["interesting_because"],
+        json!(["foreign_owners", "multiple_share_classes"])
+    );
+    let largest = percentage(&summary["largest_owner"]["percentage"]);
+    assert_close(largest, 30.0, "largest owner of 885648312");
+    let holdings = api.get_ok(&format!("/api/885648312/holdings?{wait}")).await;
+    assert_eq!(holdings["holdings"][0]["company"]["orgnr"], "980322939");
+    assert_close(
+        percentage(&holdings["holdings"][0]["percentage"]),
+        100.0,
+        "CANICA → TVIST 5",
+    );
+
+    let summary = api.get_ok(&format!("/api/988844322/summary?{wait}")).await;
+    assert_eq!(summary["number_of_owners"], 2);
+    assert_eq!(summary["number_of_holdings"], 1);
+    assert_eq!(summary["has_multiple_share_classes"], true);
+    assert_eq!(
+        summary["share_classes"],
+        json!([{"share_class": "A-aksjer", "shares": 3}, {"share_class": "B-aksjer", "shares": 117}])
+    );
+    assert_eq!(summary["has_foreign_owners"], true);
+    let holdings = api.get_ok(&format!("/api/988844322/holdings?{wait}")).await;
+    assert_eq!(holdings["holdings"][0]["company"]["orgnr"], "885648312");
+    assert_close(
+        percentage(&holdings["holdings"][0]["percentage"]),
+        2.5,
+        "TVIST 1 → CANICA INVESTOR",
+    );
+    let owners = api.get_ok(&format!("/api/988844322/owners?{wait}")).await;
+    let foreign: Vec<&Value> = owners["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .filter(|o| o["owner"]["country"] == "CH")
+        .collect();
+    assert_eq!(foreign.len(), 1);
+    assert_eq!(foreign[0]["owner"]["name"], "KJOS CAROLINE MARIE HAGEN");
+    assert_eq!(foreign[0]["owner"]["birth_year"], 1984);
+    assert_close(percentage(&foreign[0]["percentage"]), 97.5, "KJOS");
+    assert_eq!(
+        foreign[0]["classes"],
+        json!([{"share_class": "B-aksjer", "shares": 117, "percentage": 97.5}])
+    );
+
+    // A person's holdings: HAGEN STEIN ERIK holds in two companies.
+    let stein = owners["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .find(|o| o["owner"]["name"] == "HAGEN STEIN ERIK")
+        .expect("HAGEN STEIN ERIK owns 988844322");
+    let id = stein["owner"]["id"].as_str().expect("id");
+    let person = api.get_ok(&format!("/api/person/{id}?{wait}")).await;
+    assert_eq!(person["name"], "HAGEN STEIN ERIK");
+    assert_eq!(person["birth_year"], 1956);
+    let holdings = api
+        .get_ok(&format!("/api/person/{id}/holdings?{wait}"))
+        .await;
+    let held: Vec<(&str, f64)> = holdings["holdings"]
+        .as_array()
+        .expect("holdings")
+        .iter()
+        .map(|h| {
+            (
+                h["company"]["orgnr"].as_str().expect("orgnr"),
+                percentage(&h["percentage"]),
+            )
+        })
+        .collect();
+    assert_eq!(held, [("885648312", 7.5), ("988844322", 2.5)]);
+}
