@@ -24,6 +24,8 @@
 mod codec;
 mod write;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -62,6 +64,10 @@ pub struct MongoReadModel {
     holdings: Collection<Document>,
     applied: Collection<Document>,
     meta: Collection<Document>,
+    /// Set by [`ReadModelLoader::clear`]: the holdings indexes are built once the load is over
+    /// (at [`ReadModelLoader::mark_applied_through`] or the first query), not maintained
+    /// document by document while it runs.
+    indexes_pending: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for MongoReadModel {
@@ -343,6 +349,7 @@ impl MongoReadModel {
             holdings: db.collection(HOLDINGS),
             applied: db.collection(APPLIED),
             meta: db.collection(META),
+            indexes_pending: Arc::new(AtomicBool::new(false)),
             db,
         }
     }
@@ -373,6 +380,15 @@ impl MongoReadModel {
             ])
             .await
             .context("creating the holdings indexes")?;
+        Ok(())
+    }
+
+    /// Builds the holdings indexes when a clear left them pending.
+    async fn ensure_indexes(&self) -> anyhow::Result<()> {
+        if self.indexes_pending.load(Ordering::Acquire) {
+            self.create_indexes().await?;
+            self.indexes_pending.store(false, Ordering::Release);
+        }
         Ok(())
     }
 
@@ -434,6 +450,7 @@ impl MongoReadModel {
         sort: Document,
         page: PageRequest,
     ) -> anyhow::Result<Vec<HoldingRecord>> {
+        self.ensure_indexes().await?;
         let documents: Vec<Document> = self
             .holdings
             .find(filter)
@@ -643,7 +660,10 @@ impl ReadModelLoader for MongoReadModel {
                 .await
                 .with_context(|| format!("dropping {collection}"))?;
         }
-        self.create_indexes().await
+        // Faster to build the indexes once over the loaded documents than to maintain them
+        // during the load; `mark_applied_through` or the first query builds them.
+        self.indexes_pending.store(true, Ordering::Release);
+        Ok(())
     }
 
     async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
@@ -671,7 +691,8 @@ impl ReadModelLoader for MongoReadModel {
         )?;
         write::apply(&self.db, META, &[op], Mode::Upsert)
             .await
-            .context("recording the applied-through watermark")
+            .context("recording the applied-through watermark")?;
+        self.ensure_indexes().await
     }
 }
 

@@ -21,12 +21,17 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use anyhow::{Context, anyhow, bail};
-use mongodb::Database;
+use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{Bson, Document, doc};
+use mongodb::{Collection, Database};
 
 /// Statements per `update` command: well under the server's 100,000 and 16 MB limits for
 /// documents of the sizes the read model writes.
 const CHUNK: usize = 2_000;
+
+/// Documents per `insert_many` of a bulk load, and how many of them are in flight at once.
+const INSERT_CHUNK: usize = 2_500;
+const IN_FLIGHT: usize = 2;
 
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -172,41 +177,46 @@ pub(crate) async fn apply(
     ops: &[Op],
     mode: Mode,
 ) -> anyhow::Result<()> {
-    for chunk in ops.chunks(CHUNK) {
-        let errors = match mode {
-            Mode::Upsert => run_updates(db, collection, chunk, true).await?,
-            Mode::InsertFirst => {
-                let documents: Vec<Document> = chunk
-                    .iter()
-                    .map(|op| {
-                        let mut document = doc! { "_id": op.id.clone() };
-                        document.extend(op.set.clone());
-                        document
-                    })
-                    .collect();
-                let reply = db
-                    .run_command(
-                        doc! { "insert": collection, "documents": documents, "ordered": false },
-                    )
-                    .await
-                    .with_context(|| format!("insert command on {collection}"))?;
-                write_errors(&reply)?
+    match mode {
+        Mode::Upsert => {
+            for chunk in ops.chunks(CHUNK) {
+                let errors = run_updates(db, collection, chunk, true).await?;
+                retry_duplicates(
+                    db,
+                    collection,
+                    chunk,
+                    errors.into_iter().map(|e| (vec![e.0], e)),
+                )
+                .await?;
             }
-        };
-        let mut retry = Vec::new();
-        for (index, code, message) in errors {
-            if code != DUPLICATE_KEY {
-                bail!("writing {collection}: error {code}: {message}");
-            }
-            let op = chunk
+            Ok(())
+        }
+        Mode::InsertFirst => insert_first(db, collection, ops).await,
+    }
+}
+
+/// Retries, as guarded non-upsert updates, the ops (by index into `ops`) whose first attempt
+/// failed with a duplicate key; fails on any other error.
+async fn retry_duplicates(
+    db: &Database,
+    collection: &str,
+    ops: &[Op],
+    errors: impl Iterator<Item = (Vec<usize>, (usize, i32, String))>,
+) -> anyhow::Result<()> {
+    let mut retry = Vec::new();
+    for (indexes, (_, code, message)) in errors {
+        if code != DUPLICATE_KEY {
+            bail!("writing {collection}: error {code}: {message}");
+        }
+        for index in indexes {
+            let op = ops
                 .get(index)
                 .ok_or_else(|| anyhow!("write error for statement {index} out of range"))?;
             retry.push(op.clone());
         }
-        if retry.is_empty() {
-            continue;
-        }
-        if let Some((_, code, message)) = run_updates(db, collection, &retry, false)
+    }
+    for chunk in retry.chunks(CHUNK) {
+        if let Some((_, code, message)) = run_updates(db, collection, chunk, false)
             .await?
             .into_iter()
             .next()
@@ -215,6 +225,95 @@ pub(crate) async fn apply(
         }
     }
     Ok(())
+}
+
+/// One document per `_id`, merging every op's fields, with the indexes of its ops.
+fn merge(ops: &[Op]) -> (Vec<Document>, Vec<Vec<usize>>) {
+    let mut slots: HashMap<String, usize> = HashMap::with_capacity(ops.len());
+    let mut documents: Vec<Document> = Vec::with_capacity(ops.len());
+    let mut members: Vec<Vec<usize>> = Vec::with_capacity(ops.len());
+    for (index, op) in ops.iter().enumerate() {
+        let key = match &op.id {
+            Bson::String(id) => id.clone(),
+            other => other.to_string(),
+        };
+        match slots.entry(key) {
+            Entry::Occupied(slot) => {
+                let slot = *slot.get();
+                documents[slot].extend(op.set.clone());
+                members[slot].push(index);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(documents.len());
+                let mut document = Document::new();
+                document.insert("_id", op.id.clone());
+                document.extend(op.set.clone());
+                documents.push(document);
+                members.push(vec![index]);
+            }
+        }
+    }
+    (documents, members)
+}
+
+/// Inserts one document per `_id` with every op's fields (what the guarded writes would
+/// produce on an empty collection), a few chunks in flight; a document already there fails
+/// with a duplicate key, and its ops are then applied as guarded updates.
+async fn insert_first(db: &Database, collection: &str, ops: &[Op]) -> anyhow::Result<()> {
+    let (documents, members) = merge(ops);
+    let target = db.collection::<Document>(collection);
+    let mut chunks = Vec::new();
+    for (documents, members) in documents
+        .chunks(INSERT_CHUNK)
+        .zip(members.chunks(INSERT_CHUNK))
+    {
+        chunks.push(insert_chunk(db, &target, ops, documents, members));
+    }
+    futures::stream::iter(chunks)
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+/// One chunk of [`insert_first`]: `members[i]` are the indexes into `ops` of `documents[i]`.
+async fn insert_chunk(
+    db: &Database,
+    target: &Collection<Document>,
+    ops: &[Op],
+    documents: &[Document],
+    members: &[Vec<usize>],
+) -> anyhow::Result<()> {
+    let collection = target.name();
+    let errors = match target.insert_many(documents).ordered(false).await {
+        Ok(_) => Vec::new(),
+        Err(error) => {
+            insert_errors(error).with_context(|| format!("inserting into {collection}"))?
+        }
+    };
+    let mut failed = Vec::with_capacity(errors.len());
+    for error in errors {
+        let indexes = members
+            .get(error.0)
+            .cloned()
+            .ok_or_else(|| anyhow!("insert error for document {} out of range", error.0))?;
+        failed.push((indexes, error));
+    }
+    retry_duplicates(db, collection, ops, failed.into_iter()).await
+}
+
+/// The write errors of a failed unordered `insert_many`: `(index, code, message)`; any other
+/// failure is returned as is.
+fn insert_errors(error: mongodb::error::Error) -> anyhow::Result<Vec<(usize, i32, String)>> {
+    if let mongodb::error::ErrorKind::InsertMany(failure) = error.kind.as_ref() {
+        if let (None, Some(errors)) = (&failure.write_concern_error, &failure.write_errors) {
+            return Ok(errors
+                .iter()
+                .map(|e| (e.index, e.code, e.message.clone()))
+                .collect());
+        }
+    }
+    Err(error.into())
 }
 
 /// Inserts the documents, ignoring those whose `_id` is already there.
