@@ -10,14 +10,7 @@ use shareholders::cli::ServeArgs;
 use shareholders::serve::{Running, start};
 use shareholders::stack::ReadSide;
 use support::real::{RealStack, close_broker_connections};
-use support::{Api, check_sample, load_sample};
-
-fn local() -> ServeArgs {
-    ServeArgs {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..ServeArgs::default()
-    }
-}
+use support::{Api, check_sample, load_sample, local};
 
 /// Waits (up to a minute) until the read model has converged to the write model, as
 /// `shareholders verify` checks it, and fails with the differences left if it does not.

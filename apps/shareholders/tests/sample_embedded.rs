@@ -3,7 +3,9 @@
 mod support;
 
 use serde_json::json;
-use support::{Api, check_sample, embedded, load_sample};
+use shareholders::cli::ServeArgs;
+use shareholders::serve::start;
+use support::{Api, check_sample, embedded, embedded_storage, load_sample, local};
 
 #[tokio::test]
 async fn the_register_sample_adds_up_on_the_embedded_default() {
@@ -90,21 +92,8 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 #[tokio::test]
 async fn data_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let storage = shareholders::cli::StorageArgs {
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        amqp_url: None,
-        amqp_prefix: "unused".into(),
-        mongodb_uri: None,
-        mongodb_database: "unused".into(),
-    };
-    let args = || shareholders::cli::ServeArgs {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..shareholders::cli::ServeArgs::default()
-    };
-    let running = shareholders::serve::start(&storage, args())
-        .await
-        .expect("starts");
+    let storage = embedded_storage(dir.path());
+    let running = start(&storage, local()).await.expect("starts");
     let api = Api::new(running.addr);
     let position = load_sample(&api).await;
     let before = api
@@ -112,9 +101,7 @@ async fn data_survives_a_restart() {
         .await;
     running.stop().await.expect("stops");
 
-    let running = shareholders::serve::start(&storage, args())
-        .await
-        .expect("restarts");
+    let running = start(&storage, local()).await.expect("restarts");
     let api = Api::new(running.addr);
     let after = api.get_ok("/api/885648312/summary").await;
     assert_eq!(before, after);
@@ -125,22 +112,37 @@ async fn data_survives_a_restart() {
 #[tokio::test]
 async fn a_public_address_without_tokens_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let storage = shareholders::cli::StorageArgs {
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        amqp_url: None,
-        amqp_prefix: "unused".into(),
-        mongodb_uri: None,
-        mongodb_database: "unused".into(),
+    let public = ServeArgs {
+        listen: "0.0.0.0:0".parse().expect("addr"),
+        ..ServeArgs::default()
     };
-    let error = shareholders::serve::start(
-        &storage,
-        shareholders::cli::ServeArgs {
-            listen: "0.0.0.0:0".parse().expect("addr"),
-            ..shareholders::cli::ServeArgs::default()
-        },
-    )
-    .await
-    .expect_err("refused");
+    let error = start(&embedded_storage(dir.path()), public)
+        .await
+        .expect_err("refused");
     assert!(error.to_string().contains("without API tokens"), "{error}");
+}
+
+#[tokio::test]
+async fn writes_need_a_token_when_tokens_are_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = ServeArgs {
+        api_tokens: vec!["s3cret-token".into()],
+        ..local()
+    };
+    let running = start(&embedded_storage(dir.path()), args)
+        .await
+        .expect("starts");
+    let mut api = Api::new(running.addr);
+    let body = json!({"orgnr": "988844322", "name": "TVIST 1 AS"});
+    let (status, problem) = api.post("/api/organization/", &body).await;
+    assert_eq!(status, 401, "{problem}");
+    api.token = Some("wrong".into());
+    let (status, _) = api.post("/api/organization/", &body).await;
+    assert_eq!(status, 401);
+    api.token = Some("s3cret-token".into());
+    let (status, created) = api.post("/api/organization/", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _) = api.get("/api/organization/988844322?min_position=1").await;
+    assert_eq!(status, 200, "reads are public");
+    running.stop().await.expect("stops");
 }

@@ -230,26 +230,32 @@ pub fn percentage(value: &Value) -> f64 {
     value.as_f64().expect("a percentage is a number")
 }
 
-/// The service on the embedded default, in a fresh temporary directory.
-pub async fn embedded() -> (Running, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let storage = StorageArgs {
-        data_dir: dir.path().to_path_buf(),
+/// Storage options for the embedded default in `dir`, with nothing else configured.
+pub fn embedded_storage(dir: &std::path::Path) -> StorageArgs {
+    StorageArgs {
+        data_dir: dir.to_path_buf(),
         database_url: None,
         amqp_url: None,
         amqp_prefix: "unused".into(),
         mongodb_uri: None,
         mongodb_database: "unused".into(),
-    };
-    let running = start(
-        &storage,
-        ServeArgs {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..ServeArgs::default()
-        },
-    )
-    .await
-    .expect("the embedded service starts");
+    }
+}
+
+/// Serve options on an ephemeral loopback port.
+pub fn local() -> ServeArgs {
+    ServeArgs {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..ServeArgs::default()
+    }
+}
+
+/// The service on the embedded default, in a fresh temporary directory.
+pub async fn embedded() -> (Running, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = start(&embedded_storage(dir.path()), local())
+        .await
+        .expect("the embedded service starts");
     (running, dir)
 }
 

@@ -1,0 +1,133 @@
+//! The binary's subcommands, run as a user would run them, on the embedded default.
+
+mod support;
+
+use std::process::Command;
+
+fn shareholders(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shareholders"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SHAREHOLDERS_DATA_DIR", dir)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let output = command.output().expect("the binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_documents_every_subcommand_and_the_storage_options() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, help, _) = run(shareholders(dir.path()).arg("--help"));
+    assert_eq!(code, 0);
+    for word in [
+        "serve",
+        "migrate",
+        "relay",
+        "project",
+        "verify",
+        "rebuild",
+        "import",
+        "generate",
+        "--data-dir",
+        "SHAREHOLDERS_DATA_DIR",
+        "SHAREHOLDERS_DATABASE_URL",
+        "SHAREHOLDERS_AMQP_URL",
+        "SHAREHOLDERS_MONGODB_URI",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}:\n{help}");
+    }
+    let (code, help, _) = run(shareholders(dir.path()).args(["serve", "--help"]));
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("SHAREHOLDERS_LISTEN") && help.contains("SHAREHOLDERS_API_TOKENS"),
+        "{help}"
+    );
+}
+
+#[test]
+fn generate_import_verify_and_reimport_on_the_embedded_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extract = dir.path().join("aksjeeiebok__2024_07052025.csv");
+    let (code, _, stderr) = run(shareholders(dir.path())
+        .args(["generate", "--rows", "3000", "--seed", "5", "--out"])
+        .arg(&extract));
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, stdout, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("imported 3000 lines"), "{stdout}");
+    assert!(stdout.contains("0 rejected"), "{stdout}");
+    assert!(
+        stdout.contains("for 2024"),
+        "the year comes from the file name: {stdout}"
+    );
+    assert!(stdout.contains("read model built"), "{stdout}");
+
+    let (code, stdout, stderr) = run(shareholders(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("0 difference(s)"), "{stdout}");
+
+    // The same file again changes nothing.
+    let (code, stdout, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("0 new organisations, 0 new persons"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "{stdout}");
+
+    let (code, stdout, stderr) = run(shareholders(dir.path()).args(["rebuild"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("rebuilt the read model"), "{stdout}");
+}
+
+#[test]
+fn the_real_sample_imports_and_bad_lines_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = std::fs::read_to_string(support::sample_path()).expect("sample");
+    let extract = dir.path().join("extract.csv");
+    // Two lines no one can understand, among the 20 real ones.
+    std::fs::write(&extract, format!("{sample}123456789;BAD AS;A-aksjer;X;1970;;NOR;1;1\n988844322;TVIST 1 AS;A-aksjer;Y;1970;;NOR;many;120\n"))
+        .expect("write");
+    let rejects = dir.path().join("rejects.tsv");
+
+    let (code, _, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
+    assert_ne!(code, 0, "no year in the file name and none given");
+    assert!(stderr.contains("year"), "{stderr}");
+
+    let (code, stdout, stderr) = run(shareholders(dir.path())
+        .arg("import")
+        .arg(&extract)
+        .args(["--year", "2024", "--rejects"])
+        .arg(&rejects));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("imported 20 lines") && stdout.contains("2 rejected"),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(&rejects).expect("rejects file");
+    assert!(
+        report.contains("21;") && report.contains("22;"),
+        "line numbers in {report}"
+    );
+    let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn project_without_a_broker_says_what_to_configure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) = run(shareholders(dir.path()).arg("project"));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("SHAREHOLDERS_AMQP_URL"), "{stderr}");
+}
