@@ -24,8 +24,6 @@
 mod codec;
 mod write;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -64,10 +62,6 @@ pub struct MongoReadModel {
     holdings: Collection<Document>,
     applied: Collection<Document>,
     meta: Collection<Document>,
-    /// Set by [`ReadModelLoader::clear`]: the holdings indexes are built once the load is over
-    /// (at [`ReadModelLoader::mark_applied_through`] or the first query), not maintained
-    /// document by document while it runs.
-    indexes_pending: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for MongoReadModel {
@@ -349,7 +343,6 @@ impl MongoReadModel {
             holdings: db.collection(HOLDINGS),
             applied: db.collection(APPLIED),
             meta: db.collection(META),
-            indexes_pending: Arc::new(AtomicBool::new(false)),
             db,
         }
     }
@@ -380,15 +373,6 @@ impl MongoReadModel {
             ])
             .await
             .context("creating the holdings indexes")?;
-        Ok(())
-    }
-
-    /// Builds the holdings indexes when a clear left them pending.
-    async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        if self.indexes_pending.load(Ordering::Acquire) {
-            self.create_indexes().await?;
-            self.indexes_pending.store(false, Ordering::Release);
-        }
         Ok(())
     }
 
@@ -450,7 +434,6 @@ impl MongoReadModel {
         sort: Document,
         page: PageRequest,
     ) -> anyhow::Result<Vec<HoldingRecord>> {
-        self.ensure_indexes().await?;
         let documents: Vec<Document> = self
             .holdings
             .find(filter)
@@ -660,10 +643,9 @@ impl ReadModelLoader for MongoReadModel {
                 .await
                 .with_context(|| format!("dropping {collection}"))?;
         }
-        // Faster to build the indexes once over the loaded documents than to maintain them
-        // during the load; `mark_applied_through` or the first query builds them.
-        self.indexes_pending.store(true, Ordering::Release);
-        Ok(())
+        // Created now, not deferred to the end of the load: SecantusDB's index build over a
+        // large collection retries on write conflicts without end.
+        self.create_indexes().await
     }
 
     async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
@@ -691,8 +673,7 @@ impl ReadModelLoader for MongoReadModel {
         )?;
         write::apply(&self.db, META, &[op], Mode::Upsert)
             .await
-            .context("recording the applied-through watermark")?;
-        self.ensure_indexes().await
+            .context("recording the applied-through watermark")
     }
 }
 
