@@ -120,7 +120,9 @@ pub struct RebuildReport {
 
 /// Rebuilds the read model from the write model's snapshot, in batches of `batch` documents:
 /// optionally clears it first, loads every company, person and holding, then marks the write
-/// model's position as applied. `progress` is called with the documents written so far.
+/// model's position as applied. Reading the next batch overlaps with loading the previous one
+/// (at most two batches are held in memory). `progress` is called with the documents written
+/// so far.
 ///
 /// # Errors
 /// When either store fails; a rebuild can simply be run again.
@@ -136,56 +138,66 @@ pub async fn rebuild(
         target.clear().await?;
     }
     let batch = batch.max(1);
-    let mut report = RebuildReport::default();
-    let mut written = 0u64;
-    let mut pending = SnapshotBatch::default();
-
-    let mut companies = source.companies();
-    while let Some(company) = companies.next().await {
-        pending.companies.push(company?);
-        report.companies += 1;
-        if pending.len() >= batch {
-            written += flush(target, &mut pending).await?;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<SnapshotBatch>(1);
+    let read = async move {
+        let mut report = RebuildReport::default();
+        let mut pending = SnapshotBatch::default();
+        let mut companies = source.companies();
+        while let Some(company) = companies.next().await {
+            pending.companies.push(company?);
+            report.companies += 1;
+            hand_over(&sender, &mut pending, batch).await?;
+        }
+        drop(companies);
+        let mut persons = source.persons();
+        while let Some(person) = persons.next().await {
+            pending.persons.push(person?);
+            report.persons += 1;
+            hand_over(&sender, &mut pending, batch).await?;
+        }
+        drop(persons);
+        let mut holdings = source.holdings();
+        while let Some(holding) = holdings.next().await {
+            pending.holdings.push(holding?);
+            report.holdings += 1;
+            hand_over(&sender, &mut pending, batch).await?;
+        }
+        drop(holdings);
+        hand_over(&sender, &mut pending, 1).await?;
+        anyhow::Ok(report)
+    };
+    let write = async move {
+        let mut written = 0u64;
+        while let Some(next) = receiver.recv().await {
+            written += next.len() as u64;
+            target.load(next).await?;
             progress(written);
         }
-    }
-    drop(companies);
-    let mut persons = source.persons();
-    while let Some(person) = persons.next().await {
-        pending.persons.push(person?);
-        report.persons += 1;
-        if pending.len() >= batch {
-            written += flush(target, &mut pending).await?;
-            progress(written);
-        }
-    }
-    drop(persons);
-    let mut holdings = source.holdings();
-    while let Some(holding) = holdings.next().await {
-        pending.holdings.push(holding?);
-        report.holdings += 1;
-        if pending.len() >= batch {
-            written += flush(target, &mut pending).await?;
-            progress(written);
-        }
-    }
-    drop(holdings);
-    written += flush(target, &mut pending).await?;
-    progress(written);
+        anyhow::Ok(())
+    };
+    // If loading fails, the receiver is dropped and reading stops at its next hand-over.
+    let (read, write) = tokio::join!(read, write);
+    write?;
+    let report = read?;
     if let Some(position) = position {
         target.mark_applied_through(position).await?;
     }
     Ok(report)
 }
 
-async fn flush(target: &dyn ReadModelLoader, pending: &mut SnapshotBatch) -> anyhow::Result<u64> {
-    if pending.is_empty() {
-        return Ok(0);
+/// Sends `pending` to the loader once it holds at least `batch` documents.
+async fn hand_over(
+    sender: &tokio::sync::mpsc::Sender<SnapshotBatch>,
+    pending: &mut SnapshotBatch,
+    batch: usize,
+) -> anyhow::Result<()> {
+    if pending.len() >= batch && !pending.is_empty() {
+        sender
+            .send(std::mem::take(pending))
+            .await
+            .map_err(|_| anyhow::anyhow!("the read model stopped loading"))?;
     }
-    let batch = std::mem::take(pending);
-    let count = batch.len() as u64;
-    target.load(batch).await?;
-    Ok(count)
+    Ok(())
 }
 
 #[cfg(test)]
