@@ -6,20 +6,30 @@
 //! through a fallible constructor that checks its invariant once; code holding a value never
 //! checks again.
 
+mod changes;
 mod country;
 mod event;
+mod extract;
 mod iso3166;
+mod movers;
 mod orgnr;
 mod ownership;
 mod party;
 mod share;
 mod text;
+mod year;
 
+pub use changes::{ChangeKind, HoldingChange, holding_changes};
 pub use country::{Country, CountryError};
 pub use event::{
     ClassShares, CompanyProfile, CompanyState, Event, OwnerProfile, OwnerState, Position,
     RecordedEvent, SharesPurchased,
 };
+pub use extract::{
+    CompanyYear, ExtractError, ExtractTotals, ExtractYear, HoldingYear, RegisterHolder,
+    RegisterLine, TotalConflict, YearPart,
+};
+pub use movers::{MoverCandidate, MoverLinks, link_movers};
 pub use orgnr::{OrgNr, OrgNrError};
 pub use ownership::{
     Interest, Percentage, PurchaseRefused, check_purchase, company_total, percentage,
@@ -30,3 +40,4 @@ pub use party::{
 };
 pub use share::{ShareClass, ShareClassError, ShareCount, ShareCountError};
 pub use text::{Name, Place, PostalCode, TextError};
+pub use year::{Register, RegisterYear, RegisterYearError, moves_live_register};

@@ -2,40 +2,8 @@
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use shareholders_domain::{OrgNr, Organisation, Person, Position, ShareClass, ShareCount};
-
-/// A holder as the register extract gives it: an organisation (with an orgnr) or a person or
-/// foreign holder (with an id derived by `PersonId::derive`).
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub enum RegisterHolder {
-    /// The holder organisation; its `total_shares` is `None` (the line says nothing of it).
-    Organisation(Organisation),
-    Person(Person),
-}
-
-/// One understood line of a register extract.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct RegisterLine {
-    /// 1-based line number in the file, for reports.
-    pub line: u64,
-    /// The company, with its declared total ("Antall aksjer selskap") as `total_shares`.
-    pub company: Organisation,
-    pub holder: RegisterHolder,
-    pub share_class: ShareClass,
-    pub shares: ShareCount,
-}
-
-/// A company whose lines disagree about its total, or sum past it.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct TotalConflict {
-    pub company: OrgNr,
-    /// The distinct declared totals its lines gave, ascending.
-    pub declared: Vec<u64>,
-    /// The sum of its lines' shares.
-    pub registered: u64,
-    /// The total used: the largest of `declared` and `registered`.
-    pub used: u64,
-}
+use shareholders_domain::Position;
+pub use shareholders_domain::{RegisterHolder, RegisterLine, TotalConflict};
 
 /// What an import did.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
