@@ -38,8 +38,8 @@ pub struct MoverCandidate {
 pub struct MoverLinks {
     /// `(appeared id, the vanished id it keeps)`, ordered by the appeared id.
     pub links: Vec<(PersonId, PersonId)>,
-    /// Appeared persons left unlinked because more than one person matched.
-    pub ambiguous: u64,
+    /// Appeared persons left unlinked because more than one person matched, ordered by id.
+    pub ambiguous: Vec<PersonId>,
 }
 
 type Key<'a> = (&'a str, Option<BirthYear>, Country);
@@ -92,10 +92,11 @@ pub fn link_movers(appeared: &[MoverCandidate], vanished: &[MoverCandidate]) -> 
             [only] if claimed[*only] == 1 => result
                 .links
                 .push((candidate.id.clone(), vanished[*only].id.clone())),
-            _ => result.ambiguous += 1,
+            _ => result.ambiguous.push(candidate.id.clone()),
         }
     }
     result.links.sort();
+    result.ambiguous.sort();
     result
 }
 
@@ -167,6 +168,6 @@ mod tests {
             })
             .collect();
         assert_eq!(found.links, expected);
-        assert_eq!(found.ambiguous, ambiguous);
+        assert_eq!(found.ambiguous.len() as u64, ambiguous);
     }
 }

@@ -19,7 +19,10 @@ mod service;
 mod snapshot;
 mod write;
 
-pub use import::{ImportReport, RegisterHolder, RegisterImport, RegisterLine, TotalConflict};
+pub use import::{
+    RegisterHolder, RegisterImport, RegisterLine, TotalConflict, YearImported, YearLoad,
+    YearProvenance, YearRecord,
+};
 pub use outbox::{EventPublisher, Outbox, PublishError, RelayError};
 pub use pipeline::{DirectPublisher, RebuildReport, RelaySettings, rebuild, run_relay};
 pub use projection::{Projection, ProjectionError};

@@ -2,14 +2,14 @@
 //!
 //! [`PostgresStore`] records commands ([`WriteStore`](shareholders_ports::WriteStore)) together
 //! with their events in a transactional outbox ([`Outbox`](shareholders_ports::Outbox)), streams
-//! its whole state ([`PostgresStore::snapshot`]) and loads register extracts in bulk through
-//! `COPY` ([`RegisterImport`](shareholders_ports::RegisterImport)).
+//! its whole state ([`PostgresStore::snapshot`]) and loads each year's register extract as a
+//! snapshot of its own through `COPY` ([`RegisterImport`](shareholders_ports::RegisterImport)).
 
-mod import;
 mod outbox;
 mod rows;
 mod snapshot;
 mod write;
+mod year;
 
 use std::time::Duration;
 
@@ -80,15 +80,6 @@ impl PostgresStore {
     #[must_use]
     pub fn snapshot(&self) -> PostgresSnapshot {
         PostgresSnapshot::new(self.pool.clone())
-    }
-
-    /// The benchmark ceiling for an import: `COPY`s the file's lines as they are, one text
-    /// column per line, into a temporary unindexed table, and returns how many lines it loaded.
-    ///
-    /// # Errors
-    /// When the file cannot be read or the database fails.
-    pub async fn raw_copy_baseline(&self, path: &std::path::Path) -> anyhow::Result<u64> {
-        import::raw_copy_baseline(&self.pool, path).await
     }
 }
 

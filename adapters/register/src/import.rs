@@ -1,20 +1,21 @@
-//! Importing an extract file into a store: parse on a blocking thread, hand the store bounded
-//! batches, write the rejects aside.
+//! Importing a yearly extract file into a store: parse and sum it on a blocking thread, hand
+//! the store bounded batches of the year's parts, write the rejects aside.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use futures::StreamExt;
-use futures::stream::{self, BoxStream};
-use shareholders_ports::{ImportReport, RegisterImport, RegisterLine};
-use tokio::sync::{mpsc, oneshot};
+use sha2::{Digest, Sha256};
+use shareholders_domain::{ExtractError, ExtractTotals, ExtractYear, RegisterYear, YearPart};
+use shareholders_ports::{RegisterImport, YearImported, YearProvenance};
+use tokio::sync::mpsc;
 
 use crate::parse::{Reject, year_from_file_name};
 use crate::progress::{Progress, Tracker};
-use crate::reader::{Parsed, RegisterReader};
+use crate::reader::{Parsed, RegisterReader, parse_raw};
+use crate::sort::{CHUNK_BYTES, SortedLines, sort_by_company};
 
 /// Batches in flight between the parser and the store: with the batch size, this bounds the
 /// memory an import takes whatever the file's size.
@@ -31,11 +32,14 @@ pub const REJECTS_HEADER: &str = "line;reason;raw";
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
     /// The year of the extract; `None` takes it from the file name ([`year_from_file_name`]).
-    pub year: Option<u16>,
-    /// Lines per batch handed to the store (at least 1).
+    pub year: Option<RegisterYear>,
+    /// About how many holdings a batch handed to the store holds (at least 1).
     pub batch_lines: usize,
-    /// Where the rejected lines go (created or truncated, written even when there are none).
+    /// Where rejected lines go. The file is created (or truncated) at the first reject only.
     pub rejects_path: PathBuf,
+    /// Where a file that does not list each company's lines together is sorted (temporary
+    /// files, removed afterwards); `None` is the system's temporary folder.
+    pub scratch_dir: Option<PathBuf>,
     pub progress: Progress,
 }
 
@@ -48,6 +52,7 @@ impl ImportOptions {
             year: None,
             batch_lines: Self::DEFAULT_BATCH_LINES,
             rejects_path: rejects_path.into(),
+            scratch_dir: None,
             progress: Progress::Auto,
         }
     }
@@ -56,34 +61,48 @@ impl ImportOptions {
 /// What an import of a file did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportOutcome {
-    /// The store's report.
-    pub report: ImportReport,
+    /// The store's account of the year.
+    pub imported: YearImported,
+    /// What the extract held: companies, holdings, persons, total conflicts.
+    pub totals: ExtractTotals,
     /// Lines written to the rejects file.
     pub rejects: u64,
+    /// The rejects file, when a line was rejected.
+    pub rejects_path: Option<PathBuf>,
     /// Data lines read: loaded plus rejected (not the header, not blank lines).
     pub lines_read: u64,
-    /// The year of the extract.
-    pub year: u16,
+    pub year: RegisterYear,
+    /// The file did not list each company's lines together, and was sorted first.
+    pub sorted: bool,
     pub elapsed: Duration,
 }
 
-/// What the parsing thread did.
+/// What the parsing thread tells the store's side.
+enum Message {
+    Parts(Vec<YearPart>),
+    Done(Box<Parsing>),
+    Failed(anyhow::Error),
+}
+
+/// What the parsing thread found in the whole file.
 #[derive(Debug)]
 struct Parsing {
     lines_read: u64,
     rejects: u64,
+    sha256: String,
+    totals: ExtractTotals,
 }
 
-/// Imports the extract at `path` into `store`.
+/// Imports the extract at `path` into `store` as its year's snapshot.
 ///
-/// The file is parsed on a blocking thread and its lines reach the store in order, in batches
-/// of `batch_lines`, through a bounded channel, so memory stays bounded for any file size.
-/// Rejected lines go to `rejects_path` and never stop the import.
+/// The file is parsed and summed per company on a blocking thread ([`ExtractYear`]), and the
+/// year's parts reach the store in order, in batches, through a bounded channel, so memory
+/// stays bounded for any file size. Rejected lines go to the rejects file and never stop the
+/// import. When the file does not list each company's lines together, it is sorted by company
+/// into temporary files first, and imported again from them (its line numbers kept).
 ///
-/// The store commits only once the stream of batches ends, and the stream ends only when the
-/// whole file has been read: when reading the file or writing the rejects fails part-way, the
-/// stream never ends and the store's import future is dropped (so its transaction is rolled back),
-/// and the error is returned.
+/// The store makes the year visible only when the whole file has been read: when reading the
+/// file or writing the rejects fails part-way, the load is aborted and the error returned.
 ///
 /// # Errors
 /// When no year is given or found in the file name, when the file cannot be opened or read,
@@ -95,167 +114,318 @@ pub async fn import_file(
 ) -> anyhow::Result<ImportOutcome> {
     let started = Instant::now();
     let shown = path.display().to_string();
-    let year = options
-        .year
-        .or_else(|| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .and_then(year_from_file_name)
-        })
-        .ok_or_else(|| anyhow!("no year in the file name {shown}: give the extract's year"))?;
+    let year = match options.year {
+        Some(year) => year,
+        None => path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(year_from_file_name)
+            .and_then(|year| RegisterYear::new(i64::from(year)).ok())
+            .ok_or_else(|| anyhow!("no year in the file name {shown}: give the extract's year"))?,
+    };
+    let file_name = path
+        .file_name()
+        .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+
+    let mut sorted = false;
+    let (imported, parsing) = loop {
+        let source = if sorted { Source::Sorted } else { Source::File };
+        match attempt(path, &options, store, year, &file_name, source).await {
+            Err(error) if !sorted && not_grouped(&error) => {
+                tracing::info!(file = %shown, "the extract does not list each company's lines together: sorting it");
+                sorted = true;
+            }
+            Err(error) => {
+                return Err(error.context(format!("importing {shown}: nothing was imported")));
+            }
+            Ok(done) => break done,
+        }
+    };
+    let elapsed = started.elapsed();
+    tracing::info!(
+        file = %shown,
+        %year,
+        lines = parsing.lines_read,
+        rejects = parsing.rejects,
+        live_moved = imported.live_moved,
+        seconds = elapsed.as_secs_f64(),
+        "register year imported"
+    );
+    Ok(ImportOutcome {
+        imported,
+        rejects: parsing.rejects,
+        rejects_path: (parsing.rejects > 0).then(|| options.rejects_path.clone()),
+        lines_read: parsing.lines_read,
+        totals: parsing.totals,
+        year,
+        sorted,
+        elapsed,
+    })
+}
+
+fn not_grouped(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(ExtractError::NotGrouped { .. })))
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    File,
+    Sorted,
+}
+
+/// One pass over the file into one load of the store.
+async fn attempt(
+    path: &Path,
+    options: &ImportOptions,
+    store: &dyn RegisterImport,
+    year: RegisterYear,
+    file_name: &str,
+    source: Source,
+) -> anyhow::Result<(YearImported, Parsing)> {
+    let shown = path.display().to_string();
     let file = File::open(path).with_context(|| format!("opening {shown}"))?;
     let size = file
         .metadata()
         .with_context(|| format!("reading the size of {shown}"))?
         .len();
-    let rejects_file = File::create(&options.rejects_path)
-        .with_context(|| format!("creating {}", options.rejects_path.display()))?;
-
-    let (batches, received) = mpsc::channel(BATCHES_IN_FLIGHT);
-    let batch_lines = options.batch_lines.max(1);
-    let progress = options.progress.clone();
+    let (sender, mut received) = mpsc::channel(BATCHES_IN_FLIGHT);
+    let settings = Settings {
+        batch: options.batch_lines.max(1),
+        rejects_path: options.rejects_path.clone(),
+        scratch_dir: options
+            .scratch_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir),
+        progress: options.progress.clone(),
+        size,
+        source,
+    };
     let parser = tokio::task::spawn_blocking(move || {
-        parse_file(file, size, rejects_file, batch_lines, &progress, &batches)
+        let result = parse_file(file, &settings, &sender);
+        let message = match result {
+            Ok(parsing) => Message::Done(Box::new(parsing)),
+            Err(error) => Message::Failed(error),
+        };
+        let _ = sender.blocking_send(message);
     });
 
-    let (failed, mut failure) = oneshot::channel::<()>();
-    let lines = batch_stream(received, failed);
-    let outcome = {
-        let import = store.import(lines);
-        tokio::select! {
-            biased;
-            Ok(()) = &mut failure => None,
-            result = import => Some(result),
+    let mut load = store.begin_year(year).await?;
+    let outcome = loop {
+        match received.recv().await {
+            Some(Message::Parts(parts)) => {
+                if let Err(error) = load.load(parts).await {
+                    break Err(error);
+                }
+            }
+            Some(Message::Done(parsing)) => break Ok(*parsing),
+            Some(Message::Failed(error)) => break Err(error),
+            None => break Err(anyhow!("the parsing thread stopped")),
         }
     };
-
-    let parsing = parser.await.context("the parsing thread panicked")?;
-    match outcome {
-        None => Err(parsing
-            .err()
-            .map_or_else(|| anyhow!("reading stopped"), anyhow::Error::from)
-            .context(format!("importing {shown}: nothing was imported"))),
-        Some(Err(error)) => Err(error.context(format!("importing {shown} into the store"))),
-        Some(Ok(report)) => {
-            let parsing = parsing.with_context(|| {
-                format!("importing {shown}: the store finished before the file was read")
-            })?;
-            let elapsed = started.elapsed();
-            tracing::info!(
-                file = %shown,
-                year,
-                lines = report.lines,
-                rejects = parsing.rejects,
-                seconds = elapsed.as_secs_f64(),
-                "register imported"
-            );
-            Ok(ImportOutcome {
-                report,
-                rejects: parsing.rejects,
-                lines_read: parsing.lines_read,
-                year,
-                elapsed,
-            })
+    // The parser stops at its next send once `received` is dropped.
+    drop(received);
+    let parser = parser.await;
+    let parsing = match (outcome, parser) {
+        (Ok(parsing), Ok(())) => parsing,
+        (Err(error), _) => {
+            if let Err(abort) = load.abort().await {
+                tracing::warn!(error = %format!("{abort:#}"), "cannot discard a failed load");
+            }
+            return Err(error);
         }
+        (Ok(_), Err(panic)) => {
+            let _ = load.abort().await;
+            return Err(anyhow!("the parsing thread panicked: {panic}"));
+        }
+    };
+    let provenance = YearProvenance {
+        file_name: file_name.to_owned(),
+        sha256: parsing.sha256.clone(),
+        lines: parsing.lines_read,
+        rejects: parsing.rejects,
+    };
+    let imported = load
+        .commit(provenance)
+        .await
+        .with_context(|| format!("importing {shown} into the store"))?;
+    Ok((imported, parsing))
+}
+
+struct Settings {
+    batch: usize,
+    rejects_path: PathBuf,
+    scratch_dir: PathBuf,
+    progress: Progress,
+    size: u64,
+    source: Source,
+}
+
+/// Hashes every byte read through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hash.update(&buf[..read]);
+        Ok(read)
     }
 }
 
-/// The batches as the store consumes them. A read failure signals `failed` and leaves the
-/// stream pending for ever, so the store never sees a partial file end.
-fn batch_stream(
-    received: mpsc::Receiver<io::Result<Vec<RegisterLine>>>,
-    failed: oneshot::Sender<()>,
-) -> BoxStream<'static, Vec<RegisterLine>> {
-    stream::unfold(
-        (received, Some(failed)),
-        |(mut received, mut failed)| async move {
-            match received.recv().await {
-                Some(Ok(batch)) => Some((batch, (received, failed))),
-                None => None,
-                Some(Err(_)) => {
-                    if let Some(failed) = failed.take() {
-                        let _ = failed.send(());
-                    }
-                    futures::future::pending().await
-                }
+/// The rejects file, created at the first reject.
+struct Rejects {
+    path: PathBuf,
+    out: Option<BufWriter<File>>,
+    count: u64,
+}
+
+impl Rejects {
+    fn write(&mut self, reject: &Reject) -> anyhow::Result<()> {
+        if self.out.is_none() {
+            let file = File::create(&self.path)
+                .with_context(|| format!("creating {}", self.path.display()))?;
+            let mut out = BufWriter::new(file);
+            writeln!(out, "{REJECTS_HEADER}")?;
+            self.out = Some(out);
+        }
+        if let Some(out) = &mut self.out {
+            writeln!(
+                out,
+                "{};{};{}",
+                reject.line,
+                reject.reason.replace([';', '\n', '\r'], ","),
+                reject.raw
+            )
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        if let Some(out) = &mut self.out {
+            out.flush()
+                .with_context(|| format!("writing {}", self.path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The year's parts, batched by weight (holdings and persons) for the store.
+struct Batcher<'a> {
+    parts: Vec<YearPart>,
+    weight: usize,
+    limit: usize,
+    sender: &'a mpsc::Sender<Message>,
+}
+
+impl Batcher<'_> {
+    fn add(&mut self, parts: &mut Vec<YearPart>) -> anyhow::Result<()> {
+        for part in parts.drain(..) {
+            self.weight += match &part {
+                YearPart::Company(company) => company.holdings.len() + 1,
+                _ => 1,
+            };
+            self.parts.push(part);
+            if self.weight >= self.limit {
+                self.flush()?;
             }
-        },
-    )
-    .boxed()
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.parts.is_empty() {
+            return Ok(());
+        }
+        self.weight = 0;
+        self.sender
+            .blocking_send(Message::Parts(std::mem::take(&mut self.parts)))
+            .map_err(|_| anyhow!("the store stopped reading"))
+    }
 }
 
 fn parse_file(
     file: File,
-    size: u64,
-    rejects_file: File,
-    batch_lines: usize,
-    progress: &Progress,
-    batches: &mpsc::Sender<io::Result<Vec<RegisterLine>>>,
-) -> io::Result<Parsing> {
-    let result = parse_into(file, size, rejects_file, batch_lines, progress, batches);
-    if let Err(error) = &result {
-        // Keeps the stream from ending: the store must not commit a partial file.
-        let _ = batches.blocking_send(Err(io::Error::new(error.kind(), error.to_string())));
-    }
-    result
-}
-
-fn parse_into(
-    file: File,
-    size: u64,
-    rejects_file: File,
-    batch_lines: usize,
-    progress: &Progress,
-    batches: &mpsc::Sender<io::Result<Vec<RegisterLine>>>,
-) -> io::Result<Parsing> {
-    let mut tracker = Tracker::new(progress, size);
-    let mut reader = RegisterReader::new(BufReader::with_capacity(1 << 16, file));
-    let mut rejects = BufWriter::new(rejects_file);
-    writeln!(rejects, "{REJECTS_HEADER}")?;
-    let mut rejected = 0u64;
-    let mut batch = Vec::with_capacity(batch_lines);
-    let send = |batch: Vec<RegisterLine>| {
-        batches
-            .blocking_send(Ok(batch))
-            .map_err(|_| io::Error::other("the store stopped reading"))
+    settings: &Settings,
+    sender: &mpsc::Sender<Message>,
+) -> anyhow::Result<Parsing> {
+    let mut tracker = Tracker::new(&settings.progress, settings.size);
+    let mut hashing = Hashing {
+        inner: file,
+        hash: Sha256::new(),
     };
-    while let Some(parsed) = reader.next() {
-        match parsed? {
+    let mut rejects = Rejects {
+        path: settings.rejects_path.clone(),
+        out: None,
+        count: 0,
+    };
+    let mut extract = ExtractYear::new();
+    let mut batcher = Batcher {
+        parts: Vec::new(),
+        weight: 0,
+        limit: settings.batch,
+        sender,
+    };
+    let mut parts = Vec::new();
+    let mut take = |parsed: Parsed, rejects: &mut Rejects| -> anyhow::Result<()> {
+        match parsed {
             Parsed::Line(line) => {
-                batch.push(line);
-                if batch.len() >= batch_lines {
-                    send(std::mem::replace(
-                        &mut batch,
-                        Vec::with_capacity(batch_lines),
-                    ))?;
+                extract.push(line, &mut parts)?;
+                batcher.add(&mut parts)
+            }
+            Parsed::Reject(reject) => rejects.write(&reject),
+        }
+    };
+    let lines_read = match settings.source {
+        Source::File => {
+            let mut reader = RegisterReader::new(BufReader::with_capacity(1 << 16, &mut hashing));
+            while let Some(parsed) = reader.next() {
+                take(parsed.context("reading the extract")?, &mut rejects)?;
+                if reader.data_lines() % PROGRESS_EVERY_ROWS == 0 {
+                    tracker.update(reader.bytes_read(), reader.data_lines());
                 }
             }
-            Parsed::Reject(reject) => {
-                write_reject(&mut rejects, &reject)?;
-                rejected += 1;
+            tracker.finish(reader.bytes_read(), reader.data_lines());
+            reader.data_lines()
+        }
+        Source::Sorted => {
+            let mut lines: SortedLines = sort_by_company(
+                BufReader::with_capacity(1 << 16, &mut hashing),
+                &settings.scratch_dir,
+                CHUNK_BYTES,
+            )
+            .with_context(|| {
+                format!("sorting the extract in {}", settings.scratch_dir.display())
+            })?;
+            let (mut count, mut bytes) = (0u64, 0u64);
+            while let Some((line_no, raw)) =
+                lines.next_line().context("reading the sorted extract")?
+            {
+                count += 1;
+                bytes += raw.len() as u64 + 1;
+                take(parse_raw(line_no, &raw), &mut rejects)?;
+                if count % PROGRESS_EVERY_ROWS == 0 {
+                    tracker.update(bytes.min(settings.size), count);
+                }
             }
+            tracker.finish(settings.size, count);
+            count
         }
-        if reader.data_lines() % PROGRESS_EVERY_ROWS == 0 {
-            tracker.update(reader.bytes_read(), reader.data_lines());
-        }
-    }
-    rejects.flush()?;
-    if !batch.is_empty() {
-        send(batch)?;
-    }
-    tracker.finish(reader.bytes_read(), reader.data_lines());
+    };
+    let mut parts = Vec::new();
+    let totals = extract.finish(&mut parts)?;
+    batcher.add(&mut parts)?;
+    batcher.flush()?;
+    rejects.finish()?;
     Ok(Parsing {
-        lines_read: reader.data_lines(),
-        rejects: rejected,
+        lines_read,
+        rejects: rejects.count,
+        sha256: format!("{:x}", hashing.hash.finalize()),
+        totals,
     })
-}
-
-fn write_reject(out: &mut impl Write, reject: &Reject) -> io::Result<()> {
-    writeln!(
-        out,
-        "{};{};{}",
-        reject.line,
-        reject.reason.replace([';', '\n', '\r'], ","),
-        reject.raw
-    )
 }

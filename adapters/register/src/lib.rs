@@ -1,5 +1,6 @@
 //! Skatteetaten's shareholder register extract ("aksjeeiebok"): reading it, importing it into
-//! a store through [`shareholders_ports::RegisterImport`], and generating synthetic ones.
+//! a store through [`shareholders_ports::RegisterImport`] as one year's snapshot, and generating
+//! synthetic ones.
 //!
 //! The format: UTF-8, `;`-separated, nothing quoted, nine fields
 //! (`Orgnr;Selskap;Aksjeklasse;Navn aksjonær;Fødselsår/orgnr;Postnr/sted;Landkode;Antall
@@ -11,9 +12,11 @@ mod import;
 mod parse;
 mod progress;
 mod reader;
+mod sort;
 
 pub use generate::{GenerateStats, generate};
 pub use import::{ImportOptions, ImportOutcome, REJECTS_HEADER, import_file};
 pub use parse::{FIELDS, HEADER, Reject, parse_line, year_from_file_name};
 pub use progress::Progress;
-pub use reader::{Parsed, RegisterReader};
+pub use reader::{Parsed, RegisterReader, parse_raw};
+pub use sort::{SortedLines, sort_by_company};

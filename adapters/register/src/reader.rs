@@ -62,7 +62,12 @@ impl<R: BufRead> RegisterReader<R> {
         self.data_lines
     }
 
-    fn next_line(&mut self) -> io::Result<Option<Parsed>> {
+    /// The next data line, raw, with its number: the BOM, a header and blank lines are
+    /// skipped, and the line ending is cut off.
+    ///
+    /// # Errors
+    /// When the underlying reader fails.
+    pub fn next_raw(&mut self) -> io::Result<Option<(u64, &[u8])>> {
         loop {
             self.buffer.clear();
             let read = self.inner.read_until(b'\n', &mut self.buffer)?;
@@ -71,37 +76,55 @@ impl<R: BufRead> RegisterReader<R> {
             }
             self.bytes_read += read as u64;
             self.line_no += 1;
-            let mut bytes = self.buffer.as_slice();
-            if let Some(rest) = bytes.strip_suffix(b"\n") {
-                bytes = rest;
-            }
-            if let Some(rest) = bytes.strip_suffix(b"\r") {
-                bytes = rest;
-            }
-            if self.line_no == 1 {
-                if let Some(rest) = bytes.strip_prefix(BOM) {
-                    bytes = rest;
-                }
-                if bytes.len() >= 6 && bytes[..6].eq_ignore_ascii_case(b"orgnr;") {
-                    continue;
-                }
-            }
-            if bytes.iter().all(u8::is_ascii_whitespace) {
+            let (start, end) = data_span(&self.buffer, self.line_no == 1);
+            if start == end {
                 continue;
             }
             self.data_lines += 1;
-            return Ok(Some(match std::str::from_utf8(bytes) {
-                Ok(text) => match parse_line(self.line_no, text) {
-                    Ok(line) => Parsed::Line(line),
-                    Err(reject) => Parsed::Reject(reject),
-                },
-                Err(error) => Parsed::Reject(Reject {
-                    line: self.line_no,
-                    reason: format!("not UTF-8: {error}"),
-                    raw: String::from_utf8_lossy(bytes).into_owned(),
-                }),
-            }));
+            return Ok(Some((self.line_no, &self.buffer[start..end])));
         }
+    }
+}
+
+/// The span of a physical line that holds data: without its line ending, and on the first
+/// line without a byte-order mark; empty for a header or a blank line.
+fn data_span(line: &[u8], first: bool) -> (usize, usize) {
+    let mut bytes = line;
+    if let Some(rest) = bytes.strip_suffix(b"\n") {
+        bytes = rest;
+    }
+    if let Some(rest) = bytes.strip_suffix(b"\r") {
+        bytes = rest;
+    }
+    let mut start = 0;
+    if first {
+        if bytes.starts_with(BOM) {
+            start = BOM.len();
+        }
+        let rest = &bytes[start..];
+        if rest.len() >= 6 && rest[..6].eq_ignore_ascii_case(b"orgnr;") {
+            return (0, 0);
+        }
+    }
+    if bytes[start..].iter().all(u8::is_ascii_whitespace) {
+        return (0, 0);
+    }
+    (start, bytes.len())
+}
+
+/// One data line, understood or rejected.
+#[must_use]
+pub fn parse_raw(line_no: u64, bytes: &[u8]) -> Parsed {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => match parse_line(line_no, text) {
+            Ok(line) => Parsed::Line(line),
+            Err(reject) => Parsed::Reject(reject),
+        },
+        Err(error) => Parsed::Reject(Reject {
+            line: line_no,
+            reason: format!("not UTF-8: {error}"),
+            raw: String::from_utf8_lossy(bytes).into_owned(),
+        }),
     }
 }
 
@@ -112,8 +135,8 @@ impl<R: BufRead> Iterator for RegisterReader<R> {
         if self.done {
             return None;
         }
-        match self.next_line() {
-            Ok(Some(parsed)) => Some(Ok(parsed)),
+        match self.next_raw() {
+            Ok(Some((line_no, bytes))) => Some(Ok(parse_raw(line_no, bytes))),
             Ok(None) => {
                 self.done = true;
                 None

@@ -2,66 +2,106 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
-use futures::StreamExt;
-use futures::stream::BoxStream;
-use shareholders_domain::Position;
-use shareholders_ports::{ImportReport, RegisterImport, RegisterLine};
+use sha2::{Digest, Sha256};
+use shareholders_domain::{CompanyYear, Position, RegisterYear, YearPart};
+use shareholders_ports::{RegisterImport, YearImported, YearLoad, YearProvenance, YearRecord};
 use shareholders_register::{ImportOptions, Progress, REJECTS_HEADER, generate, import_file};
 
-/// Records the batches it is given, as a store would consume them.
-#[derive(Default)]
+/// What a recording store saw.
+#[derive(Default, Debug)]
+struct Seen {
+    years: Vec<RegisterYear>,
+    batches: Vec<Vec<YearPart>>,
+    committed: Vec<YearProvenance>,
+    aborted: usize,
+}
+
+/// Records the parts it is given, as a store would load them.
+#[derive(Default, Clone)]
 struct Recording {
-    batches: Mutex<Vec<Vec<RegisterLine>>>,
+    seen: Arc<Mutex<Seen>>,
     /// Fail after this many batches.
     fail_after: Option<usize>,
-    /// Set when the stream ended, i.e. when a real store would commit.
-    committed: AtomicBool,
 }
 
 impl Recording {
-    fn lines(&self) -> Vec<RegisterLine> {
-        self.batches
-            .lock()
-            .expect("lock")
-            .iter()
-            .flatten()
-            .cloned()
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().expect("lock")
+    }
+
+    fn parts(&self) -> Vec<YearPart> {
+        self.seen().batches.iter().flatten().cloned().collect()
+    }
+
+    fn companies(&self) -> Vec<CompanyYear> {
+        self.parts()
+            .into_iter()
+            .filter_map(|part| match part {
+                YearPart::Company(company) => Some(*company),
+                _ => None,
+            })
             .collect()
     }
-    fn batch_sizes(&self) -> Vec<usize> {
-        self.batches
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(Vec::len)
-            .collect()
-    }
+}
+
+struct RecordingLoad {
+    store: Recording,
+    year: RegisterYear,
 }
 
 #[async_trait]
 impl RegisterImport for Recording {
-    async fn import(
-        &self,
-        mut lines: BoxStream<'static, Vec<RegisterLine>>,
-    ) -> anyhow::Result<ImportReport> {
-        let mut count = 0;
-        while let Some(batch) = lines.next().await {
-            count += batch.len() as u64;
-            self.batches.lock().expect("lock").push(batch);
-            if Some(self.batches.lock().expect("lock").len()) == self.fail_after {
-                anyhow::bail!("store on fire");
-            }
+    async fn begin_year(&self, year: RegisterYear) -> anyhow::Result<Box<dyn YearLoad>> {
+        let mut seen = self.seen();
+        seen.years.push(year);
+        // A store keeps only the last attempt's parts.
+        seen.batches.clear();
+        Ok(Box::new(RecordingLoad {
+            store: self.clone(),
+            year,
+        }))
+    }
+}
+
+#[async_trait]
+impl YearLoad for RecordingLoad {
+    async fn load(&mut self, parts: Vec<YearPart>) -> anyhow::Result<()> {
+        let mut seen = self.store.seen();
+        seen.batches.push(parts);
+        if Some(seen.batches.len()) == self.store.fail_after {
+            anyhow::bail!("store on fire");
         }
-        self.committed.store(true, Ordering::SeqCst);
-        Ok(ImportReport {
-            lines: count,
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>, provenance: YearProvenance) -> anyhow::Result<YearImported> {
+        self.store.seen().committed.push(provenance.clone());
+        Ok(YearImported {
+            record: YearRecord {
+                year: self.year,
+                file_name: provenance.file_name,
+                sha256: provenance.sha256,
+                imported_at: SystemTime::now(),
+                lines: provenance.lines,
+                rejects: provenance.rejects,
+                companies: 0,
+                holdings: 0,
+                persons_linked: 0,
+                persons_ambiguous: 0,
+                superseded_live_changes: 0,
+            },
+            live_moved: true,
             position: Some(Position::new(99)),
-            ..ImportReport::default()
         })
+    }
+
+    async fn abort(self: Box<Self>) -> anyhow::Result<()> {
+        self.store.seen().aborted += 1;
+        Ok(())
     }
 }
 
@@ -85,15 +125,20 @@ fn options(dir: &Path, batch_lines: usize) -> ImportOptions {
         year: None,
         batch_lines,
         rejects_path: dir.join("rejects.csv"),
+        scratch_dir: Some(dir.to_path_buf()),
         progress: Progress::Hidden,
     }
 }
 
+fn sha256(contents: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(contents))
+}
+
 #[tokio::test]
-async fn lines_reach_the_store_in_order_in_batches_and_rejects_are_written() {
+async fn companies_reach_the_store_summed_and_rejects_are_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let contents = format!(
-        "\u{feff}{}\r\n{GOOD_1}\r\n{BAD_ORGNR}\r\n{GOOD_2}\r\n{GOOD_3}\r\n{BAD_COUNT}\r\n{GOOD_1}\r\n",
+        "\u{feff}{}\r\n{GOOD_1}\r\n{BAD_ORGNR}\r\n{GOOD_2}\r\n{GOOD_3}\r\n{BAD_COUNT}\r\n",
         shareholders_register::HEADER
     );
     let path = write_file(
@@ -107,15 +152,37 @@ async fn lines_reach_the_store_in_order_in_batches_and_rejects_are_written() {
         .await
         .expect("imported");
 
-    assert_eq!(outcome.year, 2024);
-    assert_eq!(outcome.lines_read, 6);
+    assert_eq!(outcome.year.get(), 2024);
+    assert_eq!(outcome.lines_read, 5);
     assert_eq!(outcome.rejects, 2);
-    assert_eq!(outcome.report.lines, 4);
-    assert_eq!(outcome.report.position, Some(Position::new(99)));
-    assert_eq!(store.batch_sizes(), vec![2, 2]);
-    let numbers: Vec<u64> = store.lines().iter().map(|line| line.line).collect();
-    assert_eq!(numbers, vec![2, 4, 5, 7]);
+    assert!(!outcome.sorted);
+    assert_eq!(outcome.imported.position, Some(Position::new(99)));
+    assert_eq!(outcome.totals.companies, 2);
+    assert_eq!(outcome.totals.holdings, 3);
+    assert_eq!(outcome.totals.persons, 2);
+    let companies = store.companies();
+    let orgnrs: Vec<String> = companies
+        .iter()
+        .map(|c| c.organisation.orgnr().to_string())
+        .collect();
+    assert_eq!(orgnrs, ["988844322", "885648312"]);
+    assert_eq!(companies[0].registered_shares, 120);
+    assert_eq!(companies[0].foreign_owner_count, 1);
+    let seen = store.seen();
+    assert_eq!(seen.years, [RegisterYear::new(2024).expect("year")]);
+    assert_eq!(
+        seen.committed,
+        [YearProvenance {
+            file_name: "aksjeeiebok__2024_07052025.csv".into(),
+            sha256: sha256(contents.as_bytes()),
+            lines: 5,
+            rejects: 2,
+        }]
+    );
+    assert_eq!(seen.aborted, 0);
+    drop(seen);
 
+    assert_eq!(outcome.rejects_path, Some(dir.path().join("rejects.csv")));
     let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
     let rows: Vec<&str> = rejects.lines().collect();
     assert_eq!(rows.len(), 3, "{rejects}");
@@ -131,7 +198,7 @@ async fn lines_reach_the_store_in_order_in_batches_and_rejects_are_written() {
 }
 
 #[tokio::test]
-async fn a_given_year_wins_and_a_missing_one_is_an_error() {
+async fn a_given_year_wins_a_missing_one_is_an_error_and_no_reject_writes_no_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = write_file(dir.path(), "eiere.csv", format!("{GOOD_1}\n").as_bytes());
     let store = Recording::default();
@@ -140,22 +207,22 @@ async fn a_given_year_wins_and_a_missing_one_is_an_error() {
         .await
         .expect_err("no year");
     assert!(error.to_string().contains("no year"), "{error:#}");
-    assert!(store.lines().is_empty());
+    assert!(store.seen().years.is_empty());
 
     let mut with_year = options(dir.path(), 10);
-    with_year.year = Some(2019);
+    with_year.year = Some(RegisterYear::new(2019).expect("year"));
     let outcome = import_file(&path, with_year, &store)
         .await
         .expect("imported");
-    assert_eq!(outcome.year, 2019);
+    assert_eq!(outcome.year.get(), 2019);
     assert_eq!(outcome.rejects, 0);
-    assert_eq!(store.lines().len(), 1);
-    let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
-    assert_eq!(rejects, format!("{REJECTS_HEADER}\n"));
+    assert_eq!(outcome.rejects_path, None);
+    assert_eq!(store.companies().len(), 1);
+    assert!(!dir.path().join("rejects.csv").exists());
 }
 
 #[tokio::test]
-async fn a_store_failure_is_returned_and_stops_the_parser() {
+async fn a_store_failure_is_returned_aborts_the_load_and_stops_the_parser() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut contents = Vec::new();
     generate(50_000, 5, &mut contents).expect("generated");
@@ -168,7 +235,10 @@ async fn a_store_failure_is_returned_and_stops_the_parser() {
         .await
         .expect_err("the store failed");
     assert!(format!("{error:#}").contains("store on fire"), "{error:#}");
-    assert_eq!(store.batch_sizes(), vec![100, 100]);
+    let seen = store.seen();
+    assert_eq!(seen.batches.len(), 2);
+    assert_eq!(seen.aborted, 1);
+    assert!(seen.committed.is_empty());
 }
 
 #[tokio::test]
@@ -185,7 +255,8 @@ async fn a_missing_file_is_an_error() {
     assert!(format!("{error:#}").contains("opening"), "{error:#}");
 }
 
-/// A generated file goes through whole: every line, in order, no rejects, bounded batches.
+/// A generated file goes through whole: every company, in bounded batches, its holdings
+/// summing to its lines.
 #[tokio::test]
 async fn a_generated_file_imports_completely() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -198,15 +269,59 @@ async fn a_generated_file_imports_completely() {
         .expect("imported");
     assert_eq!(outcome.rejects, 0);
     assert_eq!(outcome.lines_read, stats.rows);
-    assert_eq!(outcome.report.lines, stats.rows);
-    let sizes = store.batch_sizes();
-    assert!(sizes.iter().all(|&size| size <= 4_096));
-    assert_eq!(sizes.len(), 30_000usize.div_ceil(4_096));
-    let numbers: Vec<u64> = store.lines().iter().map(|line| line.line).collect();
-    assert_eq!(numbers, (2..=30_001).collect::<Vec<_>>());
+    assert_eq!(outcome.totals.companies, stats.companies);
+    assert_eq!(store.companies().len() as u64, stats.companies);
+    let holdings: usize = store.companies().iter().map(|c| c.holdings.len()).sum();
+    assert_eq!(holdings as u64, outcome.totals.holdings);
+    // Batches are cut once they weigh the batch size; one company may overshoot it.
+    let largest = stats.largest_company_rows as usize;
+    for batch in &store.seen().batches {
+        let weight: usize = batch
+            .iter()
+            .map(|part| match part {
+                YearPart::Company(company) => company.holdings.len() + 1,
+                _ => 1,
+            })
+            .sum();
+        assert!(weight < 4_096 + largest + 1, "{weight}");
+    }
 }
 
-/// A read error must not end the stream: the store would commit a partial file.
+/// A file that lists a company's lines apart is sorted and imported again, whole, with its
+/// own line numbers in the rejects.
+#[tokio::test]
+async fn a_file_not_grouped_by_company_is_sorted_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let contents = format!("{GOOD_1}\n{GOOD_3}\n{BAD_COUNT}\n{GOOD_2}\n");
+    let path = write_file(dir.path(), "aksjeeiebok_2021.csv", contents.as_bytes());
+    let store = Recording::default();
+    let outcome = import_file(&path, options(dir.path(), 1), &store)
+        .await
+        .expect("imported");
+    assert!(outcome.sorted);
+    assert_eq!(outcome.lines_read, 4);
+    assert_eq!(outcome.rejects, 1);
+    let companies = store.companies();
+    assert_eq!(companies.len(), 2);
+    assert_eq!(companies[0].organisation.orgnr().to_string(), "885648312");
+    assert_eq!(companies[1].organisation.orgnr().to_string(), "988844322");
+    assert_eq!(companies[1].registered_shares, 120);
+    let seen = store.seen();
+    assert_eq!(seen.aborted, 1, "the first pass was discarded");
+    assert_eq!(seen.committed.len(), 1);
+    assert_eq!(seen.committed[0].sha256, sha256(contents.as_bytes()));
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
+    assert!(
+        rejects
+            .lines()
+            .nth(1)
+            .is_some_and(|row| row.starts_with("3;")),
+        "{rejects}"
+    );
+    assert_eq!(rejects.lines().count(), 2, "{rejects}");
+}
+
+/// A read error aborts the load: the store never commits a partial file.
 #[tokio::test]
 async fn a_read_error_never_lets_the_store_commit() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -221,7 +336,8 @@ async fn a_read_error_never_lets_the_store_commit() {
         format!("{error:#}").contains("nothing was imported"),
         "{error:#}"
     );
-    assert!(!store.committed.load(Ordering::SeqCst));
+    assert!(store.seen().committed.is_empty());
+    assert_eq!(store.seen().aborted, 1);
 }
 
 /// A rejects file that cannot be written fails the import part-way, after some batches have
@@ -230,9 +346,13 @@ async fn a_read_error_never_lets_the_store_commit() {
 #[tokio::test]
 async fn a_rejects_write_failure_part_way_never_lets_the_store_commit() {
     let dir = tempfile::tempdir().expect("temp dir");
+    // Many companies, each line followed by a reject, so that batches reach the store before
+    // the rejects file fills up.
+    let mut generated = Vec::new();
+    generate(20_000, 3, &mut generated).expect("generated");
     let mut contents = String::new();
-    for _ in 0..20_000 {
-        contents.push_str(GOOD_1);
+    for line in String::from_utf8(generated).expect("utf-8").lines().skip(1) {
+        contents.push_str(line);
         contents.push('\n');
         contents.push_str(BAD_COUNT);
         contents.push('\n');
@@ -252,10 +372,8 @@ async fn a_rejects_write_failure_part_way_never_lets_the_store_commit() {
         format!("{error:#}").contains("nothing was imported"),
         "{error:#}"
     );
-    assert!(
-        !store.batch_sizes().is_empty(),
-        "some batches were sent first"
-    );
-    assert!(store.lines().len() < 20_000);
-    assert!(!store.committed.load(Ordering::SeqCst));
+    let seen = store.seen();
+    assert!(!seen.batches.is_empty(), "some batches were sent first");
+    assert!(seen.committed.is_empty());
+    assert_eq!(seen.aborted, 1);
 }

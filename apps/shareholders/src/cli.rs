@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use shareholders_domain::RegisterYear;
 
 /// The Norwegian shareholder register as a service.
 ///
@@ -143,14 +144,21 @@ impl Default for ServeArgs {
     }
 }
 
+fn parse_year(input: &str) -> Result<RegisterYear, String> {
+    RegisterYear::parse(input).map_err(|e| e.to_string())
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
     /// The extract.
     pub file: PathBuf,
     /// The register year; by default read from the file name (aksjeeiebok__2024_….csv).
-    #[arg(long)]
-    pub year: Option<u16>,
-    /// Where rejected lines are reported; by default next to the file, as <file>.rejects.tsv.
+    /// Importing a year again replaces that year; importing the newest year moves the live
+    /// register to it.
+    #[arg(long, value_parser = parse_year)]
+    pub year: Option<RegisterYear>,
+    /// Where rejected lines are reported, when a line is rejected; by default in the data
+    /// directory, as <file>.rejects.tsv.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
     /// Lines per batch handed to the store.

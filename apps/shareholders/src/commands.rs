@@ -189,86 +189,114 @@ pub async fn rebuild(storage: &StorageArgs, batch: usize) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_rejects(file: &Path) -> PathBuf {
+/// Where the rejects of `file` go by default: the data directory, which the service can write
+/// to even when the extract lies in a read-only folder.
+fn default_rejects(data_dir: &Path, file: &Path) -> PathBuf {
     let mut name = file
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
     name.push(".rejects.tsv");
-    file.with_file_name(name)
+    data_dir.join(name)
 }
 
-/// `import`: loads a register extract into the write model, then builds the read model from it.
+/// `import`: loads a year's register extract into the write model as that year's snapshot,
+/// then builds the read model from it.
 ///
 /// # Errors
 /// When the file cannot be read or a store fails (the import is then not applied).
 pub async fn import(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let stack = Stack::connect(storage).await?;
-    let rejects_path = args
-        .rejects
-        .clone()
-        .unwrap_or_else(|| default_rejects(&args.file));
+    let rejects_path = match &args.rejects {
+        Some(path) => path.clone(),
+        None => {
+            std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+                format!("creating the data directory {}", storage.data_dir.display())
+            })?;
+            default_rejects(&storage.data_dir, &args.file)
+        }
+    };
     let options = shareholders_register::ImportOptions {
         year: args.year,
         batch_lines: args.batch,
-        rejects_path: rejects_path.clone(),
+        rejects_path,
+        scratch_dir: Some(storage.data_dir.clone()),
         progress: shareholders_register::Progress::Auto,
     };
     let importer = stack.importer();
     let outcome = shareholders_register::import_file(&args.file, options, importer.as_ref())
         .await
         .with_context(|| format!("importing {}", args.file.display()))?;
-    let report = &outcome.report;
+    let record = &outcome.imported.record;
+    let rejects = match &outcome.rejects_path {
+        Some(path) => format!("{} rejected, see {}", outcome.rejects, path.display()),
+        None => "none rejected".to_owned(),
+    };
     println!(
-        "imported {} lines of {} ({} rejected, see {}) for {}: {} companies, {} holdings, \
-         {} new organisations, {} new persons in {:.1} s",
-        report.lines,
+        "imported {} lines of {} ({rejects}) as {}: {} companies, {} holdings, {} persons linked \
+         to an adjacent year ({} ambiguous, left unlinked){} in {:.1} s",
+        outcome.lines_read,
         args.file.display(),
-        outcome.rejects,
-        rejects_path.display(),
         outcome.year,
-        report.companies,
-        report.holdings,
-        report.organisations_added,
-        report.persons_added,
+        record.companies,
+        record.holdings,
+        record.persons_linked,
+        record.persons_ambiguous,
+        if outcome.sorted {
+            ", sorted by company first"
+        } else {
+            ""
+        },
         outcome.elapsed.as_secs_f64(),
     );
-    for conflict in report.total_conflicts.iter().take(20) {
+    if outcome.imported.live_moved {
+        println!(
+            "the live register is now {}: {} live change(s) recorded through the API since the \
+             previous import were superseded (they stay in the event history)",
+            outcome.year, record.superseded_live_changes
+        );
+    } else {
+        println!(
+            "the live register stays on a newer year: {} is readable with ?year={}",
+            outcome.year, outcome.year
+        );
+    }
+    let conflicts = &outcome.totals.conflicts;
+    for conflict in conflicts.iter().take(20) {
         println!(
             "total conflict: {} declares {:?} and registers {}; using {}",
             conflict.company, conflict.declared, conflict.registered, conflict.used
         );
     }
-    if report.total_conflicts.len() > 20 {
-        println!(
-            "… and {} more total conflicts",
-            report.total_conflicts.len() - 20
-        );
+    if conflicts.len() > 20 {
+        println!("… and {} more total conflicts", conflicts.len() - 20);
     }
     if args.no_rebuild {
         println!("read model not rebuilt (--no-rebuild): run `shareholders rebuild`");
         return Ok(ExitCode::SUCCESS);
     }
-    let started = Instant::now();
-    let counter = Counter::new("building the read model");
-    // The read model is rebuilt whole: an import can remove holdings (the file replaces the
-    // listed companies' holdings), and versioned upserts alone never delete a document.
-    let built = shareholders_ports::rebuild(
-        stack.write_snapshot().as_ref(),
-        stack.loader().as_ref(),
-        true,
-        5000,
-        &|done| counter.set(done),
-    )
-    .await?;
-    counter.finish();
-    println!(
-        "read model built: {} organisations, {} persons, {} holdings in {:.1} s",
-        built.companies,
-        built.persons,
-        built.holdings,
-        started.elapsed().as_secs_f64()
-    );
+    if outcome.imported.live_moved {
+        let started = Instant::now();
+        let counter = Counter::new("building the live read model");
+        // The live read model is rebuilt whole: the import replaced the live holdings, and
+        // versioned upserts alone never delete a document.
+        let built = shareholders_ports::rebuild(
+            stack.write_snapshot().as_ref(),
+            stack.loader().as_ref(),
+            true,
+            5000,
+            &|done| counter.set(done),
+        )
+        .await?;
+        counter.finish();
+        println!(
+            "live read model built: {} organisations, {} persons, {} holdings in {:.1} s",
+            built.companies,
+            built.persons,
+            built.holdings,
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
