@@ -73,9 +73,10 @@ impl fmt::Debug for RegisterYear {
 }
 
 /// Which register a read looks at.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
 pub enum Register {
     /// The newest imported year plus every change recorded through the API since its import.
+    #[default]
     Live,
     /// One year's extract exactly as imported; it never changes but by importing that year again.
     Year(RegisterYear),

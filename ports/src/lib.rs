@@ -10,6 +10,8 @@
 //! Every trait has a `mockall` mock (`MockWriteStore`, …) in tests and behind the `mocks`
 //! feature.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod import;
 mod outbox;
 mod pipeline;
@@ -18,6 +20,7 @@ mod read;
 mod service;
 mod snapshot;
 mod write;
+mod years;
 
 pub use import::{
     RegisterHolder, RegisterImport, RegisterLine, TotalConflict, YearImported, YearLoad,
@@ -30,8 +33,8 @@ pub use read::{
     CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError, ReadStore,
 };
 pub use service::{
-    ClassEntry, HoldingEntry, HoldingsView, MAX_WAIT, OwnerEntry, OwnersView, PageInfo,
-    PersonDetails, QueryError, Service, SummaryView,
+    ChangeEntry, ChangesView, ClassEntry, HistoryEntry, HoldingEntry, HoldingsView, MAX_WAIT,
+    OwnerEntry, OwnersView, PageInfo, PersonDetails, QueryError, Service, SummaryView,
 };
 pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot,
@@ -40,6 +43,9 @@ pub use snapshot::{
 pub use write::{
     Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,
     RegisterError, WriteStore,
+};
+pub use years::{
+    YearReadLoad, YearReadModel, YearSnapshots, diff_years, project_year, project_years,
 };
 
 #[cfg(any(test, feature = "mocks"))]

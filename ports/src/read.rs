@@ -1,8 +1,12 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use shareholders_domain::{
     ClassShares, CompanyProfile, OrgNr, Organisation, OwnerProfile, OwnerRef, Person, PersonId,
-    Position,
+    Position, RegisterYear,
 };
+
+use crate::YearRecord;
 
 /// A company (or any organisation) as the read model holds it.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -147,6 +151,20 @@ pub trait ReadStore: Send + Sync + 'static {
         owner: &OwnerRef,
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError>;
+
+    /// The imported years the read model serves, oldest first, with their provenance.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn years(&self) -> Result<Vec<YearRecord>, ReadError>;
+
+    /// The same queries on `year`'s register, or `None` when the read model does not serve
+    /// that year. A year never changes after its import, so its
+    /// [`applied`](ReadStore::applied) is always true.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn year(&self, year: RegisterYear) -> Result<Option<Arc<dyn ReadStore>>, ReadError>;
 
     /// Whether the event at `position` has been applied to the read model.
     ///

@@ -23,7 +23,9 @@
 
 mod codec;
 mod write;
+mod years;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -32,11 +34,13 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::{FindOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
-use shareholders_domain::{Event, OrgNr, OwnerRef, PersonId, Position, RecordedEvent, ShareCount};
+use shareholders_domain::{
+    Event, OrgNr, OwnerRef, PersonId, Position, RecordedEvent, RegisterYear, ShareCount,
+};
 use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, HoldingSnapshot, PageRequest, PersonRecord,
     PersonSnapshot, Projection, ProjectionError, ReadError, ReadModelLoader, ReadStore, Snapshot,
-    SnapshotBatch,
+    SnapshotBatch, YearRecord,
 };
 
 use crate::codec::{IssuerState, int};
@@ -57,6 +61,11 @@ const BASELINE_BATCH: u64 = 10_000;
 #[derive(Clone)]
 pub struct MongoReadModel {
     db: Database,
+    /// Prepended to every collection's name: empty for the live register, `y<year>g<n>_` for
+    /// a year's read model (see [`years`]).
+    prefix: String,
+    /// A year's read model never changes, so every event counts as applied to it.
+    frozen: bool,
     organisations: Collection<Document>,
     persons: Collection<Document>,
     holdings: Collection<Document>,
@@ -337,14 +346,26 @@ impl MongoReadModel {
     }
 
     fn new(db: Database) -> Self {
+        Self::scoped(db, String::new(), false)
+    }
+
+    /// The read model whose collections' names start with `prefix`.
+    fn scoped(db: Database, prefix: String, frozen: bool) -> Self {
         Self {
-            organisations: db.collection(ORGANISATIONS),
-            persons: db.collection(PERSONS),
-            holdings: db.collection(HOLDINGS),
-            applied: db.collection(APPLIED),
-            meta: db.collection(META),
+            organisations: db.collection(&format!("{prefix}{ORGANISATIONS}")),
+            persons: db.collection(&format!("{prefix}{PERSONS}")),
+            holdings: db.collection(&format!("{prefix}{HOLDINGS}")),
+            applied: db.collection(&format!("{prefix}{APPLIED}")),
+            meta: db.collection(&format!("{prefix}{META}")),
+            prefix,
+            frozen,
             db,
         }
+    }
+
+    /// The name of one of this read model's collections.
+    fn named(&self, collection: &str) -> String {
+        format!("{}{collection}", self.prefix)
     }
 
     /// The database the read model lives in.
@@ -388,10 +409,15 @@ impl MongoReadModel {
         let organisations = write::reduce(plan.organisations);
         let persons = write::reduce(plan.persons);
         let holdings = write::reduce(plan.holdings);
+        let (organisations_name, persons_name, holdings_name) = (
+            self.named(ORGANISATIONS),
+            self.named(PERSONS),
+            self.named(HOLDINGS),
+        );
         futures::try_join!(
-            write::apply(&self.db, ORGANISATIONS, &organisations, mode),
-            write::apply(&self.db, PERSONS, &persons, mode),
-            write::apply(&self.db, HOLDINGS, &holdings, mode),
+            write::apply(&self.db, &organisations_name, &organisations, mode),
+            write::apply(&self.db, &persons_name, &persons, mode),
+            write::apply(&self.db, &holdings_name, &holdings, mode),
         )?;
         Ok(())
     }
@@ -580,7 +606,23 @@ impl ReadStore for MongoReadModel {
         .map_err(unknown)
     }
 
+    async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {
+        Ok(years::served(&self.db).await?)
+    }
+
+    async fn year(&self, year: RegisterYear) -> Result<Option<Arc<dyn ReadStore>>, ReadError> {
+        if self.frozen {
+            return Ok(None);
+        }
+        Ok(years::served_model(&self.db, year)
+            .await?
+            .map(|model| Arc::new(model) as Arc<dyn ReadStore>))
+    }
+
     async fn applied(&self, position: Position) -> Result<bool, ReadError> {
+        if self.frozen {
+            return Ok(true);
+        }
         if self
             .watermark()
             .await?
@@ -621,7 +663,7 @@ impl Projection for MongoReadModel {
         self.write(plan, Mode::Upsert)
             .await
             .context("applying events")?;
-        write::insert_new(&self.db, APPLIED, positions)
+        write::insert_new(&self.db, &self.named(APPLIED), positions)
             .await
             .context("recording applied events")?;
         tracing::debug!(events = events.len(), "events applied to the read model");
@@ -637,8 +679,9 @@ impl Projection for MongoReadModel {
 impl ReadModelLoader for MongoReadModel {
     async fn clear(&self) -> anyhow::Result<()> {
         for collection in [ORGANISATIONS, PERSONS, HOLDINGS, APPLIED, META] {
+            let collection = self.named(collection);
             self.db
-                .collection::<Document>(collection)
+                .collection::<Document>(&collection)
                 .drop()
                 .await
                 .with_context(|| format!("dropping {collection}"))?;
@@ -671,7 +714,7 @@ impl ReadModelLoader for MongoReadModel {
             position.get(),
             doc! { "position": int(position.get(), "position")? },
         )?;
-        write::apply(&self.db, META, &[op], Mode::Upsert)
+        write::apply(&self.db, &self.named(META), &[op], Mode::Upsert)
             .await
             .context("recording the applied-through watermark")
     }

@@ -69,7 +69,7 @@ LEFT JOIN organisations oo ON h.owner_kind = 'organization' AND oo.orgnr = h.own
 LEFT JOIN persons pp ON h.owner_kind = 'person' AND pp.id = h.owner_id
 ORDER BY h.company, h.owner_kind, h.owner_id";
 
-fn company(row: &PgRow) -> anyhow::Result<CompanySnapshot> {
+pub(crate) fn company(row: &PgRow) -> anyhow::Result<CompanySnapshot> {
     let organisation = OrganisationRow {
         orgnr: row.try_get("orgnr")?,
         name: row.try_get("name")?,
@@ -93,7 +93,7 @@ fn company(row: &PgRow) -> anyhow::Result<CompanySnapshot> {
     })
 }
 
-fn person(row: &PgRow) -> anyhow::Result<PersonSnapshot> {
+pub(crate) fn person(row: &PgRow) -> anyhow::Result<PersonSnapshot> {
     let person = PersonRow {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -112,7 +112,7 @@ fn person(row: &PgRow) -> anyhow::Result<PersonSnapshot> {
     })
 }
 
-fn holding(row: &PgRow) -> anyhow::Result<HoldingSnapshot> {
+pub(crate) fn holding(row: &PgRow) -> anyhow::Result<HoldingSnapshot> {
     let company: String = row.try_get("company")?;
     let kind: String = row.try_get("owner_kind")?;
     let owner_id: String = row.try_get("owner_id")?;

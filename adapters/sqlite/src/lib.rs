@@ -18,6 +18,7 @@ mod projection;
 mod read;
 mod snapshot;
 mod write;
+mod years;
 
 use std::path::Path;
 use std::sync::Arc;

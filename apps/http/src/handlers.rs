@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use shareholders_domain::{OrgNr, Organisation, OwnerRef, PersonId, Purchase, PurchaseRefused};
+use shareholders_domain::{
+    OrgNr, Organisation, OwnerRef, PersonId, Purchase, PurchaseRefused, Register,
+};
 use shareholders_ports::{
     PersonDetails, PurchaseError, QueryError, ReadError, RegisterError, Service,
 };
@@ -12,8 +14,9 @@ use warp::http::{Response, StatusCode};
 use warp::reply::Response as Reply;
 
 use crate::dto::{
-    FieldErrors, HoldingsOut, NewOrganisation, NewPerson, NewPurchase, OrganisationCreated,
-    OrganisationOut, OwnersOut, PersonCreated, PersonOut, PurchaseCreated, SummaryOut,
+    ChangesOut, FieldErrors, HistoryEntryOut, HistoryOut, HoldingsOut, NewOrganisation, NewPerson,
+    NewPurchase, OrganisationCreated, OrganisationOut, OwnersOut, PersonCreated, PersonOut,
+    PurchaseCreated, SummaryOut, YearOut, YearsOut,
 };
 use crate::problem::{FieldError, Kind, Problem};
 use crate::request::{Auth, ReadQuery, WriteRequest, idempotency, parse_json, read_query};
@@ -107,7 +110,20 @@ fn purchase_problem(error: PurchaseError) -> Problem {
 fn query_problem(error: QueryError) -> Problem {
     match error {
         QueryError::NotYetApplied(position) => Problem::not_yet_applied(position),
+        QueryError::YearNotImported(year) => Problem::not_found(format!(
+            "the register of {year} has not been imported (GET /api/years lists those that are)"
+        )),
         QueryError::Read(ReadError::Unknown(e)) => Problem::internal(&e, "reading the register"),
+    }
+}
+
+/// A company a register does not list.
+fn absent(orgnr: OrgNr, register: Register) -> Problem {
+    match register {
+        Register::Live => Problem::not_found(format!("company {orgnr} is not registered")),
+        Register::Year(year) => {
+            Problem::not_found(format!("company {orgnr} is not in the register of {year}"))
+        }
     }
 }
 
@@ -205,7 +221,7 @@ pub async fn organisation(nr: String, raw: String, service: Service) -> Reply {
             let orgnr = orgnr(&nr)?;
             let q = query(&raw, false)?;
             let found = service
-                .organisation(orgnr, q.min_position)
+                .organisation(q.register, orgnr, q.min_position)
                 .await
                 .map_err(query_problem)?
                 .ok_or_else(|| {
@@ -223,7 +239,7 @@ pub async fn person(id: String, raw: String, service: Service) -> Reply {
             let id = person_id(&id)?;
             let q = query(&raw, false)?;
             let found = service
-                .person(&id, q.min_position)
+                .person(q.register, &id, q.min_position)
                 .await
                 .map_err(query_problem)?
                 .ok_or_else(|| Problem::not_found(format!("person {id} is not registered")))?;
@@ -239,10 +255,10 @@ pub async fn owners(nr: String, raw: String, service: Service) -> Reply {
             let orgnr = orgnr(&nr)?;
             let q = query(&raw, true)?;
             let view = service
-                .owners(orgnr, q.page, q.min_position)
+                .owners(q.register, orgnr, q.page, q.min_position)
                 .await
                 .map_err(query_problem)?
-                .ok_or_else(|| Problem::not_found(format!("company {orgnr} is not registered")))?;
+                .ok_or_else(|| absent(orgnr, q.register))?;
             Ok(json(StatusCode::OK, &OwnersOut::from(&view)))
         }
         .await,
@@ -252,7 +268,7 @@ pub async fn owners(nr: String, raw: String, service: Service) -> Reply {
 async fn holdings_of(owner: OwnerRef, raw: &str, service: &Service) -> Outcome {
     let q = query(raw, true)?;
     let view = service
-        .holdings(&owner, q.page, q.min_position)
+        .holdings(q.register, &owner, q.page, q.min_position)
         .await
         .map_err(query_problem)?
         .ok_or_else(|| Problem::not_found(format!("{owner} is not registered")))?;
@@ -285,11 +301,81 @@ pub async fn summary(nr: String, raw: String, service: Service) -> Reply {
             let orgnr = orgnr(&nr)?;
             let q = query(&raw, false)?;
             let view = service
-                .summary(orgnr, q.min_position)
+                .summary(q.register, orgnr, q.min_position)
                 .await
                 .map_err(query_problem)?
-                .ok_or_else(|| Problem::not_found(format!("company {orgnr} is not registered")))?;
+                .ok_or_else(|| absent(orgnr, q.register))?;
             Ok(json(StatusCode::OK, &SummaryOut::from(&view)))
+        }
+        .await,
+    )
+}
+
+// ===== Years =====
+
+pub async fn years(service: Service) -> Reply {
+    finish(
+        async {
+            let years = service.years().await.map_err(query_problem)?;
+            Ok(json(
+                StatusCode::OK,
+                &YearsOut {
+                    years: years.iter().map(YearOut::from).collect(),
+                },
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn history(nr: String, service: Service) -> Reply {
+    finish(
+        async {
+            let orgnr = orgnr(&nr)?;
+            let history = service
+                .history(orgnr)
+                .await
+                .map_err(query_problem)?
+                .ok_or_else(|| {
+                    Problem::not_found(format!("company {orgnr} is in no imported year"))
+                })?;
+            Ok(json(
+                StatusCode::OK,
+                &HistoryOut {
+                    orgnr: orgnr.as_str().to_owned(),
+                    history: history.iter().map(HistoryEntryOut::from).collect(),
+                },
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn changes(nr: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let orgnr = orgnr(&nr)?;
+            let q = query(&raw, true)?;
+            let mut missing = Vec::new();
+            if q.from.is_none() {
+                missing.push(FieldError::new("from", "is required: the earlier year"));
+            }
+            if q.to.is_none() {
+                missing.push(FieldError::new("to", "is required: the later year"));
+            }
+            let (Some(from), Some(to)) = (q.from, q.to) else {
+                return Err(Problem::validation(missing));
+            };
+            let view = service
+                .changes(orgnr, from, to, q.page)
+                .await
+                .map_err(query_problem)?
+                .ok_or_else(|| {
+                    Problem::not_found(format!(
+                        "company {orgnr} is in neither the register of {from} nor of {to}"
+                    ))
+                })?;
+            Ok(json(StatusCode::OK, &ChangesOut::from(&view)))
         }
         .await,
     )

@@ -83,7 +83,10 @@ pub fn routes(
         .or(buy_shares(service.clone(), auth, limit))
         .or(owners(service.clone()))
         .or(organisation_holdings(service.clone()))
-        .or(summary(service))
+        .or(summary(service.clone()))
+        .or(years(service.clone()))
+        .or(history(service.clone()))
+        .or(changes(service))
         .recover(recover)
         .with(warp::trace::request())
 }
@@ -273,6 +276,28 @@ fn summary(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rej
 }
 
 /// Turns the framework's rejections into problem details. Business errors never get here.
+fn years(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "years")
+        .and(warp::get())
+        .and(with_service(service))
+        .then(handlers::years)
+}
+
+fn history(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "history")
+        .and(warp::get())
+        .and(with_service(service))
+        .then(handlers::history)
+}
+
+fn changes(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "changes")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::changes)
+}
+
 async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
     use problem::Kind;
     use warp::reject::{

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use shareholders_domain::Position;
+use shareholders_domain::{Position, Register, RegisterYear};
 use shareholders_ports::{Idempotency, IdempotencyKey, PageRequest, PageRequestError};
 use subtle::ConstantTimeEq;
 
@@ -219,6 +219,17 @@ impl Auth {
 pub struct ReadQuery {
     pub page: PageRequest,
     pub min_position: Option<Position>,
+    /// `year`: the live register when absent.
+    pub register: Register,
+    /// `from` and `to`, the years a comparison spans.
+    pub from: Option<RegisterYear>,
+    pub to: Option<RegisterYear>,
+}
+
+fn year(name: &str, value: &str, errors: &mut Vec<FieldError>) -> Option<RegisterYear> {
+    RegisterYear::parse(value)
+        .map_err(|e| errors.push(FieldError::new(name, e)))
+        .ok()
 }
 
 fn number<T: std::str::FromStr>(
@@ -238,7 +249,8 @@ fn number<T: std::str::FromStr>(
     }
 }
 
-/// Parses `page`, `size` (when `paged`) and `min_position`; other parameters are ignored.
+/// Parses `page`, `size` (when `paged`), `min_position`, `year`, `from` and `to`; other
+/// parameters are ignored.
 ///
 /// # Errors
 /// A 400 problem naming every invalid parameter.
@@ -252,10 +264,11 @@ pub fn read_query(raw: &str, paged: bool) -> Result<ReadQuery, Problem> {
     let mut errors = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     let (mut page, mut size, mut min_position) = (None, None, None);
+    let (mut register, mut from, mut to) = (Register::Live, None, None);
     for (name, value) in &pairs {
         let known = match name.as_str() {
             "page" | "size" if paged => true,
-            "min_position" => true,
+            "min_position" | "year" | "from" | "to" => true,
             _ => false,
         };
         if !known {
@@ -269,6 +282,13 @@ pub fn read_query(raw: &str, paged: bool) -> Result<ReadQuery, Problem> {
         match name.as_str() {
             "page" => page = number::<u32>(name, value, &mut errors),
             "size" => size = number::<u32>(name, value, &mut errors),
+            "year" => {
+                if let Some(y) = year(name, value, &mut errors) {
+                    register = Register::Year(y);
+                }
+            }
+            "from" => from = year(name, value, &mut errors),
+            "to" => to = year(name, value, &mut errors),
             _ => min_position = number::<u64>(name, value, &mut errors).map(Position::new),
         }
     }
@@ -284,7 +304,13 @@ pub fn read_query(raw: &str, paged: bool) -> Result<ReadQuery, Problem> {
         }
     };
     match page {
-        Some(page) if errors.is_empty() => Ok(ReadQuery { page, min_position }),
+        Some(page) if errors.is_empty() => Ok(ReadQuery {
+            page,
+            min_position,
+            register,
+            from,
+            to,
+        }),
         _ => Err(Problem::validation(errors)),
     }
 }

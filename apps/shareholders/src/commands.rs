@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use shareholders_ports::{RelaySettings, diff, run_relay};
+use shareholders_ports::{RelaySettings, diff, diff_years, project_year, project_years, run_relay};
 use shareholders_rabbitmq::run_consumer;
 use tokio::sync::watch;
 
@@ -84,11 +84,19 @@ pub async fn verify(storage: &StorageArgs, show: usize) -> anyhow::Result<ExitCo
         eprintln!("note: {backlog} event(s) are still in the outbox, not yet published");
     }
     let started = Instant::now();
-    let differences = diff(
+    let mut differences = diff(
         stack.write_snapshot().as_ref(),
         stack.read_snapshot().as_ref(),
     )
     .await?;
+    let years = stack.year_snapshots().years().await?.len();
+    differences.extend(
+        diff_years(
+            stack.year_snapshots().as_ref(),
+            stack.year_read_model().as_ref(),
+        )
+        .await?,
+    );
     for difference in differences.iter().take(show) {
         println!("{difference}");
     }
@@ -96,7 +104,8 @@ pub async fn verify(storage: &StorageArgs, show: usize) -> anyhow::Result<ExitCo
         println!("… and {} more", differences.len() - show);
     }
     println!(
-        "{} difference(s) between the write model and the read model ({:.1} s)",
+        "{} difference(s) between the write model and the read model, live and {years} \
+         imported year(s) ({:.1} s)",
         differences.len(),
         started.elapsed().as_secs_f64()
     );
@@ -184,6 +193,27 @@ pub async fn rebuild(storage: &StorageArgs, batch: usize) -> anyhow::Result<Exit
         report.companies,
         report.persons,
         report.holdings,
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let counter = Counter::new("rebuilding the years' read model");
+    let years = project_years(
+        stack.year_snapshots().as_ref(),
+        stack.year_read_model().as_ref(),
+        batch,
+        &|_, done| counter.set(done),
+    )
+    .await?;
+    counter.finish();
+    for (year, report) in &years {
+        println!(
+            "rebuilt {year}: {} organisations, {} persons, {} holdings",
+            report.companies, report.persons, report.holdings
+        );
+    }
+    println!(
+        "rebuilt {} year(s) in {:.1} s",
+        years.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
@@ -275,6 +305,26 @@ pub async fn import(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<E
         println!("read model not rebuilt (--no-rebuild): run `shareholders rebuild`");
         return Ok(ExitCode::SUCCESS);
     }
+    let started = Instant::now();
+    let counter = Counter::new("building the year's read model");
+    let built = project_year(
+        stack.year_snapshots().as_ref(),
+        stack.year_read_model().as_ref(),
+        outcome.year,
+        5000,
+        &|done| counter.set(done),
+    )
+    .await?
+    .context("the imported year is missing from the write model")?;
+    counter.finish();
+    println!(
+        "read model of {} built: {} organisations, {} persons, {} holdings in {:.1} s",
+        outcome.year,
+        built.companies,
+        built.persons,
+        built.holdings,
+        started.elapsed().as_secs_f64()
+    );
     if outcome.imported.live_moved {
         let started = Instant::now();
         let counter = Counter::new("building the live read model");

@@ -8,7 +8,7 @@ use anyhow::Context;
 use shareholders_mongo::MongoReadModel;
 use shareholders_ports::{
     DirectPublisher, EventPublisher, Outbox, Projection, ReadModelLoader, ReadStore,
-    RegisterImport, Service, Snapshot, WriteStore,
+    RegisterImport, Service, Snapshot, WriteStore, YearReadModel, YearSnapshots,
 };
 use shareholders_postgres::PostgresStore;
 use shareholders_rabbitmq::{ConsumerSettings, PublisherSettings, RabbitPublisher, Topology};
@@ -212,6 +212,24 @@ impl Stack {
 
     #[must_use]
     pub fn loader(&self) -> Arc<dyn ReadModelLoader> {
+        match &self.read {
+            ReadSide::Embedded(s) => Arc::new(s.clone()),
+            ReadSide::Mongo(m) => Arc::new(m.clone()),
+        }
+    }
+
+    /// The write model's imported years.
+    #[must_use]
+    pub fn year_snapshots(&self) -> Arc<dyn YearSnapshots> {
+        match &self.write {
+            WriteSide::Embedded(s) => Arc::new(s.clone()),
+            WriteSide::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The read model's years.
+    #[must_use]
+    pub fn year_read_model(&self) -> Arc<dyn YearReadModel> {
         match &self.read {
             ReadSide::Embedded(s) => Arc::new(s.clone()),
             ReadSide::Mongo(m) => Arc::new(m.clone()),

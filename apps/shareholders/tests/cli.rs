@@ -65,9 +65,9 @@ fn generate_import_verify_and_reimport_on_the_embedded_default() {
     let (code, stdout, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("imported 3000 lines"), "{stdout}");
-    assert!(stdout.contains("0 rejected"), "{stdout}");
+    assert!(stdout.contains("none rejected"), "{stdout}");
     assert!(
-        stdout.contains("for 2024"),
+        stdout.contains("as 2024") && stdout.contains("the live register is now 2024"),
         "the year comes from the file name: {stdout}"
     );
     assert!(stdout.contains("read model built"), "{stdout}");
@@ -76,11 +76,29 @@ fn generate_import_verify_and_reimport_on_the_embedded_default() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("0 difference(s)"), "{stdout}");
 
-    // The same file again changes nothing.
+    // The same file again replaces 2024 with itself.
     let (code, stdout, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("0 new organisations, 0 new persons"),
+        stdout.contains("imported 3000 lines") && stdout.contains("0 live change(s)"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "{stdout}");
+
+    // An older year, imported after: the live register stays on 2024.
+    let older = dir.path().join("older.csv");
+    let (code, _, stderr) = run(shareholders(dir.path())
+        .args(["generate", "--rows", "500", "--seed", "6", "--out"])
+        .arg(&older));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(shareholders(dir.path())
+        .arg("import")
+        .arg(&older)
+        .args(["--year", "2023"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("as 2023") && stdout.contains("stays on a newer year"),
         "{stdout}"
     );
     let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));

@@ -6,7 +6,7 @@ use std::time::Duration;
 use shareholders_domain::{
     BirthYear, ClassShares, CompanyProfile, Country, Interest, Name, OrgNr, Organisation,
     OwnerProfile, OwnerRef, Percentage, Person, PersonId, Place, Position, PostalCode, Purchase,
-    company_total, percentage,
+    Register, RegisterYear, company_total, percentage,
 };
 
 use crate::{
@@ -32,6 +32,9 @@ pub enum QueryError {
     /// The read model has not applied the requested position within [`MAX_WAIT`].
     #[error("the read model has not yet applied event {0}")]
     NotYetApplied(u64),
+    /// The year was never imported (or its read model is not built yet).
+    #[error("the register of {0} has not been imported")]
+    YearNotImported(RegisterYear),
     #[error(transparent)]
     Read(#[from] ReadError),
 }
@@ -225,48 +228,70 @@ impl Service {
         }
     }
 
+    /// The read model of `register`, once it has applied `min_position`.
+    ///
     /// # Errors
-    /// See [`Service::wait_for`].
-    pub async fn organisation(
+    /// See [`Service::wait_for`]; [`QueryError::YearNotImported`] for a year it does not serve.
+    async fn reader(
         &self,
-        orgnr: OrgNr,
+        register: Register,
         min_position: Option<Position>,
-    ) -> Result<Option<CompanyRecord>, QueryError> {
+    ) -> Result<Arc<dyn ReadStore>, QueryError> {
         self.wait_for(min_position).await?;
-        Ok(self.read.organisation(orgnr).await?)
+        match register {
+            Register::Live => Ok(self.read.clone()),
+            Register::Year(year) => self
+                .read
+                .year(year)
+                .await?
+                .ok_or(QueryError::YearNotImported(year)),
+        }
     }
 
     /// # Errors
-    /// See [`Service::wait_for`].
+    /// See [`Service::reader`].
+    pub async fn organisation(
+        &self,
+        register: Register,
+        orgnr: OrgNr,
+        min_position: Option<Position>,
+    ) -> Result<Option<CompanyRecord>, QueryError> {
+        let read = self.reader(register, min_position).await?;
+        Ok(read.organisation(orgnr).await?)
+    }
+
+    /// # Errors
+    /// See [`Service::reader`].
     pub async fn person(
         &self,
+        register: Register,
         id: &PersonId,
         min_position: Option<Position>,
     ) -> Result<Option<PersonRecord>, QueryError> {
-        self.wait_for(min_position).await?;
-        Ok(self.read.person(id).await?)
+        let read = self.reader(register, min_position).await?;
+        Ok(read.person(id).await?)
     }
 
     /// A page of the company's owners with their percentages; `None` for an unknown company.
     ///
     /// # Errors
-    /// See [`Service::wait_for`].
+    /// See [`Service::reader`].
     pub async fn owners(
         &self,
+        register: Register,
         orgnr: OrgNr,
         page: PageRequest,
         min_position: Option<Position>,
     ) -> Result<Option<OwnersView>, QueryError> {
-        self.wait_for(min_position).await?;
-        let Some(company) = self.read.organisation(orgnr).await? else {
+        let read = self.reader(register, min_position).await?;
+        let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
         let total = company_total(
             company.organisation.total_shares(),
             company.registered_shares,
         );
-        let owners = self
-            .read
+        let owners = read
             .owners(orgnr, page)
             .await?
             .into_iter()
@@ -283,27 +308,25 @@ impl Service {
     /// A page of what the owner holds; `None` for an unknown owner.
     ///
     /// # Errors
-    /// See [`Service::wait_for`].
+    /// See [`Service::reader`].
     pub async fn holdings(
         &self,
+        register: Register,
         owner: &OwnerRef,
         page: PageRequest,
         min_position: Option<Position>,
     ) -> Result<Option<HoldingsView>, QueryError> {
-        self.wait_for(min_position).await?;
+        let read = self.reader(register, min_position).await?;
         let holding_count = match owner {
-            OwnerRef::Organisation(orgnr) => self
-                .read
-                .organisation(*orgnr)
-                .await?
-                .map(|c| c.holding_count),
-            OwnerRef::Person(id) => self.read.person(id).await?.map(|p| p.holding_count),
+            OwnerRef::Organisation(orgnr) => {
+                read.organisation(*orgnr).await?.map(|c| c.holding_count)
+            }
+            OwnerRef::Person(id) => read.person(id).await?.map(|p| p.holding_count),
         };
         let Some(holding_count) = holding_count else {
             return Ok(None);
         };
-        let holdings = self
-            .read
+        let holdings = read
             .holdings(owner, page)
             .await?
             .into_iter()
@@ -331,14 +354,15 @@ impl Service {
     /// The company's summary; `None` for an unknown company.
     ///
     /// # Errors
-    /// See [`Service::wait_for`].
+    /// See [`Service::reader`].
     pub async fn summary(
         &self,
+        register: Register,
         orgnr: OrgNr,
         min_position: Option<Position>,
     ) -> Result<Option<SummaryView>, QueryError> {
-        self.wait_for(min_position).await?;
-        let Some(company) = self.read.organisation(orgnr).await? else {
+        let read = self.reader(register, min_position).await?;
+        let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
         let total = company_total(
@@ -350,8 +374,7 @@ impl Service {
         } else {
             let first =
                 PageRequest::new(Some(1), Some(1)).map_err(|e| ReadError::Unknown(e.into()))?;
-            self.read
-                .owners(orgnr, first)
+            read.owners(orgnr, first)
                 .await?
                 .into_iter()
                 .next()
@@ -366,6 +389,10 @@ impl Service {
         }))
     }
 }
+
+mod years;
+
+pub use years::{ChangeEntry, ChangesView, HistoryEntry};
 
 #[cfg(test)]
 mod tests;

@@ -194,7 +194,12 @@ async fn owners_get_percentages_of_the_declared_total() {
         )])
     });
     let view = service(MockWriteStore::new(), read)
-        .owners(orgnr("988844322"), PageRequest::default(), None)
+        .owners(
+            Register::Live,
+            orgnr("988844322"),
+            PageRequest::default(),
+            None,
+        )
         .await
         .expect("ok")
         .expect("known company");
@@ -221,7 +226,12 @@ async fn a_company_holding_its_own_shares_is_flagged_as_treasury() {
         )])
     });
     let view = service(MockWriteStore::new(), read)
-        .owners(orgnr("988844322"), PageRequest::default(), None)
+        .owners(
+            Register::Live,
+            orgnr("988844322"),
+            PageRequest::default(),
+            None,
+        )
         .await
         .expect("ok")
         .expect("known");
@@ -235,7 +245,12 @@ async fn unknown_companies_have_no_owners_view() {
     read.expect_organisation().returning(|_| Ok(None));
     read.expect_owners().never();
     let view = service(MockWriteStore::new(), read)
-        .owners(orgnr("988844322"), PageRequest::default(), None)
+        .owners(
+            Register::Live,
+            orgnr("988844322"),
+            PageRequest::default(),
+            None,
+        )
         .await
         .expect("ok");
     assert!(view.is_none());
@@ -270,6 +285,7 @@ async fn holdings_use_each_companys_total() {
     });
     let view = service(MockWriteStore::new(), read)
         .holdings(
+            Register::Live,
             &OwnerRef::Organisation(orgnr("988844322")),
             PageRequest::default(),
             None,
@@ -313,7 +329,7 @@ async fn summaries_flag_interesting_ownership(
             )])
         });
     let summary = service(MockWriteStore::new(), read)
-        .summary(orgnr("988844322"), None)
+        .summary(Register::Live, orgnr("988844322"), None)
         .await
         .expect("ok")
         .expect("known");
@@ -333,7 +349,7 @@ async fn a_read_waits_for_its_position() {
     });
     read.expect_organisation().returning(|_| Ok(None));
     let found = service(MockWriteStore::new(), read)
-        .organisation(orgnr("988844322"), Some(Position::new(9)))
+        .organisation(Register::Live, orgnr("988844322"), Some(Position::new(9)))
         .await
         .expect("ok");
     assert!(found.is_none());
@@ -357,7 +373,7 @@ async fn read_failures_reach_the_caller() {
     read.expect_organisation()
         .returning(|_| Err(ReadError::Unknown(anyhow::anyhow!("mongo down"))));
     let error = service(MockWriteStore::new(), read)
-        .summary(orgnr("988844322"), None)
+        .summary(Register::Live, orgnr("988844322"), None)
         .await
         .expect_err("fails");
     assert!(matches!(error, QueryError::Read(_)));

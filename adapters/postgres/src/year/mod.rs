@@ -5,6 +5,7 @@
 mod copy;
 mod live;
 mod movers;
+mod snapshot;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

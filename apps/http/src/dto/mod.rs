@@ -2,6 +2,12 @@
 //! (types, unknown fields), then `TryFrom` checks every field against the domain rules and
 //! reports all the invalid ones at once.
 
+mod years;
+
+pub use years::{
+    ChangeOut, ChangesOut, HistoryEntryOut, HistoryOut, Span, YearOut, YearsOut, rfc3339,
+};
+
 use serde::{Deserialize, Serialize};
 use shareholders_domain::{
     BirthYear, ClassShares, CompanyProfile, Country, Name, OrgNr, Organisation, OwnerProfile,

@@ -1,0 +1,316 @@
+//! Importing a year of the register into the embedded store.
+//!
+//! The parts are staged in this connection's own temporary tables, which take no lock on the
+//! database, so API writes go on while a year loads. The commit then runs in one
+//! `BEGIN IMMEDIATE` transaction: persons are linked to the adjacent years', the year's rows
+//! replace its old ones, its provenance is recorded and, when it is the newest year, the live
+//! register moves to it.
+
+mod live;
+mod movers;
+mod stage;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use shareholders_domain::{Position, RegisterYear, YearPart, moves_live_register};
+use shareholders_ports::{RegisterImport, YearImported, YearLoad, YearProvenance, YearRecord};
+use sqlx::{Connection as _, SqliteConnection};
+use tokio::sync::Mutex;
+
+use crate::SqliteStore;
+use crate::codec::{count, int};
+
+/// The staging tables, created on the load's connection only.
+const STAGING: &str = "
+    DROP TABLE IF EXISTS temp.load_organisations;
+    DROP TABLE IF EXISTS temp.load_persons;
+    DROP TABLE IF EXISTS temp.load_holdings;
+    DROP TABLE IF EXISTS temp.load_counts;
+    CREATE TEMP TABLE load_organisations (
+        orgnr TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, postal_code TEXT, place TEXT,
+        country TEXT NOT NULL, total_shares INTEGER, registered INTEGER NOT NULL,
+        owner_count INTEGER NOT NULL, foreign_owner_count INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TEMP TABLE load_persons (
+        id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, birth_year INTEGER,
+        postal_code TEXT, place TEXT, country TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TEMP TABLE load_holdings (
+        company TEXT NOT NULL, owner_kind TEXT NOT NULL, owner_id TEXT NOT NULL,
+        share_class TEXT NOT NULL, shares INTEGER NOT NULL,
+        PRIMARY KEY (company, owner_kind, owner_id, share_class)) WITHOUT ROWID;
+    CREATE TEMP TABLE load_counts (
+        owner_kind TEXT NOT NULL, owner_id TEXT NOT NULL, holding_count INTEGER NOT NULL,
+        PRIMARY KEY (owner_kind, owner_id)) WITHOUT ROWID;";
+
+const DROP_STAGING: &str = "
+    DROP TABLE IF EXISTS temp.load_organisations;
+    DROP TABLE IF EXISTS temp.load_persons;
+    DROP TABLE IF EXISTS temp.load_holdings;
+    DROP TABLE IF EXISTS temp.load_counts;";
+
+/// Replaces year `?1`'s rows by the staged ones.
+const PUBLISH: &[(&str, &str)] = &[
+    (
+        "remove the year's organisations",
+        "DELETE FROM year_organisations WHERE year = ?1",
+    ),
+    (
+        "remove the year's persons",
+        "DELETE FROM year_persons WHERE year = ?1",
+    ),
+    (
+        "remove the year's holdings",
+        "DELETE FROM year_holdings WHERE year = ?1",
+    ),
+    (
+        "remove the year's holding counts",
+        "DELETE FROM year_holding_counts WHERE year = ?1",
+    ),
+    (
+        "write the year's organisations",
+        "INSERT INTO year_organisations
+         SELECT ?1, orgnr, name, postal_code, place, country, total_shares, registered,
+                owner_count, foreign_owner_count
+         FROM temp.load_organisations ORDER BY orgnr",
+    ),
+    (
+        "write the year's persons",
+        "INSERT INTO year_persons
+         SELECT ?1, id, name, birth_year, postal_code, place, country
+         FROM temp.load_persons ORDER BY id",
+    ),
+    (
+        "write the year's holdings",
+        "INSERT INTO year_holdings
+         SELECT ?1, company, owner_kind, owner_id, share_class, shares
+         FROM temp.load_holdings ORDER BY company, owner_kind, owner_id, share_class",
+    ),
+    (
+        "write the year's holding counts",
+        "INSERT INTO year_holding_counts
+         SELECT ?1, owner_kind, owner_id, holding_count
+         FROM temp.load_counts ORDER BY owner_kind, owner_id",
+    ),
+];
+
+/// A year being loaded, on a connection of its own.
+struct SqliteYearLoad {
+    store: SqliteStore,
+    /// Detached from the pool: its temporary tables die with it.
+    conn: Option<SqliteConnection>,
+    year: RegisterYear,
+    companies: u64,
+    holdings: u64,
+}
+
+impl std::fmt::Debug for SqliteYearLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteYearLoad")
+            .field("year", &self.year)
+            .field("companies", &self.companies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Only one import runs at a time in a process; the write transaction of the commit
+/// serialises imports from other processes.
+static IMPORT_LOCK: Mutex<()> = Mutex::const_new(());
+
+#[async_trait]
+impl RegisterImport for SqliteStore {
+    async fn begin_year(&self, year: RegisterYear) -> anyhow::Result<Box<dyn YearLoad>> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .context("import: cannot open a connection")?
+            .detach();
+        sqlx::raw_sql(STAGING)
+            .execute(&mut conn)
+            .await
+            .context("import: cannot create the staging tables")?;
+        Ok(Box::new(SqliteYearLoad {
+            store: self.clone(),
+            conn: Some(conn),
+            year,
+            companies: 0,
+            holdings: 0,
+        }))
+    }
+}
+
+impl SqliteYearLoad {
+    fn conn(&mut self) -> anyhow::Result<&mut SqliteConnection> {
+        self.conn
+            .as_mut()
+            .context("import: the connection is closed")
+    }
+
+    /// Links, publishes and records the year, in the caller's transaction.
+    async fn publish(
+        &mut self,
+        provenance: &YearProvenance,
+    ) -> anyhow::Result<(YearRecord, bool, Option<Position>)> {
+        let (year, companies, holdings) = (self.year, self.companies, self.holdings);
+        let year_value = i64::from(year.get());
+        let conn = self.conn()?;
+        let newest: Option<i64> = sqlx::query_scalar("SELECT max(year) FROM register_years")
+            .fetch_one(&mut *conn)
+            .await
+            .context("import: cannot read the imported years")?;
+        let newest = newest
+            .map(RegisterYear::new)
+            .transpose()
+            .context("stored year")?;
+        let (linked, ambiguous) = movers::link(conn, year).await?;
+        for (what, sql) in PUBLISH {
+            sqlx::query(*sql)
+                .bind(year_value)
+                .execute(&mut *conn)
+                .await
+                .with_context(|| format!("import: cannot {what}"))?;
+        }
+        let moves = moves_live_register(year, newest);
+        let imported_at = SystemTime::now();
+        let mut record = YearRecord {
+            year,
+            file_name: provenance.file_name.clone(),
+            sha256: provenance.sha256.clone(),
+            imported_at,
+            lines: provenance.lines,
+            rejects: provenance.rejects,
+            companies,
+            holdings,
+            persons_linked: linked,
+            persons_ambiguous: ambiguous,
+            superseded_live_changes: 0,
+        };
+        // The year is recorded before the live register refers to it.
+        save(conn, &record).await?;
+        if moves {
+            record.superseded_live_changes = live::move_to(conn, year).await?;
+            save(conn, &record).await?;
+        }
+        let position: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM outbox")
+            .fetch_one(&mut *conn)
+            .await
+            .context("import: cannot read the last position")?;
+        let position = position.map(|p| count(p).map(Position::new)).transpose()?;
+        Ok((record, moves, position))
+    }
+
+    async fn close(&mut self) -> anyhow::Result<()> {
+        if let Some(mut conn) = self.conn.take() {
+            sqlx::raw_sql(DROP_STAGING)
+                .execute(&mut conn)
+                .await
+                .context("import: cannot drop the staging tables")?;
+            conn.close()
+                .await
+                .context("import: cannot close the connection")?;
+        }
+        Ok(())
+    }
+}
+
+/// Records (or re-records) a year's provenance.
+async fn save(conn: &mut SqliteConnection, record: &YearRecord) -> anyhow::Result<()> {
+    let millis = record
+        .imported_at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    sqlx::query(
+        "INSERT INTO register_years (year, file_name, sha256, imported_at_ms, lines, rejects,
+                                     companies, holdings, persons_linked, persons_ambiguous,
+                                     superseded_live_changes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (year) DO UPDATE
+         SET file_name = excluded.file_name, sha256 = excluded.sha256,
+             imported_at_ms = excluded.imported_at_ms, lines = excluded.lines,
+             rejects = excluded.rejects, companies = excluded.companies,
+             holdings = excluded.holdings, persons_linked = excluded.persons_linked,
+             persons_ambiguous = excluded.persons_ambiguous,
+             superseded_live_changes = excluded.superseded_live_changes",
+    )
+    .bind(i64::from(record.year.get()))
+    .bind(&record.file_name)
+    .bind(&record.sha256)
+    .bind(i64::try_from(millis).context("import time")?)
+    .bind(int(record.lines)?)
+    .bind(int(record.rejects)?)
+    .bind(int(record.companies)?)
+    .bind(int(record.holdings)?)
+    .bind(int(record.persons_linked)?)
+    .bind(int(record.persons_ambiguous)?)
+    .bind(int(record.superseded_live_changes)?)
+    .execute(&mut *conn)
+    .await
+    .context("import: cannot record the year")?;
+    Ok(())
+}
+
+/// When a year was imported, from its stored milliseconds.
+pub(crate) fn system_time(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default())
+}
+
+#[async_trait]
+impl YearLoad for SqliteYearLoad {
+    async fn load(&mut self, parts: Vec<YearPart>) -> anyhow::Result<()> {
+        for part in &parts {
+            if let YearPart::Company(company) = part {
+                self.companies += 1;
+                self.holdings += company.holdings.len() as u64;
+            }
+        }
+        let conn = self.conn()?;
+        let mut tx = conn.begin().await.context("import: cannot begin staging")?;
+        stage::parts(&mut tx, &parts).await?;
+        tx.commit()
+            .await
+            .context("import: cannot stage the parts")?;
+        Ok(())
+    }
+
+    async fn commit(
+        mut self: Box<Self>,
+        provenance: YearProvenance,
+    ) -> anyhow::Result<YearImported> {
+        let _import = IMPORT_LOCK.lock().await;
+        let _writes = self.store.write_lock.clone().lock_owned().await;
+        let started = std::time::Instant::now();
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(self.conn()?)
+            .await
+            .context("import: cannot begin the transaction")?;
+        let published = self.publish(&provenance).await;
+        let conn = self.conn()?;
+        let (record, live_moved, position) = match published {
+            Ok(published) => {
+                sqlx::raw_sql("COMMIT")
+                    .execute(&mut *conn)
+                    .await
+                    .context("import: cannot commit the year")?;
+                published
+            }
+            Err(error) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                let _ = self.close().await;
+                return Err(error);
+            }
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), "year published");
+        self.close().await?;
+        Ok(YearImported {
+            record,
+            live_moved,
+            position,
+        })
+    }
+
+    async fn abort(mut self: Box<Self>) -> anyhow::Result<()> {
+        self.close().await
+    }
+}

@@ -1,0 +1,174 @@
+//! Linking a year's persons to the same persons in the adjacent imported years.
+//!
+//! SQL only narrows the candidates down (persons on one side only, with a person of the same
+//! name, birth year and country on the other side only); the rule itself is the domain's
+//! [`link_movers`].
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use shareholders_domain::{
+    BirthYear, Country, MoverCandidate, Name, OrgNr, PersonId, RegisterYear, link_movers,
+};
+use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
+
+/// One side's persons and holdings, as table expressions.
+#[derive(Clone, Debug)]
+struct Side {
+    persons: String,
+    holdings: String,
+}
+
+impl Side {
+    /// The year being loaded: the staging tables.
+    fn staged() -> Self {
+        Self {
+            persons: "temp.load_persons".to_owned(),
+            holdings: "temp.load_holdings".to_owned(),
+        }
+    }
+
+    /// An imported year.
+    fn year(year: i64) -> Self {
+        Self {
+            persons: format!(
+                "(SELECT id, name, birth_year, country FROM year_persons WHERE year = {year})"
+            ),
+            holdings: format!(
+                "(SELECT company, owner_kind, owner_id FROM year_holdings WHERE year = {year})"
+            ),
+        }
+    }
+}
+
+/// Persons of `side` whose id `other` does not have, who have a person of the same name,
+/// birth year and country in `other` whose id `side` does not have; with their companies.
+async fn candidates(
+    conn: &mut SqliteConnection,
+    side: &Side,
+    other: &Side,
+) -> anyhow::Result<Vec<MoverCandidate>> {
+    let sql = format!(
+        "WITH only_there AS MATERIALIZED (
+             SELECT b.name, coalesce(b.birth_year, -1) AS birth_year, b.country FROM {there} b
+             WHERE NOT EXISTS (SELECT 1 FROM {here} a WHERE a.id = b.id)
+         )
+         SELECT a.id, a.name, a.birth_year, a.country,
+                (SELECT group_concat(DISTINCT k.company) FROM {holdings} k
+                 WHERE k.owner_kind = 'person' AND k.owner_id = a.id) AS companies
+         FROM {here} a
+         WHERE NOT EXISTS (SELECT 1 FROM {there} b WHERE b.id = a.id)
+           AND EXISTS (SELECT 1 FROM only_there t
+                       WHERE t.name = a.name AND t.birth_year = coalesce(a.birth_year, -1)
+                         AND t.country = a.country)
+         ORDER BY a.id",
+        here = side.persons,
+        there = other.persons,
+        holdings = side.holdings,
+    );
+    // Table names and years only.
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context("import: cannot find the persons to link")?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            let name: String = row.try_get("name")?;
+            let country: String = row.try_get("country")?;
+            let companies: Option<String> = row.try_get("companies")?;
+            Ok(MoverCandidate {
+                id: PersonId::parse(&id).with_context(|| format!("stored person id {id:?}"))?,
+                name: Name::parse(&name).with_context(|| format!("stored name {name:?}"))?,
+                birth_year: row
+                    .try_get::<Option<i64>, _>("birth_year")?
+                    .map(BirthYear::new)
+                    .transpose()
+                    .context("stored birth year")?,
+                country: Country::parse(&country)
+                    .with_context(|| format!("stored country {country:?}"))?,
+                companies: companies
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| OrgNr::parse(c).with_context(|| format!("stored orgnr {c:?}")))
+                    .collect::<anyhow::Result<_>>()?,
+            })
+        })
+        .collect()
+}
+
+/// Links the staged persons to the nearest imported year before the year, then those still
+/// unlinked to the nearest one after it. Returns (links made, persons left unlinked as
+/// ambiguous).
+pub(super) async fn link(
+    conn: &mut SqliteConnection,
+    year: RegisterYear,
+) -> anyhow::Result<(u64, u64)> {
+    let year_value = i64::from(year.get());
+    let (before, after): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT max(year) FROM register_years WHERE year < ?1),
+                (SELECT min(year) FROM register_years WHERE year > ?1)",
+    )
+    .bind(year_value)
+    .fetch_one(&mut *conn)
+    .await
+    .context("import: cannot find the adjacent years")?;
+    if before.is_none() && after.is_none() {
+        return Ok((0, 0));
+    }
+    sqlx::raw_sql(
+        "CREATE INDEX IF NOT EXISTS temp.load_holdings_by_owner
+         ON load_holdings (owner_kind, owner_id, company)",
+    )
+    .execute(&mut *conn)
+    .await
+    .context("import: cannot index the staged holdings")?;
+    let mine = Side::staged();
+    let mut linked: BTreeSet<PersonId> = BTreeSet::new();
+    let mut ambiguous: BTreeSet<PersonId> = BTreeSet::new();
+    for adjacent in [before, after].into_iter().flatten() {
+        let other = Side::year(adjacent);
+        // A person linked to the year before keeps that id.
+        let appeared: Vec<MoverCandidate> = candidates(conn, &mine, &other)
+            .await?
+            .into_iter()
+            .filter(|candidate| !linked.contains(&candidate.id))
+            .collect();
+        if appeared.is_empty() {
+            continue;
+        }
+        let vanished = candidates(conn, &other, &mine).await?;
+        let links = link_movers(&appeared, &vanished);
+        tracing::debug!(
+            adjacent,
+            candidates = appeared.len(),
+            links = links.links.len(),
+            ambiguous = links.ambiguous.len(),
+            "persons linked"
+        );
+        for (new_id, old_id) in &links.links {
+            for sql in [
+                "UPDATE temp.load_persons SET id = ?2 WHERE id = ?1",
+                "UPDATE temp.load_holdings SET owner_id = ?2
+                 WHERE owner_kind = 'person' AND owner_id = ?1",
+                "UPDATE temp.load_counts SET owner_id = ?2
+                 WHERE owner_kind = 'person' AND owner_id = ?1",
+            ] {
+                sqlx::query(sql)
+                    .bind(new_id.as_str())
+                    .bind(old_id.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .context("import: cannot link a person")?;
+            }
+        }
+        for (new_id, old_id) in links.links {
+            ambiguous.remove(&new_id);
+            linked.insert(old_id);
+        }
+        ambiguous.extend(links.ambiguous);
+    }
+    Ok((linked.len() as u64, ambiguous.len() as u64))
+}

@@ -1,0 +1,193 @@
+//! The imported years: the write model's snapshot of each ([`YearSnapshots`]) and the read
+//! model's tables per year ([`read_model`]).
+
+mod read_model;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt as _};
+use shareholders_domain::{Position, RegisterYear};
+use shareholders_ports::{
+    CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snapshot, YearRecord, YearSnapshots,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Row as _, SqlitePool};
+
+use crate::SqliteStore;
+use crate::codec::{self, count};
+use crate::import::system_time;
+
+/// The read model's tables of one register.
+#[derive(Clone, Debug)]
+pub(crate) struct ReadTables {
+    pub(crate) organisations: String,
+    pub(crate) persons: String,
+    pub(crate) holdings: String,
+}
+
+impl ReadTables {
+    pub(crate) fn live() -> Self {
+        Self {
+            organisations: "read_organisations".to_owned(),
+            persons: "read_persons".to_owned(),
+            holdings: "read_holdings".to_owned(),
+        }
+    }
+
+    /// A year's tables of a generation; both are numbers, so the names are safe in SQL.
+    pub(crate) fn year(year: i64, generation: i64) -> Self {
+        let prefix = format!("read_y{year}g{generation}");
+        Self {
+            organisations: format!("{prefix}_organisations"),
+            persons: format!("{prefix}_persons"),
+            holdings: format!("{prefix}_holdings"),
+        }
+    }
+}
+
+const RECORD_COLUMNS: &str = "year, file_name, sha256, imported_at_ms, lines, rejects, \
+    companies, holdings, persons_linked, persons_ambiguous, superseded_live_changes";
+
+fn year_record(row: &SqliteRow) -> anyhow::Result<YearRecord> {
+    let number = |column: &str| -> anyhow::Result<u64> { count(row.try_get(column)?) };
+    Ok(YearRecord {
+        year: RegisterYear::new(row.try_get("year")?).context("stored year")?,
+        file_name: row.try_get("file_name")?,
+        sha256: row.try_get("sha256")?,
+        imported_at: system_time(row.try_get("imported_at_ms")?),
+        lines: number("lines")?,
+        rejects: number("rejects")?,
+        companies: number("companies")?,
+        holdings: number("holdings")?,
+        persons_linked: number("persons_linked")?,
+        persons_ambiguous: number("persons_ambiguous")?,
+        superseded_live_changes: number("superseded_live_changes")?,
+    })
+}
+
+async fn records(pool: &SqlitePool, table: &str) -> anyhow::Result<Vec<YearRecord>> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM {table} ORDER BY year");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .with_context(|| format!("reading the years of {table}"))?;
+    rows.iter().map(year_record).collect()
+}
+
+/// The years the read model serves.
+pub(crate) async fn served(pool: &SqlitePool) -> anyhow::Result<Vec<YearRecord>> {
+    records(pool, "read_years").await
+}
+
+/// The tables of a served year.
+pub(crate) async fn served_tables(
+    pool: &SqlitePool,
+    year: RegisterYear,
+) -> anyhow::Result<Option<ReadTables>> {
+    let generation: Option<i64> =
+        sqlx::query_scalar("SELECT generation FROM read_years WHERE year = ?")
+            .bind(i64::from(year.get()))
+            .fetch_optional(pool)
+            .await
+            .context("reading a served year")?;
+    Ok(generation.map(|g| ReadTables::year(i64::from(year.get()), g)))
+}
+
+const YEAR_COMPANIES: &str = "SELECT o.orgnr, o.name, o.postal_code, o.place, o.country, \
+    o.total_shares, o.registered AS registered_shares, o.owner_count, o.foreign_owner_count, \
+    (SELECT json_group_array(json_array(share_class, shares)) FROM \
+        (SELECT share_class, SUM(shares) AS shares FROM year_holdings h \
+         WHERE h.year = o.year AND h.company = o.orgnr \
+         GROUP BY share_class ORDER BY share_class)) AS classes, \
+    COALESCE(c.holding_count, 0) AS holding_count, 0 AS version, 0 AS owner_version \
+    FROM year_organisations o \
+    LEFT JOIN year_holding_counts c \
+      ON c.year = o.year AND c.owner_kind = 'organization' AND c.owner_id = o.orgnr \
+    WHERE o.year = ? ORDER BY o.orgnr";
+
+const YEAR_PERSONS: &str = "SELECT p.id, p.name, p.birth_year, p.postal_code, p.place, \
+    p.country, COALESCE(c.holding_count, 0) AS holding_count, 0 AS owner_version \
+    FROM year_persons p \
+    LEFT JOIN year_holding_counts c \
+      ON c.year = p.year AND c.owner_kind = 'person' AND c.owner_id = p.id \
+    WHERE p.year = ? ORDER BY p.id";
+
+const YEAR_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
+    o.total_shares AS company_total, o.registered AS company_registered, \
+    h.owner_kind, h.owner_id, COALESCE(oo.name, op.name) AS owner_name, \
+    COALESCE(oo.country, op.country) AS owner_country, op.birth_year AS owner_birth_year, \
+    json_group_array(json_array(h.share_class, h.shares)) AS classes, 0 AS version \
+    FROM year_holdings h \
+    JOIN year_organisations o ON o.year = h.year AND o.orgnr = h.company \
+    LEFT JOIN year_organisations oo \
+      ON h.owner_kind = 'organization' AND oo.year = h.year AND oo.orgnr = h.owner_id \
+    LEFT JOIN year_persons op \
+      ON h.owner_kind = 'person' AND op.year = h.year AND op.id = h.owner_id \
+    WHERE h.year = ? \
+    GROUP BY h.company, h.owner_kind, h.owner_id \
+    ORDER BY h.company, h.owner_kind, h.owner_id";
+
+/// One imported year of the write model, as a snapshot.
+#[derive(Clone, Debug)]
+struct WriteYearSnapshot {
+    pool: SqlitePool,
+    year: i64,
+}
+
+fn stream<'a, T: Send + 'a>(
+    pool: &'a SqlitePool,
+    sql: &'static str,
+    year: i64,
+    decode: fn(&SqliteRow) -> anyhow::Result<T>,
+) -> BoxStream<'a, anyhow::Result<T>> {
+    sqlx::query(sql)
+        .bind(year)
+        .fetch(pool)
+        .map(move |row| {
+            row.context("streaming a year's snapshot")
+                .and_then(|row| decode(&row))
+        })
+        .boxed()
+}
+
+#[async_trait]
+impl Snapshot for WriteYearSnapshot {
+    fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
+        stream(&self.pool, YEAR_COMPANIES, self.year, codec::company)
+    }
+
+    fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
+        stream(&self.pool, YEAR_PERSONS, self.year, codec::person)
+    }
+
+    fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
+        stream(&self.pool, YEAR_HOLDINGS, self.year, codec::holding)
+    }
+
+    async fn position(&self) -> anyhow::Result<Option<Position>> {
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl YearSnapshots for SqliteStore {
+    async fn years(&self) -> anyhow::Result<Vec<YearRecord>> {
+        records(&self.pool, "register_years").await
+    }
+
+    async fn year_snapshot(&self, year: RegisterYear) -> anyhow::Result<Option<Box<dyn Snapshot>>> {
+        let year = i64::from(year.get());
+        let imported: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM register_years WHERE year = ?)")
+                .bind(year)
+                .fetch_one(&self.pool)
+                .await
+                .context("reading the imported years")?;
+        Ok(imported.then(|| {
+            Box::new(WriteYearSnapshot {
+                pool: self.pool.clone(),
+                year,
+            }) as Box<dyn Snapshot>
+        }))
+    }
+}

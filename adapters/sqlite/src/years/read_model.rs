@@ -1,0 +1,436 @@
+//! The read model of the years: a year's tables are built beside the served ones, then served
+//! in one transaction that drops the previous generation.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt as _};
+use shareholders_domain::{Position, RegisterYear};
+use shareholders_ports::{
+    CompanySnapshot, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot, SnapshotBatch,
+    YearReadLoad, YearReadModel, YearRecord,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+
+use super::{ReadTables, served, served_tables};
+use crate::SqliteStore;
+use crate::codec::{self, classes_json, int, kind_str};
+
+/// Rows per insert statement: at most 14 parameters each, well under SQLite's 32766.
+const CHUNK: usize = 1_000;
+
+async fn execute(conn: &mut SqliteConnection, sql: String, what: &str) -> anyhow::Result<()> {
+    // Built from table names, which are numbers and fixed words.
+    sqlx::query(AssertSqlSafe(sql))
+        .execute(&mut *conn)
+        .await
+        .with_context(|| format!("year read model: cannot {what}"))?;
+    Ok(())
+}
+
+/// The `CREATE TABLE` of a live read table, renamed.
+async fn shaped_as(conn: &mut SqliteConnection, live: &str, table: &str) -> anyhow::Result<String> {
+    let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = ?")
+        .bind(live)
+        .fetch_one(&mut *conn)
+        .await
+        .with_context(|| format!("reading the shape of {live}"))?;
+    Ok(sql.replacen(live, table, 1))
+}
+
+async fn drop_tables(conn: &mut SqliteConnection, tables: &ReadTables) -> anyhow::Result<()> {
+    for table in [&tables.holdings, &tables.organisations, &tables.persons] {
+        execute(
+            conn,
+            format!("DROP TABLE IF EXISTS {table}"),
+            "drop a year's table",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Tables of `year` from loads that never published.
+async fn abandoned(
+    conn: &mut SqliteConnection,
+    year: i64,
+    served_generation: Option<i64>,
+) -> anyhow::Result<Vec<ReadTables>> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? \
+         AND name LIKE '%\\_organisations' ESCAPE '\\'",
+    )
+    .bind(format!("read\\_y{year}g%"))
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing a year's tables")?;
+    Ok(names
+        .iter()
+        .filter_map(|name| {
+            let generation = name
+                .strip_prefix(&format!("read_y{year}g"))?
+                .strip_suffix("_organisations")?
+                .parse::<i64>()
+                .ok()?;
+            (Some(generation) != served_generation).then(|| ReadTables::year(year, generation))
+        })
+        .collect())
+}
+
+#[async_trait]
+impl YearReadModel for SqliteStore {
+    async fn begin_year(&self, year: RegisterYear) -> anyhow::Result<Box<dyn YearReadLoad>> {
+        let year = i64::from(year.get());
+        let mut writer = self.writer().await?;
+        let conn = &mut *writer.tx;
+        let served_generation: Option<i64> =
+            sqlx::query_scalar("SELECT generation FROM read_years WHERE year = ?")
+                .bind(year)
+                .fetch_optional(&mut *conn)
+                .await
+                .context("reading a served year")?;
+        for tables in abandoned(conn, year, served_generation).await? {
+            drop_tables(conn, &tables).await?;
+        }
+        let generation: i64 = sqlx::query_scalar(
+            "INSERT INTO read_year_generations (id, generation) VALUES (1, 1) \
+             ON CONFLICT (id) DO UPDATE SET generation = generation + 1 RETURNING generation",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .context("allocating a year's generation")?;
+        let tables = ReadTables::year(year, generation);
+        let live = ReadTables::live();
+        for (live, table) in [
+            (&live.organisations, &tables.organisations),
+            (&live.persons, &tables.persons),
+            (&live.holdings, &tables.holdings),
+        ] {
+            let create = shaped_as(conn, live, table).await?;
+            execute(conn, create, "create a year's table").await?;
+        }
+        writer.commit().await?;
+        Ok(Box::new(SqliteYearReadLoad {
+            store: self.clone(),
+            year,
+            generation,
+            tables,
+        }))
+    }
+
+    async fn served_years(&self) -> anyhow::Result<Vec<YearRecord>> {
+        served(&self.pool).await
+    }
+
+    async fn year_snapshot(&self, year: RegisterYear) -> anyhow::Result<Option<Box<dyn Snapshot>>> {
+        Ok(served_tables(&self.pool, year).await?.map(|tables| {
+            Box::new(ReadYearSnapshot {
+                pool: self.pool.clone(),
+                tables,
+            }) as Box<dyn Snapshot>
+        }))
+    }
+
+    async fn drop_year(&self, year: RegisterYear) -> anyhow::Result<()> {
+        let year = i64::from(year.get());
+        let mut writer = self.writer().await?;
+        let conn = &mut *writer.tx;
+        for tables in abandoned(conn, year, None).await? {
+            drop_tables(conn, &tables).await?;
+        }
+        sqlx::query("DELETE FROM read_years WHERE year = ?")
+            .bind(year)
+            .execute(&mut *conn)
+            .await
+            .context("removing a served year")?;
+        writer.commit().await
+    }
+}
+
+/// A year's read tables being filled.
+#[derive(Debug)]
+struct SqliteYearReadLoad {
+    store: SqliteStore,
+    year: i64,
+    generation: i64,
+    tables: ReadTables,
+}
+
+#[async_trait]
+impl ReadModelLoader for SqliteYearReadLoad {
+    async fn clear(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
+        let mut writer = self.store.writer().await?;
+        let conn = &mut *writer.tx;
+        for chunk in batch.companies.chunks(CHUNK) {
+            insert_companies(conn, &self.tables.organisations, chunk).await?;
+        }
+        for chunk in batch.persons.chunks(CHUNK) {
+            insert_persons(conn, &self.tables.persons, chunk).await?;
+        }
+        for chunk in batch.holdings.chunks(CHUNK) {
+            insert_holdings(conn, &self.tables.holdings, chunk).await?;
+        }
+        writer.commit().await
+    }
+
+    async fn mark_applied_through(&self, _position: Position) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl YearReadLoad for SqliteYearReadLoad {
+    async fn publish(self: Box<Self>, record: YearRecord) -> anyhow::Result<()> {
+        let mut writer = self.store.writer().await?;
+        let conn = &mut *writer.tx;
+        let holdings = &self.tables.holdings;
+        execute(
+            conn,
+            format!(
+                "CREATE INDEX {holdings}_by_company \
+                 ON {holdings} (company, shares DESC, owner_kind, owner_id)"
+            ),
+            "index a year's holdings",
+        )
+        .await?;
+        execute(
+            conn,
+            format!(
+                "CREATE INDEX {holdings}_by_owner \
+                 ON {holdings} (owner_kind, owner_id, shares DESC, company)"
+            ),
+            "index a year's holdings",
+        )
+        .await?;
+        let previous: Option<i64> =
+            sqlx::query_scalar("SELECT generation FROM read_years WHERE year = ?")
+                .bind(self.year)
+                .fetch_optional(&mut *conn)
+                .await
+                .context("reading a served year")?;
+        let millis = record
+            .imported_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        sqlx::query(
+            "INSERT INTO read_years (year, generation, file_name, sha256, imported_at_ms, lines, \
+             rejects, companies, holdings, persons_linked, persons_ambiguous, \
+             superseded_live_changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (year) DO UPDATE SET generation = excluded.generation, \
+             file_name = excluded.file_name, sha256 = excluded.sha256, \
+             imported_at_ms = excluded.imported_at_ms, lines = excluded.lines, \
+             rejects = excluded.rejects, companies = excluded.companies, \
+             holdings = excluded.holdings, persons_linked = excluded.persons_linked, \
+             persons_ambiguous = excluded.persons_ambiguous, \
+             superseded_live_changes = excluded.superseded_live_changes",
+        )
+        .bind(self.year)
+        .bind(self.generation)
+        .bind(&record.file_name)
+        .bind(&record.sha256)
+        .bind(i64::try_from(millis).context("import time")?)
+        .bind(int(record.lines)?)
+        .bind(int(record.rejects)?)
+        .bind(int(record.companies)?)
+        .bind(int(record.holdings)?)
+        .bind(int(record.persons_linked)?)
+        .bind(int(record.persons_ambiguous)?)
+        .bind(int(record.superseded_live_changes)?)
+        .execute(&mut *conn)
+        .await
+        .context("serving a year")?;
+        if let Some(previous) = previous.filter(|&g| g != self.generation) {
+            drop_tables(conn, &ReadTables::year(self.year, previous)).await?;
+        }
+        writer.commit().await
+    }
+}
+
+async fn insert_companies(
+    conn: &mut SqliteConnection,
+    table: &str,
+    chunk: &[CompanySnapshot],
+) -> anyhow::Result<()> {
+    let mut rows = Vec::with_capacity(chunk.len());
+    for company in chunk {
+        let record = &company.record;
+        let o = &record.organisation;
+        rows.push((
+            o,
+            o.total_shares().map(|t| int(t.get())).transpose()?,
+            [
+                int(company.version)?,
+                int(record.registered_shares)?,
+                int(record.owner_count)?,
+                int(record.foreign_owner_count)?,
+                int(company.owner_version)?,
+                int(record.holding_count)?,
+            ],
+            classes_json(&record.classes),
+        ));
+    }
+    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "INSERT INTO {table} (orgnr, registered, name, postal_code, place, country, version, \
+         total_shares, registered_shares, owner_count, foreign_owner_count, owner_version, \
+         holding_count, classes) "
+    ));
+    insert.push_values(rows, |mut values, (o, total, numbers, classes)| {
+        values
+            .push_bind(o.orgnr().as_str().to_owned())
+            .push_bind(1_i64)
+            .push_bind(o.name().as_str().to_owned())
+            .push_bind(o.postal_code().map(|p| p.as_str().to_owned()))
+            .push_bind(o.place().map(|p| p.as_str().to_owned()))
+            .push_bind(o.country().alpha2().to_owned())
+            .push_bind(numbers[0])
+            .push_bind(total);
+        for number in &numbers[1..] {
+            values.push_bind(*number);
+        }
+        values.push_bind(classes);
+    });
+    insert
+        .build()
+        .execute(&mut *conn)
+        .await
+        .context("year read model: cannot load organisations")?;
+    Ok(())
+}
+
+async fn insert_persons(
+    conn: &mut SqliteConnection,
+    table: &str,
+    chunk: &[PersonSnapshot],
+) -> anyhow::Result<()> {
+    let mut rows = Vec::with_capacity(chunk.len());
+    for person in chunk {
+        rows.push((
+            &person.record.person,
+            int(person.owner_version)?,
+            int(person.record.holding_count)?,
+        ));
+    }
+    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "INSERT INTO {table} (id, registered, name, birth_year, postal_code, place, country, \
+         owner_version, holding_count) "
+    ));
+    insert.push_values(rows, |mut values, (p, owner_version, holding_count)| {
+        values
+            .push_bind(p.id().as_str().to_owned())
+            .push_bind(1_i64)
+            .push_bind(p.name().as_str().to_owned())
+            .push_bind(p.birth_year().map(|y| i64::from(y.get())))
+            .push_bind(p.postal_code().map(|c| c.as_str().to_owned()))
+            .push_bind(p.place().map(|c| c.as_str().to_owned()))
+            .push_bind(p.country().alpha2().to_owned())
+            .push_bind(owner_version)
+            .push_bind(holding_count);
+    });
+    insert
+        .build()
+        .execute(&mut *conn)
+        .await
+        .context("year read model: cannot load persons")?;
+    Ok(())
+}
+
+async fn insert_holdings(
+    conn: &mut SqliteConnection,
+    table: &str,
+    chunk: &[HoldingSnapshot],
+) -> anyhow::Result<()> {
+    let mut rows = Vec::with_capacity(chunk.len());
+    for holding in chunk {
+        rows.push((
+            &holding.record,
+            int(holding.record.shares())?,
+            int(holding.version)?,
+        ));
+    }
+    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "INSERT INTO {table} (company, owner_kind, owner_id, owner_name, owner_country, \
+         owner_birth_year, classes, shares, version) "
+    ));
+    insert.push_values(rows, |mut values, (h, shares, version)| {
+        values
+            .push_bind(h.company.orgnr.as_str().to_owned())
+            .push_bind(kind_str(&h.owner.owner))
+            .push_bind(h.owner.owner.id().to_owned())
+            .push_bind(h.owner.name.as_str().to_owned())
+            .push_bind(h.owner.country.alpha2().to_owned())
+            .push_bind(h.owner.birth_year.map(|y| i64::from(y.get())))
+            .push_bind(classes_json(&h.classes))
+            .push_bind(shares)
+            .push_bind(version);
+    });
+    insert
+        .build()
+        .execute(&mut *conn)
+        .await
+        .context("year read model: cannot load holdings")?;
+    Ok(())
+}
+
+/// A served year's read tables, as a snapshot.
+#[derive(Clone, Debug)]
+struct ReadYearSnapshot {
+    pool: SqlitePool,
+    tables: ReadTables,
+}
+
+fn stream<'a, T: Send + 'a>(
+    pool: &'a SqlitePool,
+    sql: String,
+    decode: fn(&SqliteRow) -> anyhow::Result<T>,
+) -> BoxStream<'a, anyhow::Result<T>> {
+    sqlx::query(AssertSqlSafe(sql))
+        .fetch(pool)
+        .map(move |row| {
+            row.context("streaming a year's read model")
+                .and_then(|row| decode(&row))
+        })
+        .boxed()
+}
+
+#[async_trait]
+impl Snapshot for ReadYearSnapshot {
+    fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
+        let sql = format!(
+            "SELECT orgnr, name, postal_code, place, country, total_shares, registered_shares, \
+             owner_count, foreign_owner_count, classes, holding_count, version, owner_version \
+             FROM {} WHERE registered = 1 ORDER BY orgnr",
+            self.tables.organisations
+        );
+        stream(&self.pool, sql, codec::company)
+    }
+
+    fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
+        let sql = format!(
+            "SELECT id, name, birth_year, postal_code, place, country, holding_count, \
+             owner_version FROM {} WHERE registered = 1 ORDER BY id",
+            self.tables.persons
+        );
+        stream(&self.pool, sql, codec::person)
+    }
+
+    fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
+        let sql = format!(
+            "SELECT h.company, o.name AS company_name, o.total_shares AS company_total, \
+             o.registered_shares AS company_registered, h.owner_kind, h.owner_id, h.owner_name, \
+             h.owner_country, h.owner_birth_year, h.classes, h.version \
+             FROM {} h JOIN {} o ON o.orgnr = h.company \
+             ORDER BY h.company, h.owner_kind, h.owner_id",
+            self.tables.holdings, self.tables.organisations
+        );
+        stream(&self.pool, sql, codec::holding)
+    }
+
+    async fn position(&self) -> anyhow::Result<Option<Position>> {
+        Ok(None)
+    }
+}
