@@ -33,8 +33,9 @@ pub use read::{
     CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError, ReadStore,
 };
 pub use service::{
-    ChangeEntry, ChangesView, ClassEntry, HistoryEntry, HoldingEntry, HoldingsView, MAX_WAIT,
-    OwnerEntry, OwnersView, PageInfo, PersonDetails, QueryError, Service, SummaryView,
+    ChangeEntry, ChangesView, ClassEntry, HistoryEntry, HoldingChangeEntry, HoldingEntry,
+    HoldingsView, MAX_WAIT, OwnerChangesView, OwnerEntry, OwnersView, PageInfo, PersonDetails,
+    QueryError, Service, SummaryView,
 };
 pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot,

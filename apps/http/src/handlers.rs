@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use shareholders_domain::{
-    OrgNr, Organisation, OwnerRef, PersonId, Purchase, PurchaseRefused, Register,
+    OrgNr, Organisation, OwnerRef, PersonId, Purchase, PurchaseRefused, Register, RegisterYear,
 };
 use shareholders_ports::{
     PersonDetails, PurchaseError, QueryError, ReadError, RegisterError, Service,
@@ -15,8 +15,8 @@ use warp::reply::Response as Reply;
 
 use crate::dto::{
     ChangesOut, FieldErrors, HistoryEntryOut, HistoryOut, HoldingsOut, NewOrganisation, NewPerson,
-    NewPurchase, OrganisationCreated, OrganisationOut, OwnersOut, PersonCreated, PersonOut,
-    PurchaseCreated, SummaryOut, YearOut, YearsOut,
+    NewPurchase, OrganisationCreated, OrganisationOut, OwnerChangesOut, OwnersOut, PersonCreated,
+    PersonOut, PurchaseCreated, SummaryOut, YearOut, YearsOut,
 };
 use crate::problem::{FieldError, Kind, Problem};
 use crate::request::{Auth, ReadQuery, WriteRequest, idempotency, parse_json, read_query};
@@ -356,16 +356,7 @@ pub async fn changes(nr: String, raw: String, service: Service) -> Reply {
         async {
             let orgnr = orgnr(&nr)?;
             let q = query(&raw, true)?;
-            let mut missing = Vec::new();
-            if q.from.is_none() {
-                missing.push(FieldError::new("from", "is required: the earlier year"));
-            }
-            if q.to.is_none() {
-                missing.push(FieldError::new("to", "is required: the later year"));
-            }
-            let (Some(from), Some(to)) = (q.from, q.to) else {
-                return Err(Problem::validation(missing));
-            };
+            let (from, to) = years_compared(&q)?;
             let view = service
                 .changes(orgnr, from, to, q.page)
                 .await
@@ -376,6 +367,56 @@ pub async fn changes(nr: String, raw: String, service: Service) -> Reply {
                     ))
                 })?;
             Ok(json(StatusCode::OK, &ChangesOut::from(&view)))
+        }
+        .await,
+    )
+}
+
+/// The `from` and `to` of a comparison, both required.
+fn years_compared(q: &ReadQuery) -> Result<(RegisterYear, RegisterYear), Problem> {
+    let mut missing = Vec::new();
+    if q.from.is_none() {
+        missing.push(FieldError::new("from", "is required: the earlier year"));
+    }
+    if q.to.is_none() {
+        missing.push(FieldError::new("to", "is required: the later year"));
+    }
+    match (q.from, q.to) {
+        (Some(from), Some(to)) => Ok((from, to)),
+        _ => Err(Problem::validation(missing)),
+    }
+}
+
+async fn owner_changes(owner: OwnerRef, raw: &str, service: &Service) -> Outcome {
+    let q = query(raw, true)?;
+    let (from, to) = years_compared(&q)?;
+    let view = service
+        .owner_changes(&owner, from, to, q.page)
+        .await
+        .map_err(query_problem)?
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "{owner} is in neither the register of {from} nor of {to}"
+            ))
+        })?;
+    Ok(json(StatusCode::OK, &OwnerChangesOut::from(&view)))
+}
+
+pub async fn person_changes(id: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let id = person_id(&id)?;
+            owner_changes(OwnerRef::Person(id), &raw, &service).await
+        }
+        .await,
+    )
+}
+
+pub async fn organisation_holding_changes(nr: String, raw: String, service: Service) -> Reply {
+    finish(
+        async {
+            let orgnr = orgnr(&nr)?;
+            owner_changes(OwnerRef::Organisation(orgnr), &raw, &service).await
         }
         .await,
     )

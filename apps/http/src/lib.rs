@@ -86,7 +86,9 @@ pub fn routes(
         .or(summary(service.clone()))
         .or(years(service.clone()))
         .or(history(service.clone()))
-        .or(changes(service))
+        .or(changes(service.clone()))
+        .or(person_changes(service.clone()))
+        .or(organisation_holding_changes(service))
         .recover(recover)
         .with(warp::trace::request())
 }
@@ -296,6 +298,26 @@ fn changes(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rej
         .and(raw_query())
         .and(with_service(service))
         .then(handlers::changes)
+}
+
+fn person_changes(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "person" / String / "changes")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::person_changes)
+}
+
+fn organisation_holding_changes(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "holdings" / "changes")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::organisation_holding_changes)
 }
 
 async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {

@@ -255,6 +255,11 @@ async fn the_openapi_document_lists_every_path_and_method() {
         ("/api/{orgnr}/owners", "get"),
         ("/api/{orgnr}/holdings", "get"),
         ("/api/{orgnr}/summary", "get"),
+        ("/api/years", "get"),
+        ("/api/{orgnr}/history", "get"),
+        ("/api/{orgnr}/changes", "get"),
+        ("/api/person/{id}/changes", "get"),
+        ("/api/{orgnr}/holdings/changes", "get"),
     ];
     let paths = document["paths"].as_object().expect("paths");
     assert_eq!(paths.len(), expected.len());

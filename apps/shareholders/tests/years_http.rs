@@ -238,6 +238,35 @@ async fn every_read_takes_a_year_and_the_years_compare() {
         serde_json::json!({"from": 750, "to": null})
     );
     assert_eq!(gone["changes"][0]["change"], "exited", "{gone}");
+    let moved = api
+        .get_ok(&format!("/api/person/{hagen}/changes?from=2023&to=2024"))
+        .await;
+    let moved: Vec<(String, String, u64, u64)> = moved["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["company"]["orgnr"].as_str().expect("orgnr").to_owned(),
+                c["change"].as_str().expect("change").to_owned(),
+                c["shares"]["from"].as_u64().expect("from"),
+                c["shares"]["to"].as_u64().expect("to"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        [("988844322".to_owned(), "increased".to_owned(), 3, 10)],
+        "CANICA's 9 shares did not change"
+    );
+    let eiendom = api
+        .get_ok("/api/891450052/holdings/changes?from=2023&to=2024")
+        .await;
+    assert_eq!(
+        eiendom["changes"][0]["company"]["orgnr"], "992569077",
+        "{eiendom}"
+    );
+    assert_eq!(eiendom["changes"][0]["change"], "exited", "{eiendom}");
     let (status, body) = api.get("/api/988844322/changes?from=2023").await;
     assert_eq!(status, 400, "{body}");
     let (status, _) = api.get("/api/988844322/changes?from=2021&to=2024").await;

@@ -392,7 +392,7 @@ impl Service {
 
 mod years;
 
-pub use years::{ChangeEntry, ChangesView, HistoryEntry};
+pub use years::{ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView};
 
 #[cfg(test)]
 mod tests;

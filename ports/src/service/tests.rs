@@ -3,11 +3,12 @@ use std::sync::Arc;
 use rstest::rstest;
 use shareholders_domain::{
     ClassShares, CompanyProfile, Country, Name, OrgNr, Organisation, OwnerProfile, OwnerRef,
-    Position, Purchase, PurchaseId, PurchaseRefused, ShareClass, ShareCount,
+    PersonId, Position, Purchase, PurchaseId, PurchaseRefused, RegisterYear, ShareClass,
+    ShareCount,
 };
 
 use super::*;
-use crate::{MockReadStore, MockWriteStore, ReadError};
+use crate::{MockReadStore, MockWriteStore, ReadError, YearRecord};
 
 fn orgnr(s: &str) -> OrgNr {
     OrgNr::parse(s).expect("valid orgnr")
@@ -393,5 +394,153 @@ fn page_requests_are_bounded(
     assert_eq!(
         PageRequest::new(page, size).map(|p| (p.page(), p.size(), p.offset())),
         expected
+    );
+}
+
+fn year(y: i64) -> RegisterYear {
+    RegisterYear::new(y).expect("a register year")
+}
+
+fn person_ref(id: &str) -> OwnerRef {
+    OwnerRef::Person(PersonId::parse(id).expect("an id"))
+}
+
+/// A year's read model holding TVIST 1 AS with the given owners (id, shares).
+fn year_view(owners: &[(&'static str, u64)]) -> MockReadStore {
+    let owners: Vec<(&'static str, u64)> = owners.to_vec();
+    let registered: u64 = owners.iter().map(|(_, s)| s).sum();
+    let mut view = MockReadStore::new();
+    view.expect_organisation().returning(move |_| {
+        Ok(Some(CompanyRecord {
+            owner_count: 2,
+            ..company(Some(200), registered, 0, &[])
+        }))
+    });
+    view.expect_owners().returning(move |_, page| {
+        assert_eq!(page.size(), PageRequest::MAX_SIZE, "every owner is read");
+        Ok(owners
+            .iter()
+            .filter(|_| page.page() == 1)
+            .map(|(id, shares)| holding("988844322", person_ref(id), &[("A", *shares)], registered))
+            .collect())
+    });
+    view
+}
+
+#[tokio::test]
+async fn a_year_never_imported_is_reported_as_such() {
+    let mut read = MockReadStore::new();
+    read.expect_year().returning(|_| Ok(None));
+    let service = service(MockWriteStore::new(), read);
+    let error = service
+        .owners(
+            Register::Year(year(2021)),
+            orgnr("988844322"),
+            PageRequest::default(),
+            None,
+        )
+        .await
+        .expect_err("no such year");
+    assert!(matches!(error, QueryError::YearNotImported(y) if y == year(2021)));
+    let error = service
+        .changes(
+            orgnr("988844322"),
+            year(2021),
+            year(2022),
+            PageRequest::default(),
+        )
+        .await
+        .expect_err("no such year");
+    assert!(matches!(error, QueryError::YearNotImported(_)));
+}
+
+#[tokio::test]
+async fn changes_list_only_changed_owners_largest_first_with_each_years_percentage() {
+    let mut read = MockReadStore::new();
+    read.expect_year().returning(|y| {
+        Ok(Some(Arc::new(if y.get() == 2022 {
+            year_view(&[("a", 100), ("b", 50), ("c", 10)])
+        } else {
+            year_view(&[("a", 100), ("b", 20), ("d", 60)])
+        }) as Arc<dyn ReadStore>))
+    });
+    let view = service(MockWriteStore::new(), read)
+        .changes(
+            orgnr("988844322"),
+            year(2022),
+            year(2023),
+            PageRequest::new(Some(1), Some(2)).expect("a page"),
+        )
+        .await
+        .expect("reads")
+        .expect("listed");
+    assert_eq!(view.total_shares, (Some(200), Some(200)));
+    let shown: Vec<_> = view
+        .changes
+        .iter()
+        .map(|c| (c.owner.owner.id().to_owned(), c.change, c.shares))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "d".to_owned(),
+                shareholders_domain::ChangeKind::Entered,
+                (0, 60)
+            ),
+            (
+                "b".to_owned(),
+                shareholders_domain::ChangeKind::Decreased,
+                (50, 20)
+            ),
+        ],
+        "a did not change; c's exit (10) is on the next page"
+    );
+    assert_eq!(
+        view.changes[0].percentage.1,
+        shareholders_domain::percentage(60, 200)
+    );
+    assert_eq!((view.page.total_items, view.page.total_pages), (3, 2));
+}
+
+#[tokio::test]
+async fn history_lists_the_years_that_list_the_company() {
+    let record = |y: i64| YearRecord {
+        year: year(y),
+        file_name: format!("{y}.csv"),
+        sha256: "0".repeat(64),
+        imported_at: std::time::UNIX_EPOCH,
+        lines: 1,
+        rejects: 0,
+        companies: 1,
+        holdings: 1,
+        persons_linked: 0,
+        persons_ambiguous: 0,
+        superseded_live_changes: 0,
+    };
+    let mut read = MockReadStore::new();
+    read.expect_years()
+        .returning(move || Ok(vec![record(2021), record(2022), record(2023)]));
+    read.expect_year().returning(|y| {
+        let mut view = MockReadStore::new();
+        let listed = y.get() != 2022;
+        let registered = u64::from(y.get()) - 2000;
+        view.expect_organisation()
+            .returning(move |_| Ok(listed.then(|| company(None, registered, 0, &[]))));
+        Ok(Some(Arc::new(view) as Arc<dyn ReadStore>))
+    });
+    let history = service(MockWriteStore::new(), read)
+        .history(orgnr("988844322"))
+        .await
+        .expect("reads")
+        .expect("listed");
+    let years: Vec<_> = history
+        .iter()
+        .map(|e| (e.year.get(), e.total_shares, e.number_of_owners))
+        .collect();
+    assert_eq!(
+        years,
+        [(2021, 21, 2), (2023, 23, 2)],
+        "2022 does not list it"
     );
 }

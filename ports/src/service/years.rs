@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 
 use shareholders_domain::{
-    ChangeKind, OrgNr, OwnerProfile, OwnerRef, Percentage, RegisterYear, company_total,
-    holding_changes, percentage,
+    ChangeKind, CompanyProfile, HoldingChange, OrgNr, OwnerProfile, OwnerRef, Percentage,
+    RegisterYear, company_total, holding_changes, percentage,
 };
 
 use super::{PageInfo, QueryError, Service};
-use crate::{CompanyRecord, PageRequest, ReadError, ReadStore, YearRecord};
+use std::sync::Arc;
+
+use crate::{CompanyRecord, HoldingRecord, PageRequest, ReadError, ReadStore, YearRecord};
 
 /// A company in one imported year.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -33,6 +35,27 @@ pub struct ChangeEntry {
     pub percentage: (Percentage, Percentage),
 }
 
+/// One company whose shares an owner holds changed between two years.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HoldingChangeEntry {
+    /// As the later year lists the company (the earlier one when it was left).
+    pub company: CompanyProfile,
+    pub change: ChangeKind,
+    pub shares: (u64, u64),
+    /// Of the company's total in each year.
+    pub percentage: (Percentage, Percentage),
+}
+
+/// What changed in an owner's holdings between two years.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OwnerChangesView {
+    pub owner: OwnerRef,
+    pub from: RegisterYear,
+    pub to: RegisterYear,
+    pub changes: Vec<HoldingChangeEntry>,
+    pub page: PageInfo,
+}
+
 /// What changed in a company's ownership between two years.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ChangesView {
@@ -46,25 +69,63 @@ pub struct ChangesView {
     pub page: PageInfo,
 }
 
-/// A year's owners of a company, with their shares summed over classes, by owner.
-type OwnersByRef = BTreeMap<OwnerRef, (OwnerProfile, u64)>;
+/// One side of a comparison: per key (an owner, or a company), what to show of it, its shares
+/// summed over classes, and the total its percentage is of.
+type Side<K, P> = BTreeMap<K, (P, u64, u64)>;
 
-async fn every_owner(read: &dyn ReadStore, orgnr: OrgNr) -> Result<OwnersByRef, QueryError> {
-    let mut owners = BTreeMap::new();
+/// Every page of a list, read `PageRequest::MAX_SIZE` at a time.
+async fn every_page<F, Fut>(mut read: F) -> Result<Vec<HoldingRecord>, QueryError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<HoldingRecord>, ReadError>>,
+{
+    let mut all = Vec::new();
     for page in 1.. {
         let request = PageRequest::new(Some(page), Some(PageRequest::MAX_SIZE))
             .map_err(|e| ReadError::Unknown(e.into()))?;
-        let holdings = read.owners(orgnr, request).await?;
+        let holdings = read(request).await?;
         let last = holdings.len() < PageRequest::MAX_SIZE as usize;
-        for holding in holdings {
-            let shares = holding.shares();
-            owners.insert(holding.owner.owner.clone(), (holding.owner, shares));
-        }
+        all.extend(holdings);
         if last {
             break;
         }
     }
-    Ok(owners)
+    Ok(all)
+}
+
+/// The changed entries between two sides, largest change first, and one page of them with
+/// each side's percentage.
+fn compare<K: Ord + Clone, P: Clone>(
+    before: &Side<K, P>,
+    after: &Side<K, P>,
+    page: PageRequest,
+) -> (Vec<(P, HoldingChange<K>, Percentage, Percentage)>, u64) {
+    let changes = holding_changes(
+        before
+            .iter()
+            .map(|(key, (_, shares, _))| (key.clone(), *shares)),
+        after
+            .iter()
+            .map(|(key, (_, shares, _))| (key.clone(), *shares)),
+    );
+    let all = changes.len() as u64;
+    let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let shown = changes
+        .into_iter()
+        .skip(start)
+        .take(page.size() as usize)
+        .filter_map(|change| {
+            let earlier = before.get(&change.key);
+            let later = after.get(&change.key);
+            let profile = later.or(earlier).map(|(profile, _, _)| profile.clone())?;
+            let of = |side: Option<&(P, u64, u64)>, shares| {
+                percentage(shares, side.map_or(0, |(_, _, total)| *total))
+            };
+            let (from, to) = (of(earlier, change.from), of(later, change.to));
+            Some((profile, change, from, to))
+        })
+        .collect();
+    (shown, all)
 }
 
 fn total(company: &CompanyRecord) -> u64 {
@@ -75,6 +136,75 @@ fn total(company: &CompanyRecord) -> u64 {
 }
 
 impl Service {
+    /// The read model of an imported year.
+    async fn year_reader(&self, year: RegisterYear) -> Result<Arc<dyn ReadStore>, QueryError> {
+        self.read
+            .year(year)
+            .await?
+            .ok_or(QueryError::YearNotImported(year))
+    }
+
+    /// The companies whose shares the owner holds changed from year `from` to year `to`,
+    /// largest change first, a page at a time; `None` when neither year lists the owner.
+    ///
+    /// # Errors
+    /// [`QueryError::YearNotImported`] for a year the read model does not serve;
+    /// [`QueryError::Read`] when the store fails.
+    pub async fn owner_changes(
+        &self,
+        owner: &OwnerRef,
+        from: RegisterYear,
+        to: RegisterYear,
+        page: PageRequest,
+    ) -> Result<Option<OwnerChangesView>, QueryError> {
+        let mut sides = Vec::with_capacity(2);
+        let mut listed = false;
+        for year in [from, to] {
+            let read = self.year_reader(year).await?;
+            let holding_count = match owner {
+                OwnerRef::Organisation(orgnr) => {
+                    read.organisation(*orgnr).await?.map(|c| c.holding_count)
+                }
+                OwnerRef::Person(id) => read.person(id).await?.map(|p| p.holding_count),
+            };
+            listed |= holding_count.is_some();
+            let mut side = Side::new();
+            if holding_count.is_some_and(|n| n > 0) {
+                for holding in every_page(|page| read.holdings(owner, page)).await? {
+                    let shares = holding.shares();
+                    let company_total = company_total(
+                        holding.company.total_shares,
+                        holding.company_registered_shares,
+                    );
+                    side.insert(
+                        holding.company.orgnr,
+                        (holding.company, shares, company_total),
+                    );
+                }
+            }
+            sides.push(side);
+        }
+        if !listed {
+            return Ok(None);
+        }
+        let (shown, all) = compare(&sides[0], &sides[1], page);
+        Ok(Some(OwnerChangesView {
+            owner: owner.clone(),
+            from,
+            to,
+            changes: shown
+                .into_iter()
+                .map(|(company, change, from, to)| HoldingChangeEntry {
+                    company,
+                    change: change.kind,
+                    shares: (change.from, change.to),
+                    percentage: (from, to),
+                })
+                .collect(),
+            page: PageInfo::new(page, all),
+        }))
+    }
+
     /// The imported years the read model serves, oldest first.
     ///
     /// # Errors
@@ -120,56 +250,37 @@ impl Service {
         to: RegisterYear,
         page: PageRequest,
     ) -> Result<Option<ChangesView>, QueryError> {
-        let mut years = Vec::with_capacity(2);
+        let mut sides = Vec::with_capacity(2);
+        let mut totals = Vec::with_capacity(2);
         for year in [from, to] {
-            let read = self
-                .read
-                .year(year)
-                .await?
-                .ok_or(QueryError::YearNotImported(year))?;
+            let read = self.year_reader(year).await?;
             let company = read.organisation(orgnr).await?;
-            let owners = match &company {
-                Some(company) if company.owner_count > 0 => {
-                    every_owner(read.as_ref(), orgnr).await?
+            let mut side = Side::new();
+            if let Some(company) = company.as_ref().filter(|c| c.owner_count > 0) {
+                let company_total = total(company);
+                for holding in every_page(|page| read.owners(orgnr, page)).await? {
+                    let shares = holding.shares();
+                    side.insert(
+                        holding.owner.owner.clone(),
+                        (holding.owner, shares, company_total),
+                    );
                 }
-                _ => BTreeMap::new(),
-            };
-            years.push((company.as_ref().map(total), owners));
+            }
+            totals.push(company.as_ref().map(total));
+            sides.push(side);
         }
-        let [(total_from, before), (total_to, after)]: [(Option<u64>, OwnersByRef); 2] = years
-            .try_into()
-            .map_err(|_| ReadError::Unknown(anyhow::anyhow!("two years were read")))?;
+        let (total_from, total_to) = (totals[0], totals[1]);
         if total_from.is_none() && total_to.is_none() {
             return Ok(None);
         }
-        let changes = holding_changes(
-            before
-                .iter()
-                .map(|(owner, (_, shares))| (owner.clone(), *shares)),
-            after
-                .iter()
-                .map(|(owner, (_, shares))| (owner.clone(), *shares)),
-        );
-        let all = changes.len() as u64;
-        let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-        let changes = changes
+        let (shown, all) = compare(&sides[0], &sides[1], page);
+        let changes = shown
             .into_iter()
-            .skip(start)
-            .take(page.size() as usize)
-            .filter_map(|change| {
-                let owner = after
-                    .get(&change.key)
-                    .or_else(|| before.get(&change.key))
-                    .map(|(profile, _)| profile.clone())?;
-                Some(ChangeEntry {
-                    owner,
-                    change: change.kind,
-                    shares: (change.from, change.to),
-                    percentage: (
-                        percentage(change.from, total_from.unwrap_or(0)),
-                        percentage(change.to, total_to.unwrap_or(0)),
-                    ),
-                })
+            .map(|(owner, change, from, to)| ChangeEntry {
+                owner,
+                change: change.kind,
+                shares: (change.from, change.to),
+                percentage: (from, to),
             })
             .collect();
         Ok(Some(ChangesView {

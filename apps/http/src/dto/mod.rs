@@ -5,7 +5,8 @@
 mod years;
 
 pub use years::{
-    ChangeOut, ChangesOut, HistoryEntryOut, HistoryOut, Span, YearOut, YearsOut, rfc3339,
+    ChangeOut, ChangesOut, HistoryEntryOut, HistoryOut, HoldingChangeOut, OwnerChangesOut, Span,
+    YearOut, YearsOut, rfc3339,
 };
 
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,11 @@
 //! The replies of the reads over the register's years.
 
 use serde::Serialize;
-use shareholders_ports::{ChangeEntry, ChangesView, HistoryEntry, YearRecord};
+use shareholders_ports::{
+    ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView, YearRecord,
+};
 
-use super::{OwnerProfileOut, PageOut, percent};
+use super::{CompanyOut, OwnerProfileOut, OwnerRefOut, PageOut, percent};
 
 /// One imported year, in `GET /api/years`.
 #[derive(Clone, PartialEq, Debug, Serialize)]
@@ -158,6 +160,53 @@ impl From<&ChangesView> for ChangesOut {
                 to: v.total_shares.1,
             },
             changes: v.changes.iter().map(ChangeOut::from).collect(),
+            page: v.page.into(),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct HoldingChangeOut {
+    pub company: CompanyOut,
+    pub change: &'static str,
+    pub shares: Span<u64>,
+    pub percentage: Span<f64>,
+}
+
+impl From<&HoldingChangeEntry> for HoldingChangeOut {
+    fn from(e: &HoldingChangeEntry) -> Self {
+        Self {
+            company: (&e.company).into(),
+            change: e.change.as_str(),
+            shares: Span {
+                from: e.shares.0,
+                to: e.shares.1,
+            },
+            percentage: Span {
+                from: percent(e.percentage.0),
+                to: percent(e.percentage.1),
+            },
+        }
+    }
+}
+
+/// `GET /api/person/{id}/changes?from=&to=` and `GET /api/{orgnr}/holdings/changes`.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct OwnerChangesOut {
+    pub owner: OwnerRefOut,
+    pub from: u16,
+    pub to: u16,
+    pub changes: Vec<HoldingChangeOut>,
+    pub page: PageOut,
+}
+
+impl From<&OwnerChangesView> for OwnerChangesOut {
+    fn from(v: &OwnerChangesView) -> Self {
+        Self {
+            owner: (&v.owner).into(),
+            from: v.from.get(),
+            to: v.to.get(),
+            changes: v.changes.iter().map(HoldingChangeOut::from).collect(),
             page: v.page.into(),
         }
     }
