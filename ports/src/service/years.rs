@@ -93,13 +93,16 @@ where
     Ok(all)
 }
 
+/// A changed entry as shown: its profile, the change, and its percentage in each year.
+type Shown<K, P> = (P, HoldingChange<K>, Percentage, Percentage);
+
 /// The changed entries between two sides, largest change first, and one page of them with
 /// each side's percentage.
 fn compare<K: Ord + Clone, P: Clone>(
     before: &Side<K, P>,
     after: &Side<K, P>,
     page: PageRequest,
-) -> (Vec<(P, HoldingChange<K>, Percentage, Percentage)>, u64) {
+) -> (Vec<Shown<K, P>>, u64) {
     let changes = holding_changes(
         before
             .iter()
