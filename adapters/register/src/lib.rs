@@ -14,7 +14,7 @@ mod progress;
 mod reader;
 mod sort;
 
-pub use generate::{GenerateStats, generate};
+pub use generate::{GenerateStats, YearChurn, generate, generate_series, series_file_name};
 pub use import::{ImportOptions, ImportOutcome, REJECTS_HEADER, import_file};
 pub use parse::{FIELDS, HEADER, Reject, parse_line, year_from_file_name};
 pub use progress::Progress;

@@ -106,9 +106,16 @@ pub enum Command {
         /// Seed: the same seed gives the same file.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output file; standard output when absent.
+        /// Output file; standard output when absent. With --years, the folder the years'
+        /// files (aksjeeiebok__<year>.csv) are written to.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// A series of years, FIRST..LAST (for example 2019..2023): one extract per year, each
+        /// the year before with realistic churn (changed counts, owners exiting and entering,
+        /// companies founded and dissolved, persons moving, new issues; alpha-3 country codes
+        /// before the last two years).
+        #[arg(long, value_parser = parse_years, requires = "out")]
+        years: Option<std::ops::RangeInclusive<u16>>,
     },
 }
 
@@ -142,6 +149,17 @@ impl Default for ServeArgs {
             no_projector: false,
         }
     }
+}
+
+fn parse_years(input: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (first, last) = input
+        .split_once("..")
+        .ok_or_else(|| format!("years are FIRST..LAST, as 2019..2023, not {input:?}"))?;
+    let (first, last) = (parse_year(first)?, parse_year(last)?);
+    if first > last {
+        return Err(format!("{first} comes after {last}"));
+    }
+    Ok(first.get()..=last.get())
 }
 
 fn parse_year(input: &str) -> Result<RegisterYear, String> {

@@ -263,8 +263,9 @@ pub async fn import(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<E
         None => "none rejected".to_owned(),
     };
     println!(
-        "imported {} lines of {} ({rejects}) as {}: {} companies, {} holdings, {} persons linked \
-         to an adjacent year ({} ambiguous, left unlinked){} in {:.1} s",
+        "imported {} of {} lines of {} ({rejects}) as {}: {} companies, {} holdings, {} persons \
+         linked to an adjacent year ({} ambiguous, left unlinked){} in {:.1} s",
+        outcome.lines_read - outcome.rejects,
         outcome.lines_read,
         args.file.display(),
         outcome.year,
@@ -350,10 +351,46 @@ pub async fn import(storage: &StorageArgs, args: ImportArgs) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// `generate`: a synthetic extract.
+/// `generate --years`: one extract per year into the folder `out`.
 ///
 /// # Errors
-/// When the output cannot be written.
+/// When a file cannot be written.
+pub fn generate_series(
+    rows: u64,
+    seed: u64,
+    years: std::ops::RangeInclusive<u16>,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let dir = out.context("--years writes into the folder given by --out")?;
+    let started = Instant::now();
+    for year in shareholders_register::generate_series(rows, seed, years, dir)? {
+        println!(
+            "{}: {} rows, {} companies; {} counts changed, {} holdings changed hands, {} \
+             dissolved, {} founded, {} lines of movers, {} new issues{}",
+            year.path.display(),
+            year.rows,
+            year.companies,
+            year.counts_changed,
+            year.changed_hands,
+            year.dissolved,
+            year.founded,
+            year.moved_rows,
+            year.new_issues,
+            if year.alpha2 {
+                ", alpha-2 countries"
+            } else {
+                ", alpha-3 countries"
+            },
+        );
+    }
+    eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `generate`: one synthetic extract.
+///
+/// # Errors
+/// When the file cannot be written.
 pub fn generate(rows: u64, seed: u64, out: Option<&Path>) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let stats = match out {

@@ -28,6 +28,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { show } => commands::verify(&storage, show).await,
         Command::Rebuild { batch } => commands::rebuild(&storage, batch).await,
         Command::Import(args) => commands::import(&storage, args).await,
-        Command::Generate { rows, seed, out } => commands::generate(rows, seed, out.as_deref()),
+        Command::Generate {
+            rows,
+            seed,
+            out,
+            years: Some(years),
+        } => commands::generate_series(rows, seed, years, out.as_deref()),
+        Command::Generate {
+            rows, seed, out, ..
+        } => commands::generate(rows, seed, out.as_deref()),
     }
 }

@@ -64,7 +64,7 @@ fn generate_import_verify_and_reimport_on_the_embedded_default() {
 
     let (code, stdout, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("imported 3000 lines"), "{stdout}");
+    assert!(stdout.contains("imported 3000 of 3000 lines"), "{stdout}");
     assert!(stdout.contains("none rejected"), "{stdout}");
     assert!(
         stdout.contains("as 2024") && stdout.contains("the live register is now 2024"),
@@ -80,7 +80,7 @@ fn generate_import_verify_and_reimport_on_the_embedded_default() {
     let (code, stdout, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("imported 3000 lines") && stdout.contains("0 live change(s)"),
+        stdout.contains("imported 3000 of 3000 lines") && stdout.contains("0 live change(s)"),
         "{stdout}"
     );
     let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
@@ -130,7 +130,7 @@ fn the_real_sample_imports_and_bad_lines_are_reported() {
         .arg(&rejects));
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("imported 20 lines") && stdout.contains("2 rejected"),
+        stdout.contains("imported 20 of 22 lines") && stdout.contains("2 rejected"),
         "{stdout}"
     );
     let report = std::fs::read_to_string(&rejects).expect("rejects file");
@@ -148,4 +148,47 @@ fn project_without_a_broker_says_what_to_configure() {
     let (code, _, stderr) = run(shareholders(dir.path()).arg("project"));
     assert_ne!(code, 0);
     assert!(stderr.contains("SHAREHOLDERS_AMQP_URL"), "{stderr}");
+}
+
+#[test]
+fn a_generated_series_imports_in_any_order_and_links_movers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let series = dir.path().join("series");
+    let (code, stdout, stderr) = run(shareholders(dir.path())
+        .args([
+            "generate",
+            "--rows",
+            "4000",
+            "--seed",
+            "9",
+            "--years",
+            "2019..2021",
+            "--out",
+        ])
+        .arg(&series));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    let mut linked = 0;
+    for year in [2021, 2019, 2020] {
+        let file = series.join(format!("aksjeeiebok__{year}.csv"));
+        let (code, stdout, stderr) = run(shareholders(dir.path()).arg("import").arg(&file));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains(&format!("as {year}")), "{stdout}");
+        assert_eq!(
+            stdout.contains("the live register is now 2021"),
+            year == 2021,
+            "only 2021 moves the live register: {stdout}"
+        );
+        let count = stdout
+            .split(" persons linked")
+            .next()
+            .and_then(|head| head.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .expect("a count of persons linked");
+        linked += count;
+    }
+    assert!(linked > 0, "movers are linked across the series");
+    let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("3 imported year(s)"), "{stdout}");
 }

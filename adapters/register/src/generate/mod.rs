@@ -8,6 +8,10 @@ use std::io::{self, BufWriter, Write};
 
 use crate::parse::HEADER;
 
+mod series;
+
+pub use series::{YearChurn, generate_series, series_file_name};
+
 /// What [`generate`] wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GenerateStats {
