@@ -29,6 +29,10 @@ pub struct PersonSnapshot {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct HoldingSnapshot {
     pub record: HoldingRecord,
+    /// The holding's shares over all classes as stored to sort and page owners and holdings
+    /// by (and to choose a company's largest owner). The write model gives the sum of the
+    /// classes; a read model, the value it stores.
+    pub shares: u64,
     /// The company's version when this holding last changed.
     pub version: u64,
 }
@@ -100,10 +104,11 @@ pub enum Difference {
     Missing { kind: &'static str, key: String },
     /// In the read model, not in the write model.
     Unexpected { kind: &'static str, key: String },
-    /// In both, with different content.
+    /// In both, with a different value of one field.
     Differs {
         kind: &'static str,
         key: String,
+        field: &'static str,
         write: String,
         read: String,
     },
@@ -117,11 +122,12 @@ impl std::fmt::Display for Difference {
             Self::Differs {
                 kind,
                 key,
+                field,
                 write,
                 read,
             } => write!(
                 f,
-                "{kind} {key}: write model has {write}, read model has {read}"
+                "{kind} {key}: {field} is {write} in the write model, {read} in the read model"
             ),
         }
     }
@@ -131,7 +137,77 @@ fn owner_key(kind: OwnerKind, id: &str) -> (OwnerKind, String) {
     (kind, id.to_owned())
 }
 
-/// Compares two models' snapshots and returns every difference in content (versions aside).
+impl Difference {
+    /// The kind of record: `organisation`, `person`, `holding` or `year`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Missing { kind, .. }
+            | Self::Unexpected { kind, .. }
+            | Self::Differs { kind, .. } => kind,
+        }
+    }
+}
+
+/// A record's fields as `diff` compares them: every stored field a read depends on, by name.
+///
+/// **The rule for the read model's records**: a field a read model stores is either listed
+/// here (so `verify` compares it) or read by no query. Versions and applied positions are the
+/// only bookkeeping left out: they order writes, and no answer shows them.
+type Fields = Vec<(&'static str, String)>;
+
+fn text<T: Debug>(value: &T) -> String {
+    format!("{value:?}")
+}
+
+fn company_fields(c: &CompanySnapshot) -> Fields {
+    let r = &c.record;
+    let o = &r.organisation;
+    vec![
+        ("name", text(&o.name())),
+        ("postal_code", text(&o.postal_code())),
+        ("place", text(&o.place())),
+        ("country", text(&o.country())),
+        ("total_shares", text(&o.total_shares())),
+        ("registered_shares", text(&r.registered_shares)),
+        ("owner_count", text(&r.owner_count)),
+        ("foreign_owner_count", text(&r.foreign_owner_count)),
+        ("holding_count", text(&r.holding_count)),
+        ("classes", text(&r.classes)),
+    ]
+}
+
+fn person_fields(p: &PersonSnapshot) -> Fields {
+    let person = &p.record.person;
+    vec![
+        ("name", text(&person.name())),
+        ("birth_year", text(&person.birth_year())),
+        ("postal_code", text(&person.postal_code())),
+        ("place", text(&person.place())),
+        ("country", text(&person.country())),
+        ("holding_count", text(&p.record.holding_count)),
+    ]
+}
+
+fn holding_fields(h: &HoldingSnapshot) -> Fields {
+    let r = &h.record;
+    vec![
+        ("company.name", text(&r.company.name)),
+        ("company.total_shares", text(&r.company.total_shares)),
+        (
+            "company_registered_shares",
+            text(&r.company_registered_shares),
+        ),
+        ("owner.name", text(&r.owner.name)),
+        ("owner.country", text(&r.owner.country)),
+        ("owner.birth_year", text(&r.owner.birth_year)),
+        ("classes", text(&r.classes)),
+        ("shares", text(&h.shares)),
+    ]
+}
+
+/// Compares two models' snapshots and returns every difference: records on one side only, and
+/// every field (see [`Fields`]) whose value differs.
 /// It streams both sides in step, so memory stays flat however large the models are.
 ///
 /// # Errors
@@ -143,7 +219,7 @@ pub async fn diff(write: &dyn Snapshot, read: &dyn Snapshot) -> anyhow::Result<V
         write.companies(),
         read.companies(),
         |c| c.record.organisation.orgnr().to_string(),
-        |c| c.record.clone(),
+        company_fields,
         &mut differences,
     )
     .await?;
@@ -152,7 +228,7 @@ pub async fn diff(write: &dyn Snapshot, read: &dyn Snapshot) -> anyhow::Result<V
         write.persons(),
         read.persons(),
         |p| p.record.person.id().to_string(),
-        |p| p.record.clone(),
+        person_fields,
         &mut differences,
     )
     .await?;
@@ -164,19 +240,19 @@ pub async fn diff(write: &dyn Snapshot, read: &dyn Snapshot) -> anyhow::Result<V
             let (kind, id) = owner_key(h.record.owner.owner.kind(), h.record.owner.owner.id());
             format!("{}/{}/{id}", h.record.company.orgnr, kind.as_str())
         },
-        |h| h.record.clone(),
+        holding_fields,
         &mut differences,
     )
     .await?;
     Ok(differences)
 }
 
-async fn merge<T, C: PartialEq + Debug>(
+async fn merge<T>(
     kind: &'static str,
     mut left: BoxStream<'_, anyhow::Result<T>>,
     mut right: BoxStream<'_, anyhow::Result<T>>,
     key: impl Fn(&T) -> String,
-    content: impl Fn(&T) -> C,
+    fields: impl Fn(&T) -> Fields,
     out: &mut Vec<Difference>,
 ) -> anyhow::Result<()> {
     let mut l = left.next().await.transpose()?;
@@ -203,14 +279,16 @@ async fn merge<T, C: PartialEq + Debug>(
             }
             Ordering::Equal => {
                 if let (Some(a), Some(b)) = (&l, &r) {
-                    let (ca, cb) = (content(a), content(b));
-                    if ca != cb {
-                        out.push(Difference::Differs {
-                            kind,
-                            key: key(a),
-                            write: format!("{ca:?}"),
-                            read: format!("{cb:?}"),
-                        });
+                    for ((field, write), (_, read)) in fields(a).into_iter().zip(fields(b)) {
+                        if write != read {
+                            out.push(Difference::Differs {
+                                kind,
+                                key: key(a),
+                                field,
+                                write,
+                                read,
+                            });
+                        }
                     }
                 }
                 l = left.next().await.transpose()?;

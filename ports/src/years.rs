@@ -147,6 +147,7 @@ pub async fn diff_years(
             Some(s) if s != record => differences.push(Difference::Differs {
                 kind: "year",
                 key,
+                field: "record",
                 write: format!("{record:?}"),
                 read: format!("{s:?}"),
             }),
@@ -189,11 +190,13 @@ fn in_year(year: RegisterYear, difference: Difference) -> Difference {
         Difference::Differs {
             kind,
             key,
+            field,
             write,
             read,
         } => Difference::Differs {
             kind,
             key: prefix(key),
+            field,
             write,
             read,
         },

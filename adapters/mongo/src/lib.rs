@@ -15,6 +15,10 @@
 //! - `applied`: one document per applied event position; `meta` holds the `applied_through`
 //!   watermark set by a rebuild.
 //!
+//! Every stored field is either compared by `verify` (the fields of
+//! [`shareholders_ports::diff`]) or read by no query; `version`, `owner_version` and the
+//! applied positions are bookkeeping that orders writes and shows in no answer.
+//!
 //! Each group of fields (issuer state, owner state, holding) is only overwritten by a strictly
 //! newer version of it (see [`write`]), so events may be applied in any order, any number of
 //! times. A company's declared total belongs to its issuer state (a register import may change
@@ -793,8 +797,16 @@ impl HoldingWalk {
             .with_context(|| format!("holding {id} has no company.orgnr"))?
             .to_owned();
         let totals = self.totals(&orgnr).await?;
+        // The company's total as the holding stores it (queries fall back to it), not the
+        // company document's: verify compares each stored copy.
+        let stored = CompanyTotals {
+            total_shares: None,
+            ..totals
+        };
         let snapshot = HoldingSnapshot {
-            record: holding_record(&doc, totals)
+            record: holding_record(&doc, stored)
+                .with_context(|| format!("reading holding {id}"))?,
+            shares: codec::get_u64(&doc, "shares")
                 .with_context(|| format!("reading holding {id}"))?,
             version: codec::get_opt_u64(&doc, "version")?.unwrap_or(0),
         };

@@ -51,6 +51,7 @@ fn synthetic(documents: u32) -> SnapshotBatch {
         let company = orgnr(n / 5 % companies);
         let id = format!("p{:07}", n % persons);
         batch.holdings.push(HoldingSnapshot {
+            shares: u64::from(n % 100 + 1),
             record: HoldingRecord {
                 company: CompanyProfile {
                     orgnr: company,

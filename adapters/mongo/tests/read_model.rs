@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{State, WriteModel, collect, drop_database, fresh, organisation, orgnr, person};
+use common::{
+    State, WriteModel, collect, drop_database, fresh, organisation, orgnr, person, person_ref,
+    scenario,
+};
 use mongodb::bson::doc;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -19,35 +22,6 @@ use shareholders_ports::{
 
 fn page(page: u32, size: u32) -> PageRequest {
     PageRequest::new(Some(page), Some(size)).expect("valid page")
-}
-
-fn person_ref(id: &str) -> OwnerRef {
-    OwnerRef::Person(PersonId::parse(id).expect("valid id"))
-}
-
-/// Two companies, organisations and persons as owners, several classes, treasury shares and
-/// ties in shares.
-fn scenario() -> (WriteModel, Vec<RecordedEvent>) {
-    let mut model = WriteModel::default();
-    let mut events = vec![
-        model.register_organisation(organisation(1, Some(1000), "NO")),
-        model.register_organisation(organisation(2, None, "NO")),
-        model.register_organisation(organisation(3, None, "SE")),
-        model.register_person(person("alice", "NO")),
-        model.register_person(person("bob", "DK")),
-        model.register_person(person("carol", "NO")),
-    ];
-    let (a, b, c) = (orgnr(1), orgnr(2), orgnr(3));
-    let org_c = OwnerRef::Organisation(c);
-    events.push(model.purchase(a, &person_ref("alice"), "A-aksjer", 300));
-    events.push(model.purchase(a, &person_ref("bob"), "A-aksjer", 100));
-    events.push(model.purchase(a, &org_c, "B-aksjer", 100));
-    events.push(model.purchase(a, &person_ref("bob"), "B-aksjer", 50));
-    events.push(model.purchase(a, &OwnerRef::Organisation(a), "A-aksjer", 20));
-    events.push(model.purchase(a, &person_ref("carol"), "A-aksjer", 150));
-    events.push(model.purchase(b, &person_ref("alice"), "Ordinære aksjer", 10));
-    events.push(model.purchase(b, &org_c, "Ordinære aksjer", 30));
-    (model, events)
 }
 
 #[tokio::test]

@@ -121,7 +121,9 @@ pub(crate) fn holding(row: &PgRow) -> anyhow::Result<HoldingSnapshot> {
     let owner_name =
         owner_name.with_context(|| format!("holding of unregistered owner {kind} {owner_id}"))?;
     let owner_country = owner_country.unwrap_or_default();
+    let classes = rows::classes(row.try_get("class_names")?, row.try_get("class_shares")?)?;
     Ok(HoldingSnapshot {
+        shares: classes.iter().map(|class| class.shares).sum(),
         record: HoldingRecord {
             company: CompanyProfile {
                 orgnr: rows::orgnr(&company)?,
@@ -135,7 +137,7 @@ pub(crate) fn holding(row: &PgRow) -> anyhow::Result<HoldingSnapshot> {
                 country: rows::country(&owner_country)?,
                 birth_year: rows::birth_year(row.try_get("owner_birth_year")?)?,
             },
-            classes: rows::classes(row.try_get("class_names")?, row.try_get("class_shares")?)?,
+            classes,
         },
         version: to_u64(row.try_get("version")?, "version")?,
     })

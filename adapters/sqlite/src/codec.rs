@@ -145,10 +145,11 @@ pub(crate) fn person(row: &SqliteRow) -> anyhow::Result<PersonSnapshot> {
 }
 
 /// A row of `company, company_name, company_total, company_registered, owner_kind, owner_id,
-/// owner_name, owner_country, owner_birth_year, classes, version`.
+/// owner_name, owner_country, owner_birth_year, classes, shares, version`.
 pub(crate) fn holding(row: &SqliteRow) -> anyhow::Result<HoldingSnapshot> {
     let classes: Option<String> = row.try_get("classes")?;
     Ok(HoldingSnapshot {
+        shares: count(row.try_get("shares")?)?,
         record: HoldingRecord {
             company: CompanyProfile {
                 orgnr: orgnr(row.try_get("company")?)?,

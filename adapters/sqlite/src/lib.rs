@@ -5,7 +5,9 @@
 //! keys) and the read model (`read_*` tables) are separate tables: the read side is written
 //! only by [`Projection::apply`](shareholders_ports::Projection::apply) and the
 //! [`ReadModelLoader`](shareholders_ports::ReadModelLoader), with versioned upserts, so the
-//! embedded mode runs the same CQRS path as the server stack.
+//! embedded mode runs the same CQRS path as the server stack. Every stored read-model column is
+//! either compared by `verify` (the fields of [`shareholders_ports::diff`]) or read by no
+//! query; versions and applied positions are the bookkeeping left out.
 //!
 //! SQLite has one writer. Every write runs in a `BEGIN IMMEDIATE` transaction, so concurrent
 //! commands (even from another process on the same file) serialise; within a process, writes

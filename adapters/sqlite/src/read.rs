@@ -64,7 +64,7 @@ impl Queries {
         format!(
             "SELECT h.company, o.name AS company_name, o.total_shares AS company_total, \
              o.registered_shares AS company_registered, h.owner_kind, h.owner_id, h.owner_name, \
-             h.owner_country, h.owner_birth_year, h.classes, h.version \
+             h.owner_country, h.owner_birth_year, h.classes, h.shares, h.version \
              FROM {holdings} h JOIN {organisations} o ON o.orgnr = h.company \
              {filter_and_order} LIMIT ? OFFSET ?",
             holdings = self.tables.holdings,

@@ -24,7 +24,8 @@ const WRITE_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
     o.total_shares AS company_total, o.registered_shares AS company_registered, \
     h.owner_kind, h.owner_id, COALESCE(oo.name, op.name) AS owner_name, \
     COALESCE(oo.country, op.country) AS owner_country, op.birth_year AS owner_birth_year, \
-    json_group_array(json_array(h.share_class, h.shares)) AS classes, MAX(h.version) AS version \
+    json_group_array(json_array(h.share_class, h.shares)) AS classes, SUM(h.shares) AS shares, \
+    MAX(h.version) AS version \
     FROM holdings h \
     JOIN organisations o ON o.orgnr = h.company \
     LEFT JOIN organisations oo ON h.owner_kind = 'organization' AND oo.orgnr = h.owner_id \
@@ -43,7 +44,7 @@ const READ_PERSONS: &str = "SELECT id, name, birth_year, postal_code, place, \
 const READ_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
     o.total_shares AS company_total, o.registered_shares AS company_registered, \
     h.owner_kind, h.owner_id, h.owner_name, h.owner_country, h.owner_birth_year, h.classes, \
-    h.version \
+    h.shares, h.version \
     FROM read_holdings h JOIN read_organisations o ON o.orgnr = h.company \
     ORDER BY h.company, h.owner_kind, h.owner_id";
 

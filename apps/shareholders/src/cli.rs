@@ -86,9 +86,13 @@ pub enum Command {
     Project,
     /// Compare the write model with the read model; exit 1 if they differ.
     Verify {
-        /// Print at most this many differences.
+        /// Print at most this many differences in full (then counts per record kind).
         #[arg(long, default_value_t = 50)]
         show: usize,
+        /// One JSON object on standard output: the differences (at most --show), the counts per
+        /// record kind and the total.
+        #[arg(long)]
+        json: bool,
     },
     /// Rebuild the read model from the write model.
     Rebuild {

@@ -77,7 +77,7 @@ pub async fn project(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
 ///
 /// # Errors
 /// When a store fails.
-pub async fn verify(storage: &StorageArgs, show: usize) -> anyhow::Result<ExitCode> {
+pub async fn verify(storage: &StorageArgs, show: usize, json: bool) -> anyhow::Result<ExitCode> {
     let stack = Stack::connect(storage).await?;
     let backlog = stack.outbox().backlog().await?;
     if backlog > 0 {
@@ -97,11 +97,36 @@ pub async fn verify(storage: &StorageArgs, show: usize) -> anyhow::Result<ExitCo
         )
         .await?,
     );
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for difference in &differences {
+        *counts.entry(difference.kind()).or_default() += 1;
+    }
+    if json {
+        let shown: Vec<serde_json::Value> =
+            differences.iter().take(show).map(difference_json).collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "differences": shown,
+                "counts": counts,
+                "total": differences.len(),
+                "years": years,
+            })
+        );
+        return Ok(if differences.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     for difference in differences.iter().take(show) {
         println!("{difference}");
     }
     if differences.len() > show {
         println!("… and {} more", differences.len() - show);
+    }
+    for (kind, count) in &counts {
+        println!("{count} {kind} difference(s)");
     }
     println!(
         "{} difference(s) between the write model and the read model, live and {years} \
@@ -114,6 +139,28 @@ pub async fn verify(storage: &StorageArgs, show: usize) -> anyhow::Result<ExitCo
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn difference_json(difference: &shareholders_ports::Difference) -> serde_json::Value {
+    use shareholders_ports::Difference;
+    match difference {
+        Difference::Missing { kind, key } => {
+            serde_json::json!({"kind": kind, "key": key, "problem": "missing from the read model"})
+        }
+        Difference::Unexpected { kind, key } => {
+            serde_json::json!({"kind": kind, "key": key, "problem": "only in the read model"})
+        }
+        Difference::Differs {
+            kind,
+            key,
+            field,
+            write,
+            read,
+        } => serde_json::json!({
+            "kind": kind, "key": key, "problem": "differs", "field": field,
+            "write": write, "read": read,
+        }),
+    }
 }
 
 /// A progress display for document counts: a spinner on a terminal, periodic lines otherwise.

@@ -25,7 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => commands::migrate(&storage).await,
         Command::Relay => commands::relay(&storage).await,
         Command::Project => commands::project(&storage).await,
-        Command::Verify { show } => commands::verify(&storage, show).await,
+        Command::Verify { show, json } => commands::verify(&storage, show, json).await,
         Command::Rebuild { batch } => commands::rebuild(&storage, batch).await,
         Command::Import(args) => commands::import(&storage, args).await,
         Command::Generate {

@@ -192,3 +192,73 @@ fn a_generated_series_imports_in_any_order_and_links_movers() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("3 imported year(s)"), "{stdout}");
 }
+
+#[test]
+fn verify_names_a_corrupted_field_live_and_by_year_and_rebuild_repairs_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extract = dir.path().join("aksjeeiebok__2024.csv");
+    std::fs::copy(support::sample_path(), &extract).expect("copy the sample");
+    let (code, _, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
+    assert_eq!(code, 0, "{stderr}");
+    let corrupt = |sql: String| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let url = format!("sqlite://{}", dir.path().join("shareholders.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE name LIKE 'read_y2024g%_holdings'",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("tables");
+            let sql = sql.replace("{year}", &tables[0]);
+            let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("corrupts")
+                .rows_affected();
+            assert_eq!(changed, 1);
+            pool.close().await;
+        });
+    };
+    // HAGEN STEIN ERIK's 3 shares in TVIST 1 AS, said to be 1000: live, and in 2024's tables.
+    corrupt(
+        "UPDATE read_holdings SET shares = 1000 WHERE company = '988844322' AND shares = 3".into(),
+    );
+    corrupt("UPDATE {year} SET shares = 1000 WHERE company = '988844322' AND shares = 3".into());
+    let (code, stdout, _) = run(shareholders(dir.path()).args(["verify", "--json"]));
+    assert_eq!(code, 1, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(report["total"], 2, "{report}");
+    assert_eq!(report["counts"]["holding"], 2, "{report}");
+    let keys: Vec<(&str, &str)> = report["differences"]
+        .as_array()
+        .expect("differences")
+        .iter()
+        .map(|d| {
+            (
+                d["key"].as_str().unwrap_or(""),
+                d["field"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), 2, "{report}");
+    assert!(keys.iter().all(|(_, field)| *field == "shares"), "{report}");
+    assert!(
+        keys.iter()
+            .any(|(key, _)| key.starts_with("988844322/person/")),
+        "{report}"
+    );
+    assert!(
+        keys.iter()
+            .any(|(key, _)| key.starts_with("2024/988844322/person/")),
+        "{report}"
+    );
+    let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("2 holding difference(s)"), "{stdout}");
+    let (code, _, stderr) = run(shareholders(dir.path()).arg("rebuild"));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "{stdout}");
+}

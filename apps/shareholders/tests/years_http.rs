@@ -98,7 +98,7 @@ async fn every_read_takes_a_year_and_the_years_compare() {
         assert_eq!(code, ExitCode::SUCCESS);
     }
     assert_eq!(
-        verify(&storage, 5).await.expect("verifies"),
+        verify(&storage, 5, false).await.expect("verifies"),
         ExitCode::SUCCESS
     );
 

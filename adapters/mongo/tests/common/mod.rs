@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt as _, TryStreamExt};
 use shareholders_domain::{
     BirthYear, ClassShares, CompanyProfile, CompanyState, Country, Event, Name, OrgNr,
     Organisation, OwnerKind, OwnerProfile, OwnerRef, OwnerState, Person, PersonId, Place, Position,
@@ -340,6 +341,7 @@ impl WriteModel {
             .holdings
             .iter()
             .map(|((company, _, _), holding)| HoldingSnapshot {
+                shares: holding.classes.values().sum(),
                 record: HoldingRecord {
                     company: holding.company.clone(),
                     company_registered_shares: self.company_state(*company).registered_shares,
@@ -373,5 +375,54 @@ pub async fn collect(snapshot: &dyn Snapshot) -> State {
         persons: snapshot.persons().try_collect().await.expect("persons"),
         holdings: snapshot.holdings().try_collect().await.expect("holdings"),
         position: snapshot.position().await.expect("position"),
+    }
+}
+
+pub fn person_ref(id: &str) -> OwnerRef {
+    OwnerRef::Person(PersonId::parse(id).expect("valid id"))
+}
+
+/// Two companies, organisations and persons as owners, several classes, treasury shares and
+/// ties in shares.
+pub fn scenario() -> (WriteModel, Vec<RecordedEvent>) {
+    let mut model = WriteModel::default();
+    let mut events = vec![
+        model.register_organisation(organisation(1, Some(1000), "NO")),
+        model.register_organisation(organisation(2, None, "NO")),
+        model.register_organisation(organisation(3, None, "SE")),
+        model.register_person(person("alice", "NO")),
+        model.register_person(person("bob", "DK")),
+        model.register_person(person("carol", "NO")),
+    ];
+    let (a, b, c) = (orgnr(1), orgnr(2), orgnr(3));
+    let org_c = OwnerRef::Organisation(c);
+    events.push(model.purchase(a, &person_ref("alice"), "A-aksjer", 300));
+    events.push(model.purchase(a, &person_ref("bob"), "A-aksjer", 100));
+    events.push(model.purchase(a, &org_c, "B-aksjer", 100));
+    events.push(model.purchase(a, &person_ref("bob"), "B-aksjer", 50));
+    events.push(model.purchase(a, &OwnerRef::Organisation(a), "A-aksjer", 20));
+    events.push(model.purchase(a, &person_ref("carol"), "A-aksjer", 150));
+    events.push(model.purchase(b, &person_ref("alice"), "Ordinære aksjer", 10));
+    events.push(model.purchase(b, &org_c, "Ordinære aksjer", 30));
+    (model, events)
+}
+
+/// A state kept in memory serves as the truth a read model is compared with.
+#[async_trait::async_trait]
+impl Snapshot for State {
+    fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
+        futures::stream::iter(self.companies.iter().cloned().map(Ok)).boxed()
+    }
+
+    fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
+        futures::stream::iter(self.persons.iter().cloned().map(Ok)).boxed()
+    }
+
+    fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
+        futures::stream::iter(self.holdings.iter().cloned().map(Ok)).boxed()
+    }
+
+    async fn position(&self) -> anyhow::Result<Option<Position>> {
+        Ok(self.position)
     }
 }

@@ -116,7 +116,8 @@ const YEAR_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
     o.total_shares AS company_total, o.registered AS company_registered, \
     h.owner_kind, h.owner_id, COALESCE(oo.name, op.name) AS owner_name, \
     COALESCE(oo.country, op.country) AS owner_country, op.birth_year AS owner_birth_year, \
-    json_group_array(json_array(h.share_class, h.shares)) AS classes, 0 AS version \
+    json_group_array(json_array(h.share_class, h.shares)) AS classes, SUM(h.shares) AS shares, \
+    0 AS version \
     FROM year_holdings h \
     JOIN year_organisations o ON o.year = h.year AND o.orgnr = h.company \
     LEFT JOIN year_organisations oo \

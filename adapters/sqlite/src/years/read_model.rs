@@ -422,7 +422,7 @@ impl Snapshot for ReadYearSnapshot {
         let sql = format!(
             "SELECT h.company, o.name AS company_name, o.total_shares AS company_total, \
              o.registered_shares AS company_registered, h.owner_kind, h.owner_id, h.owner_name, \
-             h.owner_country, h.owner_birth_year, h.classes, h.version \
+             h.owner_country, h.owner_birth_year, h.classes, h.shares, h.version \
              FROM {} h JOIN {} o ON o.orgnr = h.company \
              ORDER BY h.company, h.owner_kind, h.owner_id",
             self.tables.holdings, self.tables.organisations
