@@ -49,7 +49,12 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await
-            .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
+            .with_context(|| {
+                format!(
+                    "cannot connect to PostgreSQL at {}",
+                    shareholders_redact::redact(url)
+                )
+            })?;
         Ok(Self { pool })
     }
 
@@ -83,28 +88,6 @@ impl PostgresStore {
     }
 }
 
-/// The URL without its password, for logs and errors.
-#[must_use]
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_owned(),
-    };
-    let tail = tail.split('?').next().unwrap_or_default();
-    if rest.contains('/') {
-        format!("{scheme}://{authority}/{tail}")
-    } else {
-        format!("{scheme}://{authority}")
-    }
-}
-
 /// The SQLSTATE of a database error anywhere in the chain.
 fn sqlstate(error: &anyhow::Error) -> Option<String> {
     error
@@ -130,24 +113,4 @@ async fn backoff(attempt: u32) {
             % 5,
     );
     tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5 + jitter + 1)).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use rstest::rstest;
-
-    #[rstest]
-    #[case(
-        "postgres://u:secret@h:5432/db?sslmode=disable",
-        "postgres://u:***@h:5432/db"
-    )]
-    #[case(
-        "postgres://postgres@127.0.0.1:5432/postgres",
-        "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    #[case("postgres://h", "postgres://h")]
-    #[case("not a url", "not a url")]
-    fn urls_are_redacted(#[case] url: &str, #[case] expected: &str) {
-        assert_eq!(super::redact(url), expected);
-    }
 }

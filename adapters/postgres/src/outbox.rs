@@ -49,7 +49,7 @@ impl Outbox for PostgresStore {
             let position: i64 = row.try_get("position").context("outbox position")?;
             let payload: String = row.try_get("payload").context("outbox payload")?;
             positions.push(position);
-            match shareholders_wire::decode_event(payload.as_bytes()) {
+            match shareholders_event_json::decode_event(payload.as_bytes()) {
                 Ok(event) => events.push(RecordedEvent {
                     position: Position::new(to_u64(position, "position")?),
                     event,

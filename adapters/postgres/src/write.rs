@@ -115,7 +115,7 @@ async fn complete(
 }
 
 async fn append(conn: &mut PgConnection, event: &Event) -> anyhow::Result<i64> {
-    let payload = String::from_utf8(shareholders_wire::encode_event(event))
+    let payload = String::from_utf8(shareholders_event_json::encode_event(event))
         .context("an encoded event is not UTF-8")?;
     sqlx::query_scalar("INSERT INTO outbox (payload) VALUES ($1::text::jsonb) RETURNING position")
         .bind(payload)

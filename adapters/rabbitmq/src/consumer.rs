@@ -11,7 +11,9 @@ use shareholders_domain::RecordedEvent;
 use shareholders_ports::{Projection, ProjectionError};
 use tokio::sync::watch;
 
-use crate::{Topology, check_url, open_connection, redact_url};
+use shareholders_redact::redact;
+
+use crate::{Topology, check_url, open_connection};
 
 /// How a projector consumes.
 #[derive(Clone, Debug)]
@@ -89,7 +91,7 @@ pub async fn run_consumer(
                 }
                 tracing::warn!(
                     error = %format!("{error:#}"),
-                    url = %redact_url(url),
+                    url = %redact(url),
                     queue = %topology.queue,
                     retry_in = ?backoff,
                     "consumer lost the broker; reconnecting"
@@ -172,7 +174,7 @@ impl Session<'_> {
             .await
             .with_context(|| format!("consuming {}", self.topology.queue))?;
         *connected = true;
-        tracing::info!(url = %redact_url(self.url), queue = %self.topology.queue, "consumer connected");
+        tracing::info!(url = %redact(self.url), queue = %self.topology.queue, "consumer connected");
 
         let limit = self.settings.batch.max(1);
         loop {
@@ -196,7 +198,7 @@ impl Session<'_> {
     async fn process(&self, batch: Vec<Delivery>) -> anyhow::Result<()> {
         let mut decoded = Vec::with_capacity(batch.len());
         for delivery in batch {
-            match shareholders_wire::decode(&delivery.data) {
+            match shareholders_event_json::decode(&delivery.data) {
                 Ok(event) => decoded.push((delivery, event)),
                 Err(error) => {
                     tracing::error!(

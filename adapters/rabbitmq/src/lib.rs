@@ -13,13 +13,13 @@
 
 mod consumer;
 mod publisher;
-mod redact;
 mod topology;
 
 pub use consumer::{ConsumerSettings, run_consumer};
 pub use publisher::{PublisherSettings, RabbitPublisher};
-pub use redact::redact_url;
 pub use topology::Topology;
+
+use shareholders_redact::redact;
 
 /// Connects with a timeout and the given connection name (shown by `rabbitmqctl
 /// list_connections` and the management UI).
@@ -35,12 +35,12 @@ async fn open_connection(
         .await
         .map_err(|_| anyhow::anyhow!("timed out after {timeout:?}"))
         .and_then(|connected| connected.map_err(anyhow::Error::from))
-        .with_context(|| format!("connecting to {}", redact_url(url)))
+        .with_context(|| format!("connecting to {}", redact(url)))
 }
 
 /// Checks that `url` is an AMQP URL, without revealing its password in the error.
 fn check_url(url: &str) -> anyhow::Result<()> {
     url.parse::<lapin::uri::AMQPUri>()
         .map(|_| ())
-        .map_err(|reason| anyhow::anyhow!("invalid AMQP URL {}: {reason}", redact_url(url)))
+        .map_err(|reason| anyhow::anyhow!("invalid AMQP URL {}: {reason}", redact(url)))
 }

@@ -8,7 +8,9 @@ use shareholders_domain::RecordedEvent;
 use shareholders_ports::{EventPublisher, PublishError};
 use tokio::sync::Mutex;
 
-use crate::{Topology, check_url, open_connection, redact_url};
+use shareholders_redact::redact;
+
+use crate::{Topology, check_url, open_connection};
 
 /// How a [`RabbitPublisher`] connects and how long it waits for the broker.
 #[derive(Clone, Debug)]
@@ -66,7 +68,7 @@ pub struct RabbitPublisher {
 impl std::fmt::Debug for RabbitPublisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RabbitPublisher")
-            .field("url", &redact_url(&self.url))
+            .field("url", &redact(&self.url))
             .field("topology", &self.topology)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
@@ -150,7 +152,7 @@ impl RabbitPublisher {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .context("enabling publisher confirms")?;
-        tracing::info!(url = %redact_url(&self.url), exchange = %self.topology.exchange, "publisher connected");
+        tracing::info!(url = %redact(&self.url), exchange = %self.topology.exchange, "publisher connected");
         Ok(Link {
             connection,
             channel,
@@ -161,7 +163,7 @@ impl RabbitPublisher {
         let deadline = tokio::time::Instant::now() + self.settings.confirm_timeout;
         let mut confirms = Vec::with_capacity(events.len());
         for recorded in events {
-            let payload = shareholders_wire::encode(recorded);
+            let payload = shareholders_event_json::encode(recorded);
             let kind = recorded.event.type_name();
             let properties = BasicProperties::default()
                 .with_delivery_mode(2)

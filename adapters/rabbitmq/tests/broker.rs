@@ -124,7 +124,7 @@ async fn publish_returns_once_the_broker_holds_every_message() {
             .expect("basic.get")
             .expect("a message");
         let properties = &message.delivery.properties;
-        let decoded = shareholders_wire::decode(&message.delivery.data).expect("decodes");
+        let decoded = shareholders_event_json::decode(&message.delivery.data).expect("decodes");
         assert_eq!(*properties.delivery_mode(), Some(2), "persistent");
         assert_eq!(
             properties.content_type().as_ref().map(|t| t.as_str()),
@@ -213,7 +213,7 @@ async fn poison_goes_to_the_dead_letter_queue_and_the_consumer_goes_on() {
 
     let mut dead = broker.drain(&broker.topology.dead_letter_queue).await;
     dead.sort();
-    let poisoned = shareholders_wire::encode(&person(3));
+    let poisoned = shareholders_event_json::encode(&person(3));
     let mut expected = vec![
         b"\x00 not an event".to_vec(),
         b"{\"v\":99}".to_vec(),
@@ -266,7 +266,7 @@ async fn failing_events_are_retried_then_dead_lettered() {
     assert_eq!(projection.applied().iter().filter(|&&p| p == 2).count(), 1);
     assert_eq!(
         broker.drain(&broker.topology.dead_letter_queue).await,
-        vec![shareholders_wire::encode(&person(1))]
+        vec![shareholders_event_json::encode(&person(1))]
     );
     assert_eq!(broker.ready(&broker.topology.queue).await, 0);
     broker.teardown().await;

@@ -39,7 +39,7 @@ impl Outbox for SqliteStore {
             .map(|row| {
                 let position = count(row.try_get("position")?)?;
                 let payload: Vec<u8> = row.try_get("payload")?;
-                let event = shareholders_wire::decode_event(&payload)
+                let event = shareholders_event_json::decode_event(&payload)
                     .with_context(|| format!("decoding outbox event {position}"))?;
                 Ok(RecordedEvent {
                     position: Position::new(position),

@@ -47,7 +47,7 @@ pub(crate) async fn check_key(
     }
     let position = count(row.try_get("position")?)?;
     let payload: Vec<u8> = row.try_get("payload")?;
-    let event = shareholders_wire::decode_event(&payload)
+    let event = shareholders_event_json::decode_event(&payload)
         .with_context(|| format!("decoding outbox event {position}"))?;
     Ok(KeyState::Replay(RecordedEvent {
         position: Position::new(position),
@@ -76,7 +76,7 @@ async fn save_key(
 pub(crate) async fn append(conn: &mut SqliteConnection, event: &Event) -> anyhow::Result<Position> {
     let result = sqlx::query("INSERT INTO outbox (event_type, payload) VALUES (?, ?)")
         .bind(event.type_name())
-        .bind(shareholders_wire::encode_event(event))
+        .bind(shareholders_event_json::encode_event(event))
         .execute(&mut *conn)
         .await
         .context("appending to the outbox")?;

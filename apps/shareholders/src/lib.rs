@@ -5,7 +5,6 @@
 
 pub mod cli;
 pub mod commands;
-pub mod redact;
 pub mod serve;
 pub mod stack;
 pub mod telemetry;

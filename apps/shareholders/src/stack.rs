@@ -15,7 +15,7 @@ use shareholders_rabbitmq::{ConsumerSettings, PublisherSettings, RabbitPublisher
 use shareholders_sqlite::SqliteStore;
 
 use crate::cli::StorageArgs;
-use crate::redact::redact;
+use shareholders_redact::redact;
 
 /// The write model.
 #[derive(Clone, Debug)]
@@ -170,70 +170,70 @@ impl Stack {
         Service::new(self.write_store(), self.read_store())
     }
 
+    /// The write side's adapter as the port `T` (one resolution for every write-side port).
+    fn write_port<T: ?Sized>(
+        &self,
+        embedded: fn(SqliteStore) -> Arc<T>,
+        postgres: fn(PostgresStore) -> Arc<T>,
+    ) -> Arc<T> {
+        match &self.write {
+            WriteSide::Embedded(s) => embedded(s.clone()),
+            WriteSide::Postgres(s) => postgres(s.clone()),
+        }
+    }
+
+    /// The read side's adapter as the port `T`.
+    fn read_port<T: ?Sized>(
+        &self,
+        embedded: fn(SqliteStore) -> Arc<T>,
+        mongo: fn(MongoReadModel) -> Arc<T>,
+    ) -> Arc<T> {
+        match &self.read {
+            ReadSide::Embedded(s) => embedded(s.clone()),
+            ReadSide::Mongo(m) => mongo(m.clone()),
+        }
+    }
+
     #[must_use]
     pub fn write_store(&self) -> Arc<dyn WriteStore> {
-        match &self.write {
-            WriteSide::Embedded(s) => Arc::new(s.clone()),
-            WriteSide::Postgres(s) => Arc::new(s.clone()),
-        }
+        self.write_port(|s| Arc::new(s), |s| Arc::new(s))
     }
 
     #[must_use]
     pub fn outbox(&self) -> Arc<dyn Outbox> {
-        match &self.write {
-            WriteSide::Embedded(s) => Arc::new(s.clone()),
-            WriteSide::Postgres(s) => Arc::new(s.clone()),
-        }
+        self.write_port(|s| Arc::new(s), |s| Arc::new(s))
     }
 
     #[must_use]
     pub fn importer(&self) -> Arc<dyn RegisterImport> {
-        match &self.write {
-            WriteSide::Embedded(s) => Arc::new(s.clone()),
-            WriteSide::Postgres(s) => Arc::new(s.clone()),
-        }
-    }
-
-    #[must_use]
-    pub fn read_store(&self) -> Arc<dyn ReadStore> {
-        match &self.read {
-            ReadSide::Embedded(s) => Arc::new(s.clone()),
-            ReadSide::Mongo(m) => Arc::new(m.clone()),
-        }
-    }
-
-    #[must_use]
-    pub fn projection(&self) -> Arc<dyn Projection> {
-        match &self.read {
-            ReadSide::Embedded(s) => Arc::new(s.clone()),
-            ReadSide::Mongo(m) => Arc::new(m.clone()),
-        }
-    }
-
-    #[must_use]
-    pub fn loader(&self) -> Arc<dyn ReadModelLoader> {
-        match &self.read {
-            ReadSide::Embedded(s) => Arc::new(s.clone()),
-            ReadSide::Mongo(m) => Arc::new(m.clone()),
-        }
+        self.write_port(|s| Arc::new(s), |s| Arc::new(s))
     }
 
     /// The write model's imported years.
     #[must_use]
     pub fn year_snapshots(&self) -> Arc<dyn YearSnapshots> {
-        match &self.write {
-            WriteSide::Embedded(s) => Arc::new(s.clone()),
-            WriteSide::Postgres(s) => Arc::new(s.clone()),
-        }
+        self.write_port(|s| Arc::new(s), |s| Arc::new(s))
+    }
+
+    #[must_use]
+    pub fn read_store(&self) -> Arc<dyn ReadStore> {
+        self.read_port(|s| Arc::new(s), |m| Arc::new(m))
+    }
+
+    #[must_use]
+    pub fn projection(&self) -> Arc<dyn Projection> {
+        self.read_port(|s| Arc::new(s), |m| Arc::new(m))
+    }
+
+    #[must_use]
+    pub fn loader(&self) -> Arc<dyn ReadModelLoader> {
+        self.read_port(|s| Arc::new(s), |m| Arc::new(m))
     }
 
     /// The read model's years.
     #[must_use]
     pub fn year_read_model(&self) -> Arc<dyn YearReadModel> {
-        match &self.read {
-            ReadSide::Embedded(s) => Arc::new(s.clone()),
-            ReadSide::Mongo(m) => Arc::new(m.clone()),
-        }
+        self.read_port(|s| Arc::new(s), |m| Arc::new(m))
     }
 
     /// The write model's state, for verify and rebuild.
