@@ -15,6 +15,7 @@ mod movers;
 mod orgnr;
 mod ownership;
 mod party;
+mod purchase;
 mod share;
 mod text;
 mod year;
@@ -38,6 +39,7 @@ pub use party::{
     BirthYear, BirthYearError, Organisation, OwnerKind, OwnerRef, OwnerRefError, Person, PersonId,
     PersonIdError, Purchase, PurchaseId,
 };
+pub use purchase::{PurchaseApplied, apply_purchase};
 pub use share::{ShareClass, ShareClassError, ShareCount, ShareCountError};
 pub use text::{Name, Place, PostalCode, TextError};
 pub use year::{Register, RegisterYear, RegisterYearError, moves_live_register};

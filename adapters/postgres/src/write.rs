@@ -3,9 +3,8 @@
 use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use shareholders_domain::{
-    ClassShares, CompanyProfile, CompanyState, Event, Organisation, OwnerProfile, OwnerRef,
-    OwnerState, Person, Position, Purchase, PurchaseId, ShareClass, ShareCount, SharesPurchased,
-    check_purchase,
+    CompanyProfile, CompanyState, Event, Organisation, OwnerProfile, OwnerRef, OwnerState, Person,
+    Position, Purchase, PurchaseId, ShareClass, ShareCount, apply_purchase,
 };
 use shareholders_ports::{
     Idempotency, PurchaseError, PurchaseReceipt, Recorded, RegisterError, WriteStore,
@@ -387,7 +386,11 @@ impl PostgresStore {
         // NO KEY UPDATE does not block the foreign-key checks of other transactions.
         let Some(state) = sqlx::query(
             "SELECT o.name, o.total_shares, c.version, c.registered, c.owner_count,
-                    c.foreign_owner_count
+                    c.foreign_owner_count,
+                    array(SELECT share_class FROM company_classes k
+                          WHERE k.company = c.orgnr ORDER BY share_class) AS class_names,
+                    array(SELECT shares FROM company_classes k
+                          WHERE k.company = c.orgnr ORDER BY share_class) AS class_shares
              FROM company_state c JOIN organisations o ON o.orgnr = c.orgnr
              WHERE c.orgnr = $1
              FOR NO KEY UPDATE OF c",
@@ -399,66 +402,98 @@ impl PostgresStore {
         else {
             return Err(PurchaseError::UnknownCompany(company));
         };
-        let company_name = rows::name(&get::<String>(&state, "name")?)?;
-        let declared = rows::total(get(&state, "total_shares")?)?;
-        let version = to_u64(get(&state, "version")?, "version")?;
-        let registered = to_u64(get(&state, "registered")?, "registered")?;
-        let owner_count = to_u64(get(&state, "owner_count")?, "owner count")?;
-        let foreign_owner_count =
-            to_u64(get(&state, "foreign_owner_count")?, "foreign owner count")?;
+        let profile = CompanyProfile {
+            orgnr: company,
+            name: rows::name(&get::<String>(&state, "name")?)?,
+            total_shares: rows::total(get(&state, "total_shares")?)?,
+        };
+        let company_before = CompanyState {
+            version: to_u64(get(&state, "version")?, "version")?,
+            registered_shares: to_u64(get(&state, "registered")?, "registered")?,
+            owner_count: to_u64(get(&state, "owner_count")?, "owner count")?,
+            foreign_owner_count: to_u64(
+                get(&state, "foreign_owner_count")?,
+                "foreign owner count",
+            )?,
+            classes: rows::classes(get(&state, "class_names")?, get(&state, "class_shares")?)?,
+        };
 
-        let profile = match owner {
-            OwnerRef::Organisation(orgnr) => sqlx::query(
-                "SELECT name, country, NULL::smallint AS birth_year FROM organisations
-                 WHERE orgnr = $1",
-            )
-            .bind(orgnr.as_str()),
-            OwnerRef::Person(id) => {
-                sqlx::query("SELECT name, country, birth_year FROM persons WHERE id = $1")
-                    .bind(id.as_str())
+        // Then the owner's state row (always after a company's, so two purchases never wait
+        // for each other in a cycle), with its profile and its holding in the company.
+        let owner_sql = match owner {
+            OwnerRef::Organisation(_) => {
+                "SELECT o.name, o.country, NULL::smallint AS birth_year, s.version, s.holding_count,
+                        array(SELECT share_class FROM holdings h WHERE h.company = $2
+                              AND h.owner_kind = $3 AND h.owner_id = $1 ORDER BY share_class)
+                          AS class_names,
+                        array(SELECT shares FROM holdings h WHERE h.company = $2
+                              AND h.owner_kind = $3 AND h.owner_id = $1 ORDER BY share_class)
+                          AS class_shares
+                 FROM organisations o
+                 JOIN owner_state s ON s.owner_kind = $3 AND s.owner_id = o.orgnr
+                 WHERE o.orgnr = $1
+                 FOR NO KEY UPDATE OF s"
             }
-        }
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| db(e, "cannot read the owner"))?;
-        let Some(profile) = profile else {
+            OwnerRef::Person(_) => {
+                "SELECT p.name, p.country, p.birth_year, s.version, s.holding_count,
+                        array(SELECT share_class FROM holdings h WHERE h.company = $2
+                              AND h.owner_kind = $3 AND h.owner_id = $1 ORDER BY share_class)
+                          AS class_names,
+                        array(SELECT shares FROM holdings h WHERE h.company = $2
+                              AND h.owner_kind = $3 AND h.owner_id = $1 ORDER BY share_class)
+                          AS class_shares
+                 FROM persons p
+                 JOIN owner_state s ON s.owner_kind = $3 AND s.owner_id = p.id
+                 WHERE p.id = $1
+                 FOR NO KEY UPDATE OF s"
+            }
+        };
+        let Some(found) = sqlx::query(owner_sql)
+            .bind(owner.id())
+            .bind(company.as_str())
+            .bind(kind)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| db(e, "cannot read the owner"))?
+        else {
             return Err(PurchaseError::UnknownOwner(owner.clone()));
         };
         let owner_profile = OwnerProfile {
             owner: owner.clone(),
-            name: rows::name(&get::<String>(&profile, "name")?)?,
-            country: rows::country(&get::<String>(&profile, "country")?)?,
-            birth_year: rows::birth_year(get(&profile, "birth_year")?)?,
+            name: rows::name(&get::<String>(&found, "name")?)?,
+            country: rows::country(&get::<String>(&found, "country")?)?,
+            birth_year: rows::birth_year(get(&found, "birth_year")?)?,
         };
+        let owner_before = OwnerState {
+            version: to_u64(get(&found, "version")?, "owner version")?,
+            holding_count: to_u64(get(&found, "holding_count")?, "holding count")?,
+        };
+        let holding_before =
+            rows::classes(get(&found, "class_names")?, get(&found, "class_shares")?)?;
 
-        let registered_after = check_purchase(declared, registered, purchase.shares())?;
-        let version_after = version + 1;
-        let shares = to_i64(purchase.shares().get(), "shares")?;
+        let applied = apply_purchase(
+            &profile,
+            &company_before,
+            &owner_profile,
+            &owner_before,
+            &holding_before,
+            purchase,
+        )?;
+        let version = to_i64(applied.company_state.version, "version")?;
         let class = purchase.share_class().as_str();
-
-        let existed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM holdings
-                            WHERE company = $1 AND owner_kind = $2 AND owner_id = $3)",
-        )
-        .bind(company.as_str())
-        .bind(kind)
-        .bind(owner.id())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| db(e, "cannot read the holding"))?;
 
         let upserted = sqlx::query(
             "INSERT INTO holdings (company, owner_kind, owner_id, share_class, shares, version)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (company, owner_kind, owner_id, share_class)
-             DO UPDATE SET shares = holdings.shares + excluded.shares, version = excluded.version",
+             DO UPDATE SET shares = excluded.shares, version = excluded.version",
         )
         .bind(company.as_str())
         .bind(kind)
         .bind(owner.id())
         .bind(class)
-        .bind(shares)
-        .bind(to_i64(version_after, "version")?)
+        .bind(to_i64(applied.class_holding, "shares")?)
+        .bind(version)
         .execute(&mut *tx)
         .await;
         if let Err(error) = upserted {
@@ -481,82 +516,47 @@ impl PostgresStore {
         .bind(company.as_str())
         .bind(kind)
         .bind(owner.id())
-        .bind(to_i64(version_after, "version")?)
+        .bind(version)
         .execute(&mut *tx)
         .await
         .map_err(|e| db(e, "cannot version the holding"))?;
         sqlx::query(
             "INSERT INTO company_classes (company, share_class, shares) VALUES ($1, $2, $3)
-             ON CONFLICT (company, share_class)
-             DO UPDATE SET shares = company_classes.shares + excluded.shares",
+             ON CONFLICT (company, share_class) DO UPDATE SET shares = excluded.shares",
         )
         .bind(company.as_str())
         .bind(class)
-        .bind(shares)
+        .bind(to_i64(applied.class_company, "shares")?)
         .execute(&mut *tx)
         .await
         .map_err(|e| db(e, "cannot record the company's class"))?;
-
-        let new_owner = u64::from(!existed);
-        let foreign = u64::from(!existed && owner_profile.country.is_foreign());
-        let company_state_owner_count = owner_count + new_owner;
-        let company_state_foreign = foreign_owner_count + foreign;
+        let after = &applied.company_state;
         sqlx::query(
             "UPDATE company_state
              SET version = $2, registered = $3, owner_count = $4, foreign_owner_count = $5
              WHERE orgnr = $1",
         )
         .bind(company.as_str())
-        .bind(to_i64(version_after, "version")?)
-        .bind(to_i64(registered_after, "registered")?)
-        .bind(to_i64(company_state_owner_count, "owner count")?)
-        .bind(to_i64(company_state_foreign, "foreign owner count")?)
+        .bind(version)
+        .bind(to_i64(after.registered_shares, "registered")?)
+        .bind(to_i64(after.owner_count, "owner count")?)
+        .bind(to_i64(after.foreign_owner_count, "foreign owner count")?)
         .execute(&mut *tx)
         .await
         .map_err(|e| db(e, "cannot update the company's state"))?;
-
-        let owner_row = if existed {
+        if applied.owner_state != owner_before {
             sqlx::query(
-                "SELECT version, holding_count FROM owner_state
+                "UPDATE owner_state SET version = $3, holding_count = $4
                  WHERE owner_kind = $1 AND owner_id = $2",
             )
-        } else {
-            sqlx::query(
-                "UPDATE owner_state
-                 SET version = version + 1, holding_count = holding_count + 1
-                 WHERE owner_kind = $1 AND owner_id = $2
-                 RETURNING version, holding_count",
-            )
+            .bind(kind)
+            .bind(owner.id())
+            .bind(to_i64(applied.owner_state.version, "owner version")?)
+            .bind(to_i64(applied.owner_state.holding_count, "holding count")?)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db(e, "cannot update the owner's state"))?;
         }
-        .bind(kind)
-        .bind(owner.id())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| db(e, "cannot update the owner's state"))?;
-        let Some(owner_row) = owner_row else {
-            return Err(PurchaseError::UnknownOwner(owner.clone()));
-        };
-        let owner_state = OwnerState {
-            version: to_u64(get(&owner_row, "version")?, "owner version")?,
-            holding_count: to_u64(get(&owner_row, "holding_count")?, "holding count")?,
-        };
-
-        let holding = read_classes(
-            &mut tx,
-            "SELECT share_class, shares FROM holdings
-             WHERE company = $1 AND owner_kind = $2 AND owner_id = $3 ORDER BY share_class",
-            company.as_str(),
-            Some((kind, owner.id())),
-        )
-        .await?;
-        let classes = read_classes(
-            &mut tx,
-            "SELECT share_class, shares FROM company_classes WHERE company = $1
-             ORDER BY share_class",
-            company.as_str(),
-            None,
-        )
-        .await?;
 
         let purchase_id: i64 = sqlx::query_scalar(
             "INSERT INTO purchases (company, owner_kind, owner_id, share_class, shares)
@@ -566,31 +566,17 @@ impl PostgresStore {
         .bind(kind)
         .bind(owner.id())
         .bind(class)
-        .bind(shares)
+        .bind(to_i64(purchase.shares().get(), "shares")?)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| db(e, "cannot record the purchase"))?;
         let id = PurchaseId::new(to_u64(purchase_id, "purchase id")?);
-
-        let event = Event::SharesPurchased(Box::new(SharesPurchased {
-            purchase_id: id,
-            purchase: purchase.clone(),
-            company: CompanyProfile {
-                orgnr: company,
-                name: company_name,
-                total_shares: declared,
-            },
-            owner: owner_profile,
-            holding,
-            company_state: CompanyState {
-                version: version_after,
-                registered_shares: registered_after,
-                owner_count: company_state_owner_count,
-                foreign_owner_count: company_state_foreign,
-                classes,
-            },
-            owner_state,
-        }));
+        let event = Event::SharesPurchased(Box::new(applied.event(
+            id,
+            purchase,
+            profile,
+            owner_profile,
+        )));
         let position = append(&mut tx, &event).await?;
         complete(&mut tx, idempotency, &purchase_id.to_string(), position).await?;
         commit(tx).await?;
@@ -603,29 +589,6 @@ impl PostgresStore {
             replayed: false,
         })
     }
-}
-
-async fn read_classes(
-    conn: &mut PgConnection,
-    sql: &'static str,
-    company: &str,
-    owner: Option<(&str, &str)>,
-) -> anyhow::Result<Vec<ClassShares>> {
-    let mut query = sqlx::query(sql).bind(company);
-    if let Some((kind, id)) = owner {
-        query = query.bind(kind).bind(id);
-    }
-    let rows = query
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| db(e, "cannot read share classes"))?;
-    let mut names = Vec::with_capacity(rows.len());
-    let mut shares = Vec::with_capacity(rows.len());
-    for row in rows {
-        names.push(row.try_get::<String, _>("share_class")?);
-        shares.push(row.try_get::<i64, _>("shares")?);
-    }
-    rows::classes(names, shares)
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use shareholders_domain::{
     ClassShares, CompanyProfile, CompanyState, Event, Organisation, OwnerProfile, OwnerRef,
     OwnerState, Person, Position, Purchase, PurchaseId, RecordedEvent, ShareClass, SharesPurchased,
-    check_purchase,
+    apply_purchase,
 };
 use shareholders_ports::{
     Idempotency, PurchaseError, PurchaseReceipt, Recorded, RegisterError, WriteStore,
@@ -304,6 +304,8 @@ async fn record_purchase(
     conn: &mut SqliteConnection,
     purchase: &Purchase,
 ) -> Result<SharesPurchased, PurchaseError> {
+    // The write transaction is already exclusive (BEGIN IMMEDIATE): the states read here are
+    // the states the purchase changes.
     let company_nr = purchase.company();
     let company = sqlx::query(
         "SELECT name, total_shares, version, registered_shares, owner_count, foreign_owner_count \
@@ -318,103 +320,117 @@ async fn record_purchase(
     let owner = owner(conn, owner_ref)
         .await?
         .ok_or_else(|| PurchaseError::UnknownOwner(owner_ref.clone()))?;
-
-    let declared = total(
-        company
-            .try_get("total_shares")
-            .map_err(anyhow::Error::new)?,
-    )?;
-    let registered = count(
-        company
-            .try_get("registered_shares")
-            .map_err(anyhow::Error::new)?,
-    )?;
-    let registered_after = check_purchase(declared, registered, purchase.shares())?;
-    let version = count(company.try_get("version").map_err(anyhow::Error::new)?)? + 1;
-    let owner_count = count(company.try_get("owner_count").map_err(anyhow::Error::new)?)?;
-    let foreign_owner_count = count(
-        company
-            .try_get("foreign_owner_count")
-            .map_err(anyhow::Error::new)?,
-    )?;
+    let column = |name: &str| -> anyhow::Result<i64> { Ok(company.try_get(name)?) };
     let company_name: String = company.try_get("name").map_err(anyhow::Error::new)?;
-
+    let profile = CompanyProfile {
+        orgnr: company_nr,
+        name: shareholders_domain::Name::parse(&company_name)
+            .map_err(|e| anyhow!("stored company name {company_name:?}: {e}"))?,
+        total_shares: total(
+            company
+                .try_get("total_shares")
+                .map_err(anyhow::Error::new)?,
+        )?,
+    };
     let kind = kind_str(owner_ref);
-    let held: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM holdings WHERE company = ? AND owner_kind = ? AND owner_id = ?)",
+    let company_before = CompanyState {
+        version: count(column("version")?)?,
+        registered_shares: count(column("registered_shares")?)?,
+        owner_count: count(column("owner_count")?)?,
+        foreign_owner_count: count(column("foreign_owner_count")?)?,
+        classes: classes(
+            conn,
+            "SELECT share_class, shares FROM company_classes WHERE company = ? \
+             ORDER BY share_class",
+            &[company_nr.as_str()],
+        )
+        .await?,
+    };
+    let holding_before = classes(
+        conn,
+        "SELECT share_class, shares FROM holdings \
+         WHERE company = ? AND owner_kind = ? AND owner_id = ? ORDER BY share_class",
+        &[company_nr.as_str(), kind, owner_ref.id()],
     )
-    .bind(company_nr.as_str().to_owned())
-    .bind(kind)
-    .bind(owner_ref.id().to_owned())
-    .fetch_one(&mut *conn)
-    .await
-    .context("looking for the holding")?;
-    let new_holding = !held;
-    let owner_country = shareholders_domain::Country::parse(&owner.country)
-        .with_context(|| format!("stored country {:?}", owner.country))?;
-    let new_foreign = new_holding && owner_country.is_foreign();
+    .await?;
+    let owner_profile = OwnerProfile {
+        owner: owner_ref.clone(),
+        name: shareholders_domain::Name::parse(&owner.name)
+            .map_err(|e| anyhow!("stored owner name {:?}: {e}", owner.name))?,
+        country: shareholders_domain::Country::parse(&owner.country)
+            .with_context(|| format!("stored country {:?}", owner.country))?,
+        birth_year: birth_year(owner.birth_year)?,
+    };
+    let owner_before = OwnerState {
+        version: owner.version,
+        holding_count: owner.holding_count,
+    };
+    let applied = apply_purchase(
+        &profile,
+        &company_before,
+        &owner_profile,
+        &owner_before,
+        &holding_before,
+        purchase,
+    )?;
 
-    let shares = int(purchase.shares().get())?;
+    let version = int(applied.company_state.version)?;
     let class = purchase.share_class().as_str().to_owned();
     sqlx::query(
         "INSERT INTO holdings (company, owner_kind, owner_id, share_class, shares, version) \
          VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT (company, owner_kind, owner_id, share_class) \
-         DO UPDATE SET shares = shares + excluded.shares, version = excluded.version",
+         DO UPDATE SET shares = excluded.shares, version = excluded.version",
     )
     .bind(company_nr.as_str().to_owned())
     .bind(kind)
     .bind(owner_ref.id().to_owned())
     .bind(class.clone())
-    .bind(shares)
-    .bind(int(version)?)
+    .bind(int(applied.class_holding)?)
+    .bind(version)
     .execute(&mut *conn)
     .await
     .context("adding to the holding")?;
     sqlx::query(
         "INSERT INTO company_classes (company, share_class, shares) VALUES (?, ?, ?) \
-         ON CONFLICT (company, share_class) DO UPDATE SET shares = shares + excluded.shares",
+         ON CONFLICT (company, share_class) DO UPDATE SET shares = excluded.shares",
     )
     .bind(company_nr.as_str().to_owned())
     .bind(class.clone())
-    .bind(shares)
+    .bind(int(applied.class_company)?)
     .execute(&mut *conn)
     .await
     .context("adding to the company's class")?;
-    let owner_count_after = owner_count + u64::from(new_holding);
-    let foreign_after = foreign_owner_count + u64::from(new_foreign);
+    let after = &applied.company_state;
     sqlx::query(
         "UPDATE organisations SET version = ?, registered_shares = ?, owner_count = ?, \
          foreign_owner_count = ? WHERE orgnr = ?",
     )
-    .bind(int(version)?)
-    .bind(int(registered_after)?)
-    .bind(int(owner_count_after)?)
-    .bind(int(foreign_after)?)
+    .bind(version)
+    .bind(int(after.registered_shares)?)
+    .bind(int(after.owner_count)?)
+    .bind(int(after.foreign_owner_count)?)
     .bind(company_nr.as_str().to_owned())
     .execute(&mut *conn)
     .await
     .context("updating the company's state")?;
-    let (owner_version, holding_count) = if new_holding {
+    if applied.owner_state != owner_before {
         let sql = match owner_ref {
             OwnerRef::Organisation(_) => {
-                "UPDATE organisations SET owner_version = owner_version + 1, \
-                 holding_count = holding_count + 1 WHERE orgnr = ?"
+                "UPDATE organisations SET owner_version = ?, holding_count = ? WHERE orgnr = ?"
             }
             OwnerRef::Person(_) => {
-                "UPDATE persons SET owner_version = owner_version + 1, \
-                 holding_count = holding_count + 1 WHERE id = ?"
+                "UPDATE persons SET owner_version = ?, holding_count = ? WHERE id = ?"
             }
         };
         sqlx::query(sql)
+            .bind(int(applied.owner_state.version)?)
+            .bind(int(applied.owner_state.holding_count)?)
             .bind(owner_ref.id().to_owned())
             .execute(&mut *conn)
             .await
             .context("updating the owner's state")?;
-        (owner.version + 1, owner.holding_count + 1)
-    } else {
-        (owner.version, owner.holding_count)
-    };
+    }
     let recorded = sqlx::query(
         "INSERT INTO purchases (company, owner_kind, owner_id, share_class, shares) \
          VALUES (?, ?, ?, ?, ?)",
@@ -423,52 +439,10 @@ async fn record_purchase(
     .bind(kind)
     .bind(owner_ref.id().to_owned())
     .bind(class)
-    .bind(shares)
+    .bind(int(purchase.shares().get())?)
     .execute(&mut *conn)
     .await
     .context("recording the purchase")?;
     let purchase_id = PurchaseId::new(count(recorded.last_insert_rowid())?);
-
-    let holding = classes(
-        conn,
-        "SELECT share_class, shares FROM holdings \
-         WHERE company = ? AND owner_kind = ? AND owner_id = ? ORDER BY share_class",
-        &[company_nr.as_str(), kind, owner_ref.id()],
-    )
-    .await?;
-    let company_classes = classes(
-        conn,
-        "SELECT share_class, shares FROM company_classes WHERE company = ? ORDER BY share_class",
-        &[company_nr.as_str()],
-    )
-    .await?;
-    Ok(SharesPurchased {
-        purchase_id,
-        purchase: purchase.clone(),
-        company: CompanyProfile {
-            orgnr: company_nr,
-            name: shareholders_domain::Name::parse(&company_name)
-                .map_err(|e| anyhow!("stored company name {company_name:?}: {e}"))?,
-            total_shares: declared,
-        },
-        owner: OwnerProfile {
-            owner: owner_ref.clone(),
-            name: shareholders_domain::Name::parse(&owner.name)
-                .map_err(|e| anyhow!("stored owner name {:?}: {e}", owner.name))?,
-            country: owner_country,
-            birth_year: birth_year(owner.birth_year)?,
-        },
-        holding,
-        company_state: CompanyState {
-            version,
-            registered_shares: registered_after,
-            owner_count: owner_count_after,
-            foreign_owner_count: foreign_after,
-            classes: company_classes,
-        },
-        owner_state: OwnerState {
-            version: owner_version,
-            holding_count,
-        },
-    })
+    Ok(applied.event(purchase_id, purchase, profile, owner_profile))
 }

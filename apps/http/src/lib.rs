@@ -73,22 +73,33 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let auth = Arc::new(request::Auth::new(&config.api_tokens));
     let limit = config.body_limit;
-    health()
-        .or(openapi_document())
-        .or(create_organisation(service.clone(), auth.clone(), limit))
-        .or(get_organisation(service.clone()))
+    // Grouped and boxed, so the filter's type stays shallow enough for the compiler however
+    // many routes there are.
+    let writes = create_organisation(service.clone(), auth.clone(), limit)
         .or(create_person(service.clone(), auth.clone(), limit))
+        .or(buy_shares(service.clone(), auth, limit))
+        .map(Reply::into_response)
+        .boxed();
+    let reads = get_organisation(service.clone())
         .or(person_holdings(service.clone()))
         .or(get_person(service.clone()))
-        .or(buy_shares(service.clone(), auth, limit))
         .or(owners(service.clone()))
         .or(organisation_holdings(service.clone()))
         .or(summary(service.clone()))
-        .or(years(service.clone()))
+        .map(Reply::into_response)
+        .boxed();
+    let years = years(service.clone())
         .or(history(service.clone()))
         .or(changes(service.clone()))
         .or(person_changes(service.clone()))
         .or(organisation_holding_changes(service))
+        .map(Reply::into_response)
+        .boxed();
+    health()
+        .or(openapi_document())
+        .or(writes)
+        .or(reads)
+        .or(years)
         .recover(recover)
         .with(warp::trace::request())
 }
