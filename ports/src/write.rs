@@ -29,6 +29,11 @@ impl IdempotencyKey {
 
 /// An idempotent write: the key, and a fingerprint of the request it was first used with,
 /// so that the same key with another request is refused rather than silently replayed.
+///
+/// **Replay.** A store keeps, with the key, the position of the event the first request
+/// recorded. A replay answers from that event (its outbox row), decoded: the same value and
+/// the same position as the first answer, whatever happened to the register since. It never
+/// reloads the current state.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Idempotency {
     pub key: IdempotencyKey,

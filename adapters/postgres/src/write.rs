@@ -4,7 +4,7 @@ use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use shareholders_domain::{
     CompanyProfile, CompanyState, Event, Organisation, OwnerProfile, OwnerRef, OwnerState, Person,
-    Position, Purchase, PurchaseId, ShareClass, ShareCount, apply_purchase,
+    Position, Purchase, PurchaseId, apply_purchase,
 };
 use shareholders_ports::{
     Idempotency, PurchaseError, PurchaseReceipt, Recorded, RegisterError, WriteStore,
@@ -12,7 +12,7 @@ use shareholders_ports::{
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
 
-use crate::rows::{self, OrganisationRow, PersonRow, kind_str, to_i64, to_u64};
+use crate::rows::{self, kind_str, to_i64, to_u64};
 use crate::{ATTEMPTS, PostgresStore, backoff, is_retryable, sqlstate};
 
 const REGISTER_ORGANISATION: &str = "register_organisation";
@@ -44,8 +44,8 @@ fn db(error: sqlx::Error, what: &'static str) -> anyhow::Error {
 enum Claim {
     /// The key is new and now held by this transaction.
     New,
-    /// The key was used for the same request: its result and position.
-    Replay { result: String, position: Position },
+    /// The key was used for the same request: the position of the event it recorded.
+    Replay { position: Position },
     /// The key was used for another request.
     Reused,
 }
@@ -84,14 +84,12 @@ async fn claim(
     if !same {
         return Ok(Claim::Reused);
     }
-    let result: Option<String> = row.try_get("result")?;
     let position: Option<i64> = row.try_get("position")?;
-    match (result, position) {
-        (Some(result), Some(position)) => Ok(Claim::Replay {
-            result,
+    match position {
+        Some(position) => Ok(Claim::Replay {
             position: Position::new(to_u64(position, "position")?),
         }),
-        _ => Err(anyhow!("idempotency key without a result")),
+        None => Err(anyhow!("idempotency key without a result")),
     }
 }
 
@@ -137,78 +135,25 @@ async fn commit(tx: Transaction<'static, Postgres>) -> anyhow::Result<()> {
         .map_err(|e| db(e, "cannot commit the transaction"))
 }
 
-pub(crate) async fn load_organisation(
-    conn: &mut PgConnection,
-    orgnr: &str,
-) -> anyhow::Result<Option<Organisation>> {
-    let row = sqlx::query(
-        "SELECT orgnr, name, postal_code, place, country, total_shares
-         FROM organisations WHERE orgnr = $1",
-    )
-    .bind(orgnr)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(|e| db(e, "cannot read an organisation"))?;
-    row.map(|row| {
-        OrganisationRow {
-            orgnr: row.try_get("orgnr")?,
-            name: row.try_get("name")?,
-            postal_code: row.try_get("postal_code")?,
-            place: row.try_get("place")?,
-            country: row.try_get("country")?,
-            total_shares: row.try_get("total_shares")?,
-        }
-        .into_domain()
-    })
-    .transpose()
+/// The event the first request with an idempotency key recorded: what a replay answers with
+/// (see [`shareholders_ports::Idempotency`]).
+async fn recorded(conn: &mut PgConnection, position: Position) -> anyhow::Result<Event> {
+    let payload: String =
+        sqlx::query_scalar("SELECT payload::text FROM outbox WHERE position = $1")
+            .bind(to_i64(position.get(), "position")?)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db(e, "cannot read the replayed event"))?;
+    shareholders_event_json::decode_event(payload.as_bytes())
+        .with_context(|| format!("the event at position {} cannot be decoded", position.get()))
 }
 
-async fn load_person(conn: &mut PgConnection, id: &str) -> anyhow::Result<Option<Person>> {
-    let row = sqlx::query(
-        "SELECT id, name, birth_year, postal_code, place, country FROM persons WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(|e| db(e, "cannot read a person"))?;
-    row.map(|row| {
-        PersonRow {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            birth_year: row.try_get("birth_year")?,
-            postal_code: row.try_get("postal_code")?,
-            place: row.try_get("place")?,
-            country: row.try_get("country")?,
-        }
-        .into_domain()
-    })
-    .transpose()
-}
-
-async fn load_purchase(conn: &mut PgConnection, id: &str) -> anyhow::Result<PurchaseReceipt> {
-    let id: i64 = id.parse().context("stored purchase id")?;
-    let row = sqlx::query(
-        "SELECT company, owner_kind, owner_id, share_class, shares FROM purchases WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| db(e, "cannot read a purchase"))?;
-    let company: String = row.try_get("company")?;
-    let kind: String = row.try_get("owner_kind")?;
-    let owner_id: String = row.try_get("owner_id")?;
-    let class: String = row.try_get("share_class")?;
-    let shares: i64 = row.try_get("shares")?;
-    let purchase = Purchase::new(
-        rows::orgnr(&company)?,
-        rows::owner(&kind, &owner_id)?,
-        ShareClass::parse(&class).context("stored share class")?,
-        ShareCount::new(to_u64(shares, "shares")?).context("stored shares")?,
-    );
-    Ok(PurchaseReceipt {
-        id: PurchaseId::new(to_u64(id, "purchase id")?),
-        purchase,
-    })
+fn replayed<T>(value: T, position: Position) -> Recorded<T> {
+    Recorded {
+        value,
+        position,
+        replayed: true,
+    }
 }
 
 /// Runs `attempt` again after a deadlock or serialization failure, a few times.
@@ -239,15 +184,11 @@ impl PostgresStore {
             match claim(&mut tx, REGISTER_ORGANISATION, idempotency).await? {
                 Claim::New => {}
                 Claim::Reused => return Err(RegisterError::IdempotencyKeyReused),
-                Claim::Replay { result, position } => {
-                    let value = load_organisation(&mut tx, &result)
-                        .await?
-                        .ok_or_else(|| anyhow!("replayed organisation {result} is gone"))?;
-                    return Ok(Recorded {
-                        value,
-                        position,
-                        replayed: true,
-                    });
+                Claim::Replay { position } => {
+                    return match recorded(&mut tx, position).await? {
+                        Event::OrganisationRegistered(value) => Ok(replayed(value, position)),
+                        _ => Err(RegisterError::IdempotencyKeyReused),
+                    };
                 }
             }
         }
@@ -308,15 +249,11 @@ impl PostgresStore {
             match claim(&mut tx, REGISTER_PERSON, idempotency).await? {
                 Claim::New => {}
                 Claim::Reused => return Err(RegisterError::IdempotencyKeyReused),
-                Claim::Replay { result, position } => {
-                    let value = load_person(&mut tx, &result)
-                        .await?
-                        .ok_or_else(|| anyhow!("replayed person {result} is gone"))?;
-                    return Ok(Recorded {
-                        value,
-                        position,
-                        replayed: true,
-                    });
+                Claim::Replay { position } => {
+                    return match recorded(&mut tx, position).await? {
+                        Event::PersonRegistered(value) => Ok(replayed(value, position)),
+                        _ => Err(RegisterError::IdempotencyKeyReused),
+                    };
                 }
             }
         }
@@ -367,13 +304,17 @@ impl PostgresStore {
             match claim(&mut tx, PURCHASE, idempotency).await? {
                 Claim::New => {}
                 Claim::Reused => return Err(PurchaseError::IdempotencyKeyReused),
-                Claim::Replay { result, position } => {
-                    let value = load_purchase(&mut tx, &result).await?;
-                    return Ok(Recorded {
-                        value,
-                        position,
-                        replayed: true,
-                    });
+                Claim::Replay { position } => {
+                    return match recorded(&mut tx, position).await? {
+                        Event::SharesPurchased(purchased) => Ok(replayed(
+                            PurchaseReceipt {
+                                id: purchased.purchase_id,
+                                purchase: purchased.purchase,
+                            },
+                            position,
+                        )),
+                        _ => Err(PurchaseError::IdempotencyKeyReused),
+                    };
                 }
             }
         }
