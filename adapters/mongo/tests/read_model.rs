@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    State, WriteModel, collect, drop_database, fresh, organisation, orgnr, person, person_ref,
-    scenario,
+    State, TestModel, WriteModel, collect, drop_database, fresh, organisation, orgnr, person,
+    person_ref, scenario,
 };
 use mongodb::bson::doc;
 use rand::SeedableRng;
@@ -384,15 +384,15 @@ async fn load_and_snapshot_round_trip() {
     drop_database(&read).await;
 }
 
-async fn holdings_index_names(read: &MongoReadModel) -> Vec<String> {
-    read.database()
+async fn holdings_index_names(read: &TestModel) -> Vec<String> {
+    read.db
         .collection::<mongodb::bson::Document>("holdings")
         .list_index_names()
         .await
         .unwrap_or_default()
 }
 
-async fn assert_holdings_indexes(read: &MongoReadModel) {
+async fn assert_holdings_indexes(read: &TestModel) {
     let names = holdings_index_names(read).await;
     assert!(names.iter().any(|n| n == "company_owners"), "{names:?}");
     assert!(names.iter().any(|n| n == "owner_holdings"), "{names:?}");
@@ -523,23 +523,5 @@ async fn an_unwritable_event_is_poison_and_the_others_are_applied() {
             .expect("read")
             .is_empty()
     );
-    drop_database(&read).await;
-}
-
-#[tokio::test]
-async fn the_raw_insert_baseline_inserts_every_document() {
-    let read = fresh().await;
-    let elapsed = read
-        .raw_insert_baseline("baseline", 25_000)
-        .await
-        .expect("inserted");
-    assert!(elapsed.as_nanos() > 0);
-    let count = read
-        .database()
-        .collection::<mongodb::bson::Document>("baseline")
-        .count_documents(doc! {})
-        .await
-        .expect("count");
-    assert_eq!(count, 25_000);
     drop_database(&read).await;
 }

@@ -55,7 +55,7 @@ async fn a_corrupted_field_is_named_and_a_rebuild_repairs_it(
         .replace("{a}", orgnr(1).as_str())
         .replace("{b}", orgnr(2).as_str())
         .replace("{c}", orgnr(3).as_str());
-    let documents = read.database().collection::<Document>(collection);
+    let documents = read.db.collection::<Document>(collection);
     let changed = match update {
         Some(update) => {
             documents
@@ -84,7 +84,7 @@ async fn a_corrupted_field_is_named_and_a_rebuild_repairs_it(
         found.contains(&(kind.to_owned(), id.clone(), field.to_owned())),
         "{kind} {id} {field} not in {found:#?}"
     );
-    rebuild(&truth, &read, true, 4, &|_| {})
+    rebuild(&truth, &read.model, true, 4, &|_| {})
         .await
         .expect("rebuilds");
     let left = diff(&truth, &read.snapshot()).await.expect("diff runs");

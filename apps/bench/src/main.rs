@@ -7,6 +7,8 @@
 //!
 //! Results are printed as one JSON object per line, so scripts can collect them.
 
+mod baseline;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -389,10 +391,12 @@ async fn main() -> anyhow::Result<()> {
             database,
             documents,
         } => {
-            let model =
-                shareholders_mongo::MongoReadModel::connect(&mongodb_uri, &database).await?;
-            let elapsed = model.raw_insert_baseline("raw_baseline", documents).await?;
-            model.database().drop().await?;
+            let db = mongodb::Client::with_uri_str(&mongodb_uri)
+                .await?
+                .database(&database);
+            let elapsed = baseline::raw_insert(&db, "raw_baseline", documents).await;
+            db.drop().await?;
+            let elapsed = elapsed?;
             println!(
                 "{}",
                 json!({"name": "raw_insert_many", "documents": documents, "seconds": elapsed.as_secs_f64(),

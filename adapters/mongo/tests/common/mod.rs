@@ -65,20 +65,35 @@ fn start_server() -> String {
     uri.to_owned()
 }
 
-/// A read model in a database of its own; call [`drop_database`] at the end.
-pub async fn fresh() -> MongoReadModel {
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    MongoReadModel::connect(uri(), &name)
-        .await
-        .expect("connecting to the test server")
+/// A read model in a database of its own, with a handle on that database to corrupt or drop
+/// it; call [`drop_database`] at the end.
+pub struct TestModel {
+    pub model: MongoReadModel,
+    pub db: mongodb::Database,
 }
 
-pub async fn drop_database(model: &MongoReadModel) {
-    model
-        .database()
-        .drop()
+impl std::ops::Deref for TestModel {
+    type Target = MongoReadModel;
+
+    fn deref(&self) -> &MongoReadModel {
+        &self.model
+    }
+}
+
+pub async fn fresh() -> TestModel {
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let model = MongoReadModel::connect(uri(), &name)
         .await
-        .expect("dropping the database");
+        .expect("connecting to the test server");
+    let db = mongodb::Client::with_uri_str(uri())
+        .await
+        .expect("connecting to the test server")
+        .database(&name);
+    TestModel { model, db }
+}
+
+pub async fn drop_database(model: &TestModel) {
+    model.db.drop().await.expect("dropping the database");
 }
 
 /// The nth valid orgnr from a base: nine digits with a valid check digit.

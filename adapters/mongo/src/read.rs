@@ -1,0 +1,259 @@
+//! The queries ([`ReadStore`]): one lookup by key, or one indexed page of holdings with their
+//! companies' current totals.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::stream::TryStreamExt as _;
+use mongodb::bson::{Document, doc};
+use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, RegisterYear, ShareCount};
+use shareholders_ports::{
+    CompanyRecord, CompanySnapshot, HoldingRecord, PageRequest, PersonRecord, PersonSnapshot,
+    ReadError, ReadStore, YearRecord,
+};
+
+use crate::codec::{self, int};
+use crate::{MongoReadModel, years};
+
+/// What a holding shows of its company, read from the company's document at query time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompanyTotals {
+    pub(crate) registered_shares: u64,
+    /// `Some` when the company's document has its issuer state (and so its declared total).
+    pub(crate) total_shares: Option<Option<ShareCount>>,
+}
+
+impl CompanyTotals {
+    pub(crate) const UNKNOWN: Self = Self {
+        registered_shares: 0,
+        total_shares: None,
+    };
+
+    pub(crate) fn of(doc: &Document) -> anyhow::Result<Self> {
+        let has_state = doc.contains_key("version");
+        Ok(Self {
+            registered_shares: codec::get_opt_u64(doc, "registered_shares")?.unwrap_or(0),
+            total_shares: if has_state {
+                Some(
+                    codec::get_opt_u64(doc, "total_shares")?
+                        .map(ShareCount::new)
+                        .transpose()
+                        .context("total_shares")?,
+                )
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// The fields of a company's document a holding needs.
+pub(crate) fn totals_projection() -> Document {
+    doc! { "_id": 1, "version": 1, "registered_shares": 1, "total_shares": 1 }
+}
+
+pub(crate) fn holding_record(
+    doc: &Document,
+    totals: CompanyTotals,
+) -> anyhow::Result<HoldingRecord> {
+    let (mut company, owner, classes) = codec::read_holding(doc)?;
+    if let Some(total) = totals.total_shares {
+        company.total_shares = total;
+    }
+    Ok(HoldingRecord {
+        company,
+        company_registered_shares: totals.registered_shares,
+        owner,
+        classes,
+    })
+}
+
+pub(crate) fn company_snapshot(doc: &Document) -> anyhow::Result<CompanySnapshot> {
+    let orgnr = doc.get_str("_id").unwrap_or("?").to_owned();
+    let read = || -> anyhow::Result<CompanySnapshot> {
+        Ok(CompanySnapshot {
+            record: CompanyRecord {
+                organisation: codec::read_organisation(doc)?,
+                registered_shares: codec::get_opt_u64(doc, "registered_shares")?.unwrap_or(0),
+                owner_count: codec::get_opt_u64(doc, "owner_count")?.unwrap_or(0),
+                foreign_owner_count: codec::get_opt_u64(doc, "foreign_owner_count")?.unwrap_or(0),
+                holding_count: codec::get_opt_u64(doc, "holding_count")?.unwrap_or(0),
+                classes: codec::read_classes(doc)?,
+            },
+            version: codec::get_opt_u64(doc, "version")?.unwrap_or(0),
+            owner_version: codec::get_opt_u64(doc, "owner_version")?.unwrap_or(0),
+        })
+    };
+    read().with_context(|| format!("reading organisation {orgnr}"))
+}
+
+pub(crate) fn person_snapshot(doc: &Document) -> anyhow::Result<PersonSnapshot> {
+    let id = doc.get_str("_id").unwrap_or("?").to_owned();
+    let read = || -> anyhow::Result<PersonSnapshot> {
+        Ok(PersonSnapshot {
+            record: PersonRecord {
+                person: codec::read_person(doc)?,
+                holding_count: codec::get_opt_u64(doc, "holding_count")?.unwrap_or(0),
+            },
+            owner_version: codec::get_opt_u64(doc, "owner_version")?.unwrap_or(0),
+        })
+    };
+    read().with_context(|| format!("reading person {id}"))
+}
+
+impl MongoReadModel {
+    /// The totals of the given companies, by orgnr.
+    async fn totals(
+        &self,
+        orgnrs: Vec<&str>,
+    ) -> anyhow::Result<std::collections::HashMap<String, CompanyTotals>> {
+        let mut cursor = self
+            .organisations
+            .find(doc! { "_id": { "$in": orgnrs } })
+            .projection(totals_projection())
+            .await
+            .context("reading companies' totals")?;
+        let mut totals = std::collections::HashMap::new();
+        while let Some(doc) = cursor.try_next().await? {
+            totals.insert(
+                codec::get_str(&doc, "_id")?.to_owned(),
+                CompanyTotals::of(&doc)?,
+            );
+        }
+        Ok(totals)
+    }
+
+    async fn page(
+        &self,
+        filter: Document,
+        sort: Document,
+        page: PageRequest,
+    ) -> anyhow::Result<Vec<HoldingRecord>> {
+        let documents: Vec<Document> = self
+            .holdings
+            .find(filter)
+            .sort(sort)
+            .skip(page.offset())
+            .limit(i64::from(page.size()))
+            .await
+            .context("querying holdings")?
+            .try_collect()
+            .await
+            .context("reading holdings")?;
+        let orgnrs = documents
+            .iter()
+            .map(|doc| {
+                doc.get_document("company")
+                    .and_then(|company| company.get_str("orgnr"))
+                    .context("a holding without company.orgnr")
+            })
+            .collect::<anyhow::Result<std::collections::BTreeSet<_>>>()?;
+        let totals = self.totals(orgnrs.into_iter().collect()).await?;
+        documents
+            .iter()
+            .map(|doc| {
+                let orgnr = doc
+                    .get_document("company")
+                    .and_then(|company| company.get_str("orgnr"))
+                    .unwrap_or_default();
+                let company = totals.get(orgnr).copied().unwrap_or(CompanyTotals::UNKNOWN);
+                holding_record(doc, company)
+            })
+            .collect()
+    }
+}
+
+fn unknown(error: anyhow::Error) -> ReadError {
+    ReadError::Unknown(error)
+}
+
+#[async_trait]
+impl ReadStore for MongoReadModel {
+    async fn organisation(&self, orgnr: OrgNr) -> Result<Option<CompanyRecord>, ReadError> {
+        let found = self
+            .organisations
+            .find_one(doc! { "_id": orgnr.as_str(), "registered": true })
+            .await
+            .with_context(|| format!("reading organisation {orgnr}"))?;
+        Ok(found
+            .map(|doc| company_snapshot(&doc))
+            .transpose()?
+            .map(|snapshot| snapshot.record))
+    }
+
+    async fn person(&self, id: &PersonId) -> Result<Option<PersonRecord>, ReadError> {
+        let found = self
+            .persons
+            .find_one(doc! { "_id": id.as_str(), "registered": true })
+            .await
+            .with_context(|| format!("reading person {id}"))?;
+        Ok(found
+            .map(|doc| person_snapshot(&doc))
+            .transpose()?
+            .map(|snapshot| snapshot.record))
+    }
+
+    async fn owners(
+        &self,
+        company: OrgNr,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.page(
+            doc! { "company.orgnr": company.as_str() },
+            doc! { "shares": -1, "owner.kind": 1, "owner.id": 1 },
+            page,
+        )
+        .await
+        .with_context(|| format!("reading the owners of {company}"))
+        .map_err(unknown)
+    }
+
+    async fn holdings(
+        &self,
+        owner: &OwnerRef,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.page(
+            doc! { "owner.kind": owner.kind().as_str(), "owner.id": owner.id() },
+            doc! { "shares": -1, "company.orgnr": 1 },
+            page,
+        )
+        .await
+        .with_context(|| format!("reading the holdings of {owner}"))
+        .map_err(unknown)
+    }
+
+    async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {
+        Ok(years::served(&self.db).await?)
+    }
+
+    async fn year(&self, year: RegisterYear) -> Result<Option<Arc<dyn ReadStore>>, ReadError> {
+        if self.frozen {
+            return Ok(None);
+        }
+        Ok(years::served_model(&self.db, year)
+            .await?
+            .map(|model| Arc::new(model) as Arc<dyn ReadStore>))
+    }
+
+    async fn applied(&self, position: Position) -> Result<bool, ReadError> {
+        if self.frozen {
+            return Ok(true);
+        }
+        if self
+            .watermark()
+            .await?
+            .is_some_and(|through| position.get() <= through)
+        {
+            return Ok(true);
+        }
+        let id = int(position.get(), "position")?;
+        let found = self
+            .applied
+            .find_one(doc! { "_id": id })
+            .await
+            .with_context(|| format!("reading whether event {} is applied", position.get()))?;
+        Ok(found.is_some())
+    }
+}
