@@ -16,6 +16,8 @@ use crate::rows;
 pub(super) struct Side<'a> {
     pub persons: &'a str,
     pub holdings: &'a str,
+    /// The side's year: the holdings' index leads with it.
+    pub year: i16,
 }
 
 /// Persons of `side` whose id `other` does not have, who have a person of the same name,
@@ -26,24 +28,27 @@ async fn candidates(
     other: Side<'_>,
 ) -> anyhow::Result<Vec<MoverCandidate>> {
     let sql = format!(
-        "WITH only_here AS (
+        "WITH only_here AS MATERIALIZED (
              SELECT a.id, a.name, a.birth_year, a.country FROM {here} a
              WHERE NOT EXISTS (SELECT 1 FROM {there} b WHERE b.id = a.id)
-         ), only_there AS (
-             SELECT b.name, coalesce(b.birth_year, -1) AS birth_year, b.country FROM {there} b
+         ), only_there AS MATERIALIZED (
+             SELECT DISTINCT b.name, coalesce(b.birth_year, -1) AS birth_year, b.country
+             FROM {there} b
              WHERE NOT EXISTS (SELECT 1 FROM {here} a WHERE a.id = b.id)
          )
          SELECT h.id, h.name, h.birth_year, h.country,
                 array(SELECT DISTINCT k.company FROM {holdings} k
-                      WHERE k.owner_kind = 'person' AND k.owner_id = h.id) AS companies
+                      WHERE k.year = {year} AND k.owner_kind = 'person' AND k.owner_id = h.id)
+                  AS companies
          FROM only_here h
-         WHERE EXISTS (SELECT 1 FROM only_there t
-                       WHERE t.name = h.name AND t.birth_year = coalesce(h.birth_year, -1)
-                         AND t.country = h.country)
+         JOIN only_there t
+           ON t.name = h.name AND t.birth_year = coalesce(h.birth_year, -1)
+          AND t.country = h.country
          ORDER BY h.id",
         here = side.persons,
         there = other.persons,
         holdings = side.holdings,
+        year = side.year,
     );
     // Table names only: years are numbers.
     let rows = sqlx::query(AssertSqlSafe(sql))
@@ -141,6 +146,7 @@ pub(super) async fn link(
     let mine = Side {
         persons: &new.persons,
         holdings: &new.holdings,
+        year: i16::try_from(year.get())?,
     };
     let mut linked: std::collections::BTreeSet<PersonId> = std::collections::BTreeSet::new();
     let mut ambiguous: std::collections::BTreeSet<PersonId> = std::collections::BTreeSet::new();
@@ -149,6 +155,7 @@ pub(super) async fn link(
         let other = Side {
             persons: &theirs.persons,
             holdings: &theirs.holdings,
+            year: adjacent,
         };
         // A person linked to the year before keeps that id.
         let appeared: Vec<MoverCandidate> = candidates(conn, mine, other)

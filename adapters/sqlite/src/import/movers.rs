@@ -50,17 +50,18 @@ async fn candidates(
 ) -> anyhow::Result<Vec<MoverCandidate>> {
     let sql = format!(
         "WITH only_there AS MATERIALIZED (
-             SELECT b.name, coalesce(b.birth_year, -1) AS birth_year, b.country FROM {there} b
+             SELECT DISTINCT b.name, coalesce(b.birth_year, -1) AS birth_year, b.country
+             FROM {there} b
              WHERE NOT EXISTS (SELECT 1 FROM {here} a WHERE a.id = b.id)
          )
          SELECT a.id, a.name, a.birth_year, a.country,
                 (SELECT group_concat(DISTINCT k.company) FROM {holdings} k
                  WHERE k.owner_kind = 'person' AND k.owner_id = a.id) AS companies
          FROM {here} a
+         JOIN only_there t
+           ON t.name = a.name AND t.birth_year = coalesce(a.birth_year, -1)
+          AND t.country = a.country
          WHERE NOT EXISTS (SELECT 1 FROM {there} b WHERE b.id = a.id)
-           AND EXISTS (SELECT 1 FROM only_there t
-                       WHERE t.name = a.name AND t.birth_year = coalesce(a.birth_year, -1)
-                         AND t.country = a.country)
          ORDER BY a.id",
         here = side.persons,
         there = other.persons,
