@@ -8,8 +8,10 @@ use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, HoldingSnapshot, PersonRecord, PersonSnapshot,
     Snapshot,
 };
+use sqlx::Postgres;
 use sqlx::Row as _;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
+use sqlx::query::Query;
 
 use crate::rows::{self, OrganisationRow, PersonRow, to_u64};
 
@@ -143,35 +145,35 @@ pub(crate) fn holding(row: &PgRow) -> anyhow::Result<HoldingSnapshot> {
     })
 }
 
-impl PostgresSnapshot {
-    fn stream<T: Send + 'static>(
-        &self,
-        sql: &'static str,
-        what: &'static str,
-        convert: fn(&PgRow) -> anyhow::Result<T>,
-    ) -> BoxStream<'_, anyhow::Result<T>> {
-        sqlx::query(sql)
-            .fetch(&self.pool)
-            .map(move |row| {
-                let row = row.with_context(|| format!("cannot read the {what}"))?;
-                convert(&row).with_context(|| format!("invalid stored {what}"))
-            })
-            .boxed()
-    }
+/// A query's rows as the server sends them, converted one by one: the live snapshot's and
+/// each year's.
+pub(crate) fn converted<'a, T: Send + 'static>(
+    query: Query<'a, Postgres, PgArguments>,
+    pool: &'a PgPool,
+    what: &'static str,
+    convert: fn(&PgRow) -> anyhow::Result<T>,
+) -> BoxStream<'a, anyhow::Result<T>> {
+    query
+        .fetch(pool)
+        .map(move |row| {
+            let row = row.with_context(|| format!("cannot read the {what}"))?;
+            convert(&row).with_context(|| format!("invalid stored {what}"))
+        })
+        .boxed()
 }
 
 #[async_trait]
 impl Snapshot for PostgresSnapshot {
     fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
-        self.stream(COMPANIES, "organisations", company)
+        converted(sqlx::query(COMPANIES), &self.pool, "organisations", company)
     }
 
     fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
-        self.stream(PERSONS, "persons", person)
+        converted(sqlx::query(PERSONS), &self.pool, "persons", person)
     }
 
     fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
-        self.stream(HOLDINGS, "holdings", holding)
+        converted(sqlx::query(HOLDINGS), &self.pool, "holdings", holding)
     }
 
     async fn position(&self) -> anyhow::Result<Option<Position>> {

@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _};
 use shareholders_domain::Position;
 use shareholders_ports::{CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snapshot};
-use sqlx::SqlitePool;
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Sqlite, SqlitePool};
 
 use crate::codec::{self, count};
 
@@ -48,12 +49,14 @@ const READ_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
     FROM read_holdings h JOIN read_organisations o ON o.orgnr = h.company \
     ORDER BY h.company, h.owner_kind, h.owner_id";
 
-fn stream<'a, T: Send + 'a>(
+/// A query's rows, decoded one by one as the stream is polled: every snapshot of this store
+/// (the write model's, the read model's, and each year's) streams through here.
+pub(crate) fn decoded<'a, T: Send + 'a>(
+    query: Query<'a, Sqlite, SqliteArguments>,
     pool: &'a SqlitePool,
-    sql: &'static str,
     decode: fn(&SqliteRow) -> anyhow::Result<T>,
 ) -> BoxStream<'a, anyhow::Result<T>> {
-    sqlx::query(sql)
+    query
         .fetch(pool)
         .map(move |row| {
             row.context("streaming a snapshot")
@@ -77,15 +80,15 @@ impl SqliteWriteSnapshot {
 #[async_trait]
 impl Snapshot for SqliteWriteSnapshot {
     fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
-        stream(&self.pool, WRITE_COMPANIES, codec::company)
+        decoded(sqlx::query(WRITE_COMPANIES), &self.pool, codec::company)
     }
 
     fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
-        stream(&self.pool, WRITE_PERSONS, codec::person)
+        decoded(sqlx::query(WRITE_PERSONS), &self.pool, codec::person)
     }
 
     fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
-        stream(&self.pool, WRITE_HOLDINGS, codec::holding)
+        decoded(sqlx::query(WRITE_HOLDINGS), &self.pool, codec::holding)
     }
 
     async fn position(&self) -> anyhow::Result<Option<Position>> {
@@ -113,15 +116,15 @@ impl SqliteReadSnapshot {
 #[async_trait]
 impl Snapshot for SqliteReadSnapshot {
     fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
-        stream(&self.pool, READ_COMPANIES, codec::company)
+        decoded(sqlx::query(READ_COMPANIES), &self.pool, codec::company)
     }
 
     fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
-        stream(&self.pool, READ_PERSONS, codec::person)
+        decoded(sqlx::query(READ_PERSONS), &self.pool, codec::person)
     }
 
     fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
-        stream(&self.pool, READ_HOLDINGS, codec::holding)
+        decoded(sqlx::query(READ_HOLDINGS), &self.pool, codec::holding)
     }
 
     /// The watermark, extended by the run of individually applied positions right above it.

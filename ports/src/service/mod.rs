@@ -135,6 +135,15 @@ fn classes(classes: &[ClassShares], total: u64) -> Vec<ClassEntry> {
         .collect()
 }
 
+/// How many companies the owner holds shares in, or `None` when the register does not know
+/// the owner.
+async fn holding_count(read: &dyn ReadStore, owner: &OwnerRef) -> Result<Option<u64>, ReadError> {
+    Ok(match owner {
+        OwnerRef::Organisation(orgnr) => read.organisation(*orgnr).await?.map(|c| c.holding_count),
+        OwnerRef::Person(id) => read.person(id).await?.map(|p| p.holding_count),
+    })
+}
+
 fn owner_entry(holding: HoldingRecord, total: u64) -> OwnerEntry {
     let shares = holding.shares();
     OwnerEntry {
@@ -317,13 +326,7 @@ impl Service {
         min_position: Option<Position>,
     ) -> Result<Option<HoldingsView>, QueryError> {
         let read = self.reader(register, min_position).await?;
-        let holding_count = match owner {
-            OwnerRef::Organisation(orgnr) => {
-                read.organisation(*orgnr).await?.map(|c| c.holding_count)
-            }
-            OwnerRef::Person(id) => read.person(id).await?.map(|p| p.holding_count),
-        };
-        let Some(holding_count) = holding_count else {
+        let Some(holding_count) = holding_count(read.as_ref(), owner).await? else {
             return Ok(None);
         };
         let holdings = read

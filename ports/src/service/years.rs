@@ -8,7 +8,7 @@ use shareholders_domain::{
     RegisterYear, company_total, holding_changes, percentage,
 };
 
-use super::{PageInfo, QueryError, Service};
+use super::{PageInfo, QueryError, Service, holding_count};
 use std::sync::Arc;
 
 use crate::{CompanyRecord, HoldingRecord, PageRequest, ReadError, ReadStore, YearRecord};
@@ -164,12 +164,7 @@ impl Service {
         let mut listed = false;
         for year in [from, to] {
             let read = self.year_reader(year).await?;
-            let holding_count = match owner {
-                OwnerRef::Organisation(orgnr) => {
-                    read.organisation(*orgnr).await?.map(|c| c.holding_count)
-                }
-                OwnerRef::Person(id) => read.person(id).await?.map(|p| p.holding_count),
-            };
+            let holding_count = holding_count(read.as_ref(), owner).await?;
             listed |= holding_count.is_some();
             let mut side = Side::new();
             if holding_count.is_some_and(|n| n > 0) {

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt as _};
+use futures::stream::BoxStream;
 use shareholders_domain::{Position, RegisterYear};
 use shareholders_ports::{
     CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snapshot, YearRecord, YearSnapshots,
@@ -13,7 +13,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use super::system_time;
 use crate::PostgresStore;
 use crate::rows::to_u64;
-use crate::snapshot::{company, holding, person};
+use crate::snapshot::{company, converted, holding, person};
 
 const COMPANIES: &str = "
 SELECT o.orgnr, o.name, o.postal_code, o.place, o.country, o.total_shares,
@@ -62,36 +62,33 @@ struct YearSnapshot {
     year: i16,
 }
 
-impl YearSnapshot {
-    fn stream<T: Send + 'static>(
-        &self,
-        sql: &'static str,
-        what: &'static str,
-        convert: fn(&PgRow) -> anyhow::Result<T>,
-    ) -> BoxStream<'_, anyhow::Result<T>> {
-        sqlx::query(sql)
-            .bind(self.year)
-            .fetch(&self.pool)
-            .map(move |row| {
-                let row = row.with_context(|| format!("cannot read the year's {what}"))?;
-                convert(&row).with_context(|| format!("invalid stored {what}"))
-            })
-            .boxed()
-    }
-}
-
 #[async_trait]
 impl Snapshot for YearSnapshot {
     fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
-        self.stream(COMPANIES, "organisations", company)
+        converted(
+            sqlx::query(COMPANIES).bind(self.year),
+            &self.pool,
+            "organisations",
+            company,
+        )
     }
 
     fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
-        self.stream(PERSONS, "persons", person)
+        converted(
+            sqlx::query(PERSONS).bind(self.year),
+            &self.pool,
+            "persons",
+            person,
+        )
     }
 
     fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
-        self.stream(HOLDINGS, "holdings", holding)
+        converted(
+            sqlx::query(HOLDINGS).bind(self.year),
+            &self.pool,
+            "holdings",
+            holding,
+        )
     }
 
     async fn position(&self) -> anyhow::Result<Option<Position>> {

@@ -10,7 +10,7 @@ mod live;
 mod movers;
 mod stage;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -19,8 +19,8 @@ use shareholders_ports::{RegisterImport, YearImported, YearLoad, YearProvenance,
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::Mutex;
 
-use crate::SqliteStore;
-use crate::codec::{count, int};
+use crate::codec::count;
+use crate::{SqliteStore, years};
 
 /// The staging tables, created on the load's connection only.
 const STAGING: &str = "
@@ -187,10 +187,10 @@ impl SqliteYearLoad {
             superseded_live_changes: 0,
         };
         // The year is recorded before the live register refers to it.
-        save(conn, &record).await?;
+        years::save_record(conn, "register_years", &record, None).await?;
         if moves {
             record.superseded_live_changes = live::move_to(conn, year).await?;
-            save(conn, &record).await?;
+            years::save_record(conn, "register_years", &record, None).await?;
         }
         let position: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM outbox")
             .fetch_one(&mut *conn)
@@ -212,48 +212,6 @@ impl SqliteYearLoad {
         }
         Ok(())
     }
-}
-
-/// Records (or re-records) a year's provenance.
-async fn save(conn: &mut SqliteConnection, record: &YearRecord) -> anyhow::Result<()> {
-    let millis = record
-        .imported_at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    sqlx::query(
-        "INSERT INTO register_years (year, file_name, sha256, imported_at_ms, lines, rejects,
-                                     companies, holdings, persons_linked, persons_ambiguous,
-                                     superseded_live_changes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (year) DO UPDATE
-         SET file_name = excluded.file_name, sha256 = excluded.sha256,
-             imported_at_ms = excluded.imported_at_ms, lines = excluded.lines,
-             rejects = excluded.rejects, companies = excluded.companies,
-             holdings = excluded.holdings, persons_linked = excluded.persons_linked,
-             persons_ambiguous = excluded.persons_ambiguous,
-             superseded_live_changes = excluded.superseded_live_changes",
-    )
-    .bind(i64::from(record.year.get()))
-    .bind(&record.file_name)
-    .bind(&record.sha256)
-    .bind(i64::try_from(millis).context("import time")?)
-    .bind(int(record.lines)?)
-    .bind(int(record.rejects)?)
-    .bind(int(record.companies)?)
-    .bind(int(record.holdings)?)
-    .bind(int(record.persons_linked)?)
-    .bind(int(record.persons_ambiguous)?)
-    .bind(int(record.superseded_live_changes)?)
-    .execute(&mut *conn)
-    .await
-    .context("import: cannot record the year")?;
-    Ok(())
-}
-
-/// When a year was imported, from its stored milliseconds.
-pub(crate) fn system_time(millis: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default())
 }
 
 #[async_trait]

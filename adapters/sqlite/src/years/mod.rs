@@ -5,17 +5,19 @@ mod read_model;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt as _};
+use futures::stream::BoxStream;
 use shareholders_domain::{Position, RegisterYear};
 use shareholders_ports::{
     CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snapshot, YearRecord, YearSnapshots,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row as _, SqlitePool};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::{AssertSqlSafe, Row as _, SqliteConnection, SqlitePool};
 
 use crate::SqliteStore;
-use crate::codec::{self, count};
-use crate::import::system_time;
+use crate::codec::{self, count, int};
+use crate::snapshot::decoded;
 
 /// The read model's tables of one register.
 #[derive(Clone, Debug)]
@@ -63,6 +65,62 @@ fn year_record(row: &SqliteRow) -> anyhow::Result<YearRecord> {
         persons_ambiguous: number("persons_ambiguous")?,
         superseded_live_changes: number("superseded_live_changes")?,
     })
+}
+
+/// When a year was imported, from its stored milliseconds.
+fn system_time(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default())
+}
+
+/// Writes (or rewrites) a year's record into `table`: `register_years`, or `read_years` with
+/// the generation that serves it.
+pub(crate) async fn save_record(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    record: &YearRecord,
+    generation: Option<i64>,
+) -> anyhow::Result<()> {
+    let millis = record
+        .imported_at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let (column, value, update) = match generation {
+        Some(_) => (", generation", ", ?", ", generation = excluded.generation"),
+        None => ("", "", ""),
+    };
+    let sql = format!(
+        "INSERT INTO {table} ({RECORD_COLUMNS}{column}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{value}) \
+         ON CONFLICT (year) DO UPDATE SET file_name = excluded.file_name, \
+         sha256 = excluded.sha256, imported_at_ms = excluded.imported_at_ms, \
+         lines = excluded.lines, rejects = excluded.rejects, companies = excluded.companies, \
+         holdings = excluded.holdings, persons_linked = excluded.persons_linked, \
+         persons_ambiguous = excluded.persons_ambiguous, \
+         superseded_live_changes = excluded.superseded_live_changes{update}"
+    );
+    // A fixed table name and fixed words only.
+    let query = sqlx::query(AssertSqlSafe(sql))
+        .bind(i64::from(record.year.get()))
+        .bind(&record.file_name)
+        .bind(&record.sha256)
+        .bind(i64::try_from(millis).context("import time")?)
+        .bind(int(record.lines)?)
+        .bind(int(record.rejects)?)
+        .bind(int(record.companies)?)
+        .bind(int(record.holdings)?)
+        .bind(int(record.persons_linked)?)
+        .bind(int(record.persons_ambiguous)?)
+        .bind(int(record.superseded_live_changes)?);
+    let query = match generation {
+        Some(generation) => query.bind(generation),
+        None => query,
+    };
+    query
+        .execute(&mut *conn)
+        .await
+        .with_context(|| format!("recording a year in {table}"))?;
+    Ok(())
 }
 
 async fn records(pool: &SqlitePool, table: &str) -> anyhow::Result<Vec<YearRecord>> {
@@ -135,34 +193,30 @@ struct WriteYearSnapshot {
     year: i64,
 }
 
-fn stream<'a, T: Send + 'a>(
-    pool: &'a SqlitePool,
-    sql: &'static str,
-    year: i64,
-    decode: fn(&SqliteRow) -> anyhow::Result<T>,
-) -> BoxStream<'a, anyhow::Result<T>> {
-    sqlx::query(sql)
-        .bind(year)
-        .fetch(pool)
-        .map(move |row| {
-            row.context("streaming a year's snapshot")
-                .and_then(|row| decode(&row))
-        })
-        .boxed()
-}
-
 #[async_trait]
 impl Snapshot for WriteYearSnapshot {
     fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
-        stream(&self.pool, YEAR_COMPANIES, self.year, codec::company)
+        decoded(
+            sqlx::query(YEAR_COMPANIES).bind(self.year),
+            &self.pool,
+            codec::company,
+        )
     }
 
     fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
-        stream(&self.pool, YEAR_PERSONS, self.year, codec::person)
+        decoded(
+            sqlx::query(YEAR_PERSONS).bind(self.year),
+            &self.pool,
+            codec::person,
+        )
     }
 
     fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
-        stream(&self.pool, YEAR_HOLDINGS, self.year, codec::holding)
+        decoded(
+            sqlx::query(YEAR_HOLDINGS).bind(self.year),
+            &self.pool,
+            codec::holding,
+        )
     }
 
     async fn position(&self) -> anyhow::Result<Option<Position>> {

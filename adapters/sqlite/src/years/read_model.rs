@@ -3,18 +3,18 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt as _};
+use futures::stream::BoxStream;
 use shareholders_domain::{Position, RegisterYear};
 use shareholders_ports::{
     CompanySnapshot, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot, SnapshotBatch,
     YearReadLoad, YearReadModel, YearRecord,
 };
-use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use super::{ReadTables, served, served_tables};
+use super::{ReadTables, save_record, served, served_tables};
 use crate::SqliteStore;
 use crate::codec::{self, classes_json, int, kind_str};
+use crate::snapshot::decoded;
 
 /// Rows per insert statement: at most 14 parameters each, well under SQLite's 32766.
 const CHUNK: usize = 1_000;
@@ -212,38 +212,7 @@ impl YearReadLoad for SqliteYearReadLoad {
                 .fetch_optional(&mut *conn)
                 .await
                 .context("reading a served year")?;
-        let millis = record
-            .imported_at
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        sqlx::query(
-            "INSERT INTO read_years (year, generation, file_name, sha256, imported_at_ms, lines, \
-             rejects, companies, holdings, persons_linked, persons_ambiguous, \
-             superseded_live_changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (year) DO UPDATE SET generation = excluded.generation, \
-             file_name = excluded.file_name, sha256 = excluded.sha256, \
-             imported_at_ms = excluded.imported_at_ms, lines = excluded.lines, \
-             rejects = excluded.rejects, companies = excluded.companies, \
-             holdings = excluded.holdings, persons_linked = excluded.persons_linked, \
-             persons_ambiguous = excluded.persons_ambiguous, \
-             superseded_live_changes = excluded.superseded_live_changes",
-        )
-        .bind(self.year)
-        .bind(self.generation)
-        .bind(&record.file_name)
-        .bind(&record.sha256)
-        .bind(i64::try_from(millis).context("import time")?)
-        .bind(int(record.lines)?)
-        .bind(int(record.rejects)?)
-        .bind(int(record.companies)?)
-        .bind(int(record.holdings)?)
-        .bind(int(record.persons_linked)?)
-        .bind(int(record.persons_ambiguous)?)
-        .bind(int(record.superseded_live_changes)?)
-        .execute(&mut *conn)
-        .await
-        .context("serving a year")?;
+        save_record(conn, "read_years", &record, Some(self.generation)).await?;
         if let Some(previous) = previous.filter(|&g| g != self.generation) {
             drop_tables(conn, &ReadTables::year(self.year, previous)).await?;
         }
@@ -383,20 +352,6 @@ struct ReadYearSnapshot {
     tables: ReadTables,
 }
 
-fn stream<'a, T: Send + 'a>(
-    pool: &'a SqlitePool,
-    sql: String,
-    decode: fn(&SqliteRow) -> anyhow::Result<T>,
-) -> BoxStream<'a, anyhow::Result<T>> {
-    sqlx::query(AssertSqlSafe(sql))
-        .fetch(pool)
-        .map(move |row| {
-            row.context("streaming a year's read model")
-                .and_then(|row| decode(&row))
-        })
-        .boxed()
-}
-
 #[async_trait]
 impl Snapshot for ReadYearSnapshot {
     fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
@@ -406,7 +361,7 @@ impl Snapshot for ReadYearSnapshot {
              FROM {} WHERE registered = 1 ORDER BY orgnr",
             self.tables.organisations
         );
-        stream(&self.pool, sql, codec::company)
+        decoded(sqlx::query(AssertSqlSafe(sql)), &self.pool, codec::company)
     }
 
     fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
@@ -415,7 +370,7 @@ impl Snapshot for ReadYearSnapshot {
              owner_version FROM {} WHERE registered = 1 ORDER BY id",
             self.tables.persons
         );
-        stream(&self.pool, sql, codec::person)
+        decoded(sqlx::query(AssertSqlSafe(sql)), &self.pool, codec::person)
     }
 
     fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
@@ -427,7 +382,7 @@ impl Snapshot for ReadYearSnapshot {
              ORDER BY h.company, h.owner_kind, h.owner_id",
             self.tables.holdings, self.tables.organisations
         );
-        stream(&self.pool, sql, codec::holding)
+        decoded(sqlx::query(AssertSqlSafe(sql)), &self.pool, codec::holding)
     }
 
     async fn position(&self) -> anyhow::Result<Option<Position>> {

@@ -1,6 +1,7 @@
 //! The replies of the reads over the register's years.
 
 use serde::Serialize;
+use shareholders_domain::Percentage;
 use shareholders_ports::{
     ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView, YearRecord,
 };
@@ -112,6 +113,20 @@ pub struct Span<T> {
     pub to: T,
 }
 
+/// A change's shares and percentages in the two years.
+fn spans(shares: (u64, u64), percentage: (Percentage, Percentage)) -> (Span<u64>, Span<f64>) {
+    (
+        Span {
+            from: shares.0,
+            to: shares.1,
+        },
+        Span {
+            from: percent(percentage.0),
+            to: percent(percentage.1),
+        },
+    )
+}
+
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct ChangeOut {
     pub owner: OwnerProfileOut,
@@ -122,17 +137,12 @@ pub struct ChangeOut {
 
 impl From<&ChangeEntry> for ChangeOut {
     fn from(e: &ChangeEntry) -> Self {
+        let (shares, percentage) = spans(e.shares, e.percentage);
         Self {
             owner: (&e.owner).into(),
             change: e.change.as_str(),
-            shares: Span {
-                from: e.shares.0,
-                to: e.shares.1,
-            },
-            percentage: Span {
-                from: percent(e.percentage.0),
-                to: percent(e.percentage.1),
-            },
+            shares,
+            percentage,
         }
     }
 }
@@ -175,17 +185,12 @@ pub struct HoldingChangeOut {
 
 impl From<&HoldingChangeEntry> for HoldingChangeOut {
     fn from(e: &HoldingChangeEntry) -> Self {
+        let (shares, percentage) = spans(e.shares, e.percentage);
         Self {
             company: (&e.company).into(),
             change: e.change.as_str(),
-            shares: Span {
-                from: e.shares.0,
-                to: e.shares.1,
-            },
-            percentage: Span {
-                from: percent(e.percentage.0),
-                to: percent(e.percentage.1),
-            },
+            shares,
+            percentage,
         }
     }
 }
