@@ -10,6 +10,7 @@ mod changes;
 mod country;
 mod event;
 mod extract;
+mod graph;
 mod iso3166;
 mod movers;
 mod orgnr;
@@ -29,6 +30,10 @@ pub use event::{
 pub use extract::{
     CompanyYear, ExtractError, ExtractTotals, ExtractYear, HoldingYear, RegisterHolder,
     RegisterLine, TotalConflict, YearPart,
+};
+pub use graph::{
+    BENEFICIAL_ABOVE, Because, CONTROL_ABOVE, Chain, ChainLink, DROPPED_BELOW, MAX_CHAINS,
+    OwnershipGraph, UltimateHolding, UltimateOwner, UltimateOwnership,
 };
 pub use movers::{MoverCandidate, MoverLinks, link_movers};
 pub use orgnr::{OrgNr, OrgNrError};

@@ -33,9 +33,11 @@ pub use read::{
     CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError, ReadStore,
 };
 pub use service::{
-    ChangeEntry, ChangesView, ClassEntry, HistoryEntry, HoldingChangeEntry, HoldingEntry,
-    HoldingsView, MAX_WAIT, OwnerChangesView, OwnerEntry, OwnersView, PageInfo, PersonDetails,
-    QueryError, Service, SummaryView,
+    BeneficialOwnersView, ChainLinkView, ChainView, ChangeEntry, ChangesView, ClassEntry,
+    GraphDirection, GraphEdge, GraphNode, GraphRequest, GraphRequestError, GraphView, HistoryEntry,
+    HoldingChangeEntry, HoldingEntry, HoldingsView, MAX_WAIT, OwnerChangesView, OwnerEntry,
+    OwnersView, PageInfo, PersonDetails, QueryError, Service, SummaryView, UltimateHoldingEntry,
+    UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
 };
 pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot,

@@ -152,6 +152,20 @@ pub trait ReadStore: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError>;
 
+    /// Every holding in any of `companies`: all their owners, in no particular order. The
+    /// ownership graph is read upwards with it, a level at a time.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError>;
+
+    /// Every holding of any of `owners`, in no particular order. The ownership graph is read
+    /// downwards with it, a level at a time.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError>;
+
     /// The imported years the read model serves, oldest first, with their provenance.
     ///
     /// # Errors

@@ -7,7 +7,9 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::TryStreamExt as _;
 use mongodb::bson::{Document, doc};
-use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, RegisterYear, ShareCount};
+use shareholders_domain::{
+    OrgNr, OwnerKind, OwnerRef, PersonId, Position, RegisterYear, ShareCount,
+};
 use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, PageRequest, PersonRecord, PersonSnapshot,
     ReadError, ReadStore, YearRecord,
@@ -130,17 +132,38 @@ impl MongoReadModel {
         sort: Document,
         page: PageRequest,
     ) -> anyhow::Result<Vec<HoldingRecord>> {
-        let documents: Vec<Document> = self
-            .holdings
-            .find(filter)
-            .sort(sort)
-            .skip(page.offset())
-            .limit(i64::from(page.size()))
+        self.find(filter, Some((sort, page))).await
+    }
+
+    /// Every holding `filter` picks, in no particular order.
+    async fn every(&self, filter: Document) -> anyhow::Result<Vec<HoldingRecord>> {
+        self.find(filter, None).await
+    }
+
+    /// The holdings `filter` picks, one sorted page of them when `order` is given.
+    async fn find(
+        &self,
+        filter: Document,
+        order: Option<(Document, PageRequest)>,
+    ) -> anyhow::Result<Vec<HoldingRecord>> {
+        let mut find = self.holdings.find(filter);
+        if let Some((sort, page)) = order {
+            find = find
+                .sort(sort)
+                .skip(page.offset())
+                .limit(i64::from(page.size()));
+        }
+        let documents: Vec<Document> = find
             .await
             .context("querying holdings")?
             .try_collect()
             .await
             .context("reading holdings")?;
+        self.with_totals(&documents).await
+    }
+
+    /// The holdings' records, each with its company's current totals.
+    async fn with_totals(&self, documents: &[Document]) -> anyhow::Result<Vec<HoldingRecord>> {
         let orgnrs = documents
             .iter()
             .map(|doc| {
@@ -222,6 +245,38 @@ impl ReadStore for MongoReadModel {
         .await
         .with_context(|| format!("reading the holdings of {owner}"))
         .map_err(unknown)
+    }
+
+    async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
+        if companies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let orgnrs: Vec<&str> = companies.iter().map(OrgNr::as_str).collect();
+        self.every(doc! { "company.orgnr": { "$in": orgnrs } })
+            .await
+            .context("reading the owners of a level of the ownership graph")
+            .map_err(unknown)
+    }
+
+    async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
+        let mut all = Vec::new();
+        for kind in [OwnerKind::Organisation, OwnerKind::Person] {
+            let ids: Vec<&str> = owners
+                .iter()
+                .filter(|owner| owner.kind() == kind)
+                .map(OwnerRef::id)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            all.extend(
+                self.every(doc! { "owner.kind": kind.as_str(), "owner.id": { "$in": ids } })
+                    .await
+                    .context("reading the holdings of a level of the ownership graph")
+                    .map_err(unknown)?,
+            );
+        }
+        Ok(all)
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, RegisterYear};
+use shareholders_domain::{OrgNr, OwnerKind, OwnerRef, PersonId, Position, RegisterYear};
 use shareholders_ports::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, YearRecord,
 };
@@ -16,6 +16,13 @@ use crate::years::{self, ReadTables};
 
 fn page_binds(page: PageRequest) -> anyhow::Result<(i64, i64)> {
     Ok((i64::from(page.size()), int(page.offset())?))
+}
+
+fn records(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<HoldingRecord>, ReadError> {
+    Ok(rows
+        .iter()
+        .map(|row| codec::holding(row).map(|h| h.record))
+        .collect::<anyhow::Result<_>>()?)
 }
 
 /// The queries over one register's read tables.
@@ -66,7 +73,7 @@ impl Queries {
              o.registered_shares AS company_registered, h.owner_kind, h.owner_id, h.owner_name, \
              h.owner_country, h.owner_birth_year, h.classes, h.shares, h.version \
              FROM {holdings} h JOIN {organisations} o ON o.orgnr = h.company \
-             {filter_and_order} LIMIT ? OFFSET ?",
+             {filter_and_order}",
             holdings = self.tables.holdings,
             organisations = self.tables.organisations,
         )
@@ -78,8 +85,9 @@ impl Queries {
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
         let (limit, offset) = page_binds(page)?;
-        let sql = self
-            .holdings_sql("WHERE h.company = ? ORDER BY h.shares DESC, h.owner_kind, h.owner_id");
+        let sql = self.holdings_sql(
+            "WHERE h.company = ? ORDER BY h.shares DESC, h.owner_kind, h.owner_id LIMIT ? OFFSET ?",
+        );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(company.as_str().to_owned())
             .bind(limit)
@@ -87,10 +95,7 @@ impl Queries {
             .fetch_all(&self.pool)
             .await
             .context("reading a company's owners")?;
-        Ok(rows
-            .iter()
-            .map(|row| codec::holding(row).map(|h| h.record))
-            .collect::<anyhow::Result<_>>()?)
+        records(&rows)
     }
 
     async fn holdings(
@@ -100,7 +105,8 @@ impl Queries {
     ) -> Result<Vec<HoldingRecord>, ReadError> {
         let (limit, offset) = page_binds(page)?;
         let sql = self.holdings_sql(
-            "WHERE h.owner_kind = ? AND h.owner_id = ? ORDER BY h.shares DESC, h.company",
+            "WHERE h.owner_kind = ? AND h.owner_id = ? ORDER BY h.shares DESC, h.company \
+             LIMIT ? OFFSET ?",
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(owner.kind().as_str())
@@ -110,10 +116,61 @@ impl Queries {
             .fetch_all(&self.pool)
             .await
             .context("reading an owner's holdings")?;
-        Ok(rows
-            .iter()
-            .map(|row| codec::holding(row).map(|h| h.record))
-            .collect::<anyhow::Result<_>>()?)
+        records(&rows)
+    }
+
+    /// The holdings `filter` picks by the JSON array of `keys` (after `kind`, when given).
+    async fn holdings_where_in(
+        &self,
+        filter: &str,
+        kind: Option<&str>,
+        keys: &[&str],
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = serde_json::to_string(keys).context("listing keys")?;
+        let sql = self.holdings_sql(filter);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(kind) = kind {
+            query = query.bind(kind.to_owned());
+        }
+        let rows = query
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await
+            .context("reading the holdings of a level of the ownership graph")?;
+        records(&rows)
+    }
+
+    async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
+        let keys: Vec<&str> = companies.iter().map(OrgNr::as_str).collect();
+        self.holdings_where_in(
+            "WHERE h.company IN (SELECT value FROM json_each(?))",
+            None,
+            &keys,
+        )
+        .await
+    }
+
+    async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
+        let mut all = Vec::new();
+        for kind in [OwnerKind::Organisation, OwnerKind::Person] {
+            let keys: Vec<&str> = owners
+                .iter()
+                .filter(|owner| owner.kind() == kind)
+                .map(OwnerRef::id)
+                .collect();
+            all.extend(
+                self.holdings_where_in(
+                    "WHERE h.owner_kind = ? AND h.owner_id IN (SELECT value FROM json_each(?))",
+                    Some(kind.as_str()),
+                    &keys,
+                )
+                .await?,
+            );
+        }
+        Ok(all)
     }
 }
 
@@ -141,6 +198,14 @@ impl ReadStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
         self.live_queries().holdings(owner, page).await
+    }
+
+    async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.live_queries().owners_of(companies).await
+    }
+
+    async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.live_queries().holdings_of(owners).await
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {
@@ -209,6 +274,14 @@ impl ReadStore for YearQueries {
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
         self.0.holdings(owner, page).await
+    }
+
+    async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.0.owners_of(companies).await
+    }
+
+    async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.0.holdings_of(owners).await
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {

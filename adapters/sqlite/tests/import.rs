@@ -38,3 +38,22 @@ async fn years_are_served_as_imported() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_ownership_graph_is_served() {
+    let (_dir, store) = store().await;
+    let service = shareholders_ports::Service::new(
+        std::sync::Arc::new(store.clone()),
+        std::sync::Arc::new(store.clone()),
+    );
+    shareholders_ports::conformance::graph::the_ownership_graph_is_served(
+        years::YearStores {
+            import: &store,
+            source: &store,
+            target: &store,
+            reads: &store,
+        },
+        &service,
+    )
+    .await;
+}

@@ -92,7 +92,14 @@ pub fn routes(
         .or(history(service.clone()))
         .or(changes(service.clone()))
         .or(person_changes(service.clone()))
-        .or(organisation_holding_changes(service))
+        .or(organisation_holding_changes(service.clone()))
+        .map(Reply::into_response)
+        .boxed();
+    let graph = ultimate_owners(service.clone())
+        .or(beneficial_owners(service.clone()))
+        .or(organisation_ultimate_holdings(service.clone()))
+        .or(person_ultimate_holdings(service.clone()))
+        .or(ownership_graph(service))
         .map(Reply::into_response)
         .boxed();
     health()
@@ -100,6 +107,7 @@ pub fn routes(
         .or(writes)
         .or(reads)
         .or(years)
+        .or(graph)
         .recover(recover)
         .with(warp::trace::request())
 }
@@ -288,7 +296,7 @@ fn summary(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rej
         .then(handlers::summary)
 }
 
-/// Turns the framework's rejections into problem details. Business errors never get here.
+/// `GET /api/years`.
 fn years(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("api" / "years")
         .and(warp::get())
@@ -331,6 +339,62 @@ fn organisation_holding_changes(
         .then(handlers::organisation_holding_changes)
 }
 
+/// `GET /api/{orgnr}/ultimate-owners`.
+fn ultimate_owners(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "ultimate-owners")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::ultimate_owners)
+}
+
+/// `GET /api/{orgnr}/beneficial-owners`.
+fn beneficial_owners(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "beneficial-owners")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::beneficial_owners)
+}
+
+/// `GET /api/{orgnr}/ultimate-holdings`.
+fn organisation_ultimate_holdings(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "ultimate-holdings")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::organisation_ultimate_holdings)
+}
+
+/// `GET /api/person/{id}/ultimate-holdings`.
+fn person_ultimate_holdings(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "person" / String / "ultimate-holdings")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::person_ultimate_holdings)
+}
+
+/// `GET /api/{orgnr}/graph`.
+fn ownership_graph(
+    service: Service,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "graph")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::graph)
+}
+
+/// Turns the framework's rejections into problem details. Business errors never get here.
 async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
     use problem::Kind;
     use warp::reject::{

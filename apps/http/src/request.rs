@@ -249,18 +249,26 @@ fn number<T: std::str::FromStr>(
     }
 }
 
+/// The query string's name-value pairs, decoded.
+///
+/// # Errors
+/// A 400 problem naming the query when it cannot be decoded.
+pub fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, Problem> {
+    serde_urlencoded::from_str(raw).map_err(|e| {
+        Problem::validation(vec![FieldError::new(
+            "query",
+            format!("not a valid query string: {e}"),
+        )])
+    })
+}
+
 /// Parses `page`, `size` (when `paged`), `min_position`, `year`, `from` and `to`; other
 /// parameters are ignored.
 ///
 /// # Errors
 /// A 400 problem naming every invalid parameter.
 pub fn read_query(raw: &str, paged: bool) -> Result<ReadQuery, Problem> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|e| {
-        Problem::validation(vec![FieldError::new(
-            "query",
-            format!("not a valid query string: {e}"),
-        )])
-    })?;
+    let pairs = query_pairs(raw)?;
     let mut errors = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     let (mut page, mut size, mut min_position) = (None, None, None);

@@ -260,6 +260,11 @@ async fn the_openapi_document_lists_every_path_and_method() {
         ("/api/{orgnr}/changes", "get"),
         ("/api/person/{id}/changes", "get"),
         ("/api/{orgnr}/holdings/changes", "get"),
+        ("/api/{orgnr}/ultimate-owners", "get"),
+        ("/api/{orgnr}/beneficial-owners", "get"),
+        ("/api/{orgnr}/ultimate-holdings", "get"),
+        ("/api/person/{id}/ultimate-holdings", "get"),
+        ("/api/{orgnr}/graph", "get"),
     ];
     let paths = document["paths"].as_object().expect("paths");
     assert_eq!(paths.len(), expected.len());
@@ -1138,4 +1143,112 @@ async fn a_write_failure_is_500_and_leaks_nothing() {
     let reply = api.send(post("/api/share/", &purchase_body("1"))).await;
     reply.problem(500);
     assert!(!reply.body.contains("secret"), "{}", reply.body);
+}
+
+// ===== The ownership graph =====
+
+#[rstest]
+#[case("/api/988844323/ultimate-owners", "orgnr")]
+#[case("/api/988844322/ultimate-owners?min_percentage=200", "min_percentage")]
+#[case("/api/988844322/ultimate-owners?size=0", "size")]
+#[case("/api/988844322/beneficial-owners?year=12", "year")]
+#[case("/api/person/a.b/ultimate-holdings", "id")]
+#[case("/api/988844322/ultimate-holdings?page=0", "page")]
+#[case("/api/988844322/graph?direction=sideways", "direction")]
+#[case("/api/988844322/graph?depth=0", "depth")]
+#[case("/api/988844322/graph?limit=5001", "limit")]
+#[tokio::test]
+async fn invalid_graph_reads_are_400_naming_the_parameter(#[case] path: &str, #[case] field: &str) {
+    let reply = Api::new().send(get(path)).await;
+    reply.problem(400);
+    assert_eq!(reply.fields(), [field]);
+}
+
+#[rstest]
+#[case("/api/988844322/ultimate-owners")]
+#[case("/api/988844322/beneficial-owners")]
+#[case("/api/988844322/ultimate-holdings")]
+#[case("/api/988844322/graph")]
+#[case("/api/person/p-1/ultimate-holdings")]
+#[tokio::test]
+async fn graph_reads_of_unknown_parties_are_404(#[case] path: &str) {
+    let mut api = Api::new();
+    api.read.expect_organisation().returning(|_| Ok(None));
+    api.read.expect_person().returning(|_| Ok(None));
+    api.read.expect_owners_of().never();
+    api.read.expect_holdings_of().never();
+    let reply = api.send(get(path)).await;
+    assert_eq!(reply.problem(404)["type"], "/problems/not-found");
+}
+
+#[tokio::test]
+async fn ultimate_owners_are_fractions_of_outstanding_shares() {
+    let mut api = Api::new();
+    api.read
+        .expect_organisation()
+        .returning(|_| Ok(Some(company_record())));
+    api.read
+        .expect_owners_of()
+        .withf(|level| level == [orgnr(COMPANY)])
+        .times(1)
+        .returning(|_| Ok(owner_holdings()));
+    let reply = api
+        .send(get("/api/988844322/ultimate-owners?min_percentage=1"))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // 45 of 120 issued less 3 treasury shares.
+    let person = json!({"kind": "person", "id": PERSON, "name": "HAGEN STEIN ERIK", "country": "SE", "birth_year": 1956});
+    assert_eq!(
+        reply.json(),
+        json!({
+            "orgnr": COMPANY,
+            "name": "TVIST 1 AS",
+            "ultimate_owners": [{
+                "owner": person,
+                "effective_percentage": 38.4615,
+                "controlled_percentage": 38.4615,
+                "beneficial_owner": true,
+                "because": ["ownership", "control"],
+                "chains": [{
+                    "percentage": 38.4615,
+                    "links": [{"company": COMPANY, "owner": person, "percentage": 38.4615}]
+                }]
+            }],
+            "unattributed_percentage": 61.5385,
+            "page": {"page": 1, "size": 100, "total_items": 1, "total_pages": 1}
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_graph_is_nodes_and_edges_for_drawing() {
+    let mut api = Api::new();
+    api.read
+        .expect_organisation()
+        .returning(|_| Ok(Some(company_record())));
+    api.read.expect_owners_of().returning(|level| {
+        Ok(if level.is_empty() {
+            Vec::new()
+        } else {
+            owner_holdings()
+        })
+    });
+    let reply = api
+        .send(get("/api/988844322/graph?direction=up&depth=1"))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        json!({
+            "nodes": [
+                {"id": "organization:988844322", "kind": "organization", "key": COMPANY, "name": "TVIST 1 AS", "level": 0},
+                {"id": "person:p-1", "kind": "person", "key": PERSON, "name": "HAGEN STEIN ERIK", "level": -1}
+            ],
+            "edges": [
+                {"from": "person:p-1", "to": "organization:988844322", "shares": 45, "percentage": 37.5},
+                {"from": "organization:988844322", "to": "organization:988844322", "shares": 3, "percentage": 2.5}
+            ],
+            "truncated": false
+        })
+    );
 }

@@ -10,7 +10,7 @@ use shareholders::cli::ServeArgs;
 use shareholders::serve::{Running, start};
 use shareholders::stack::ReadSide;
 use support::real::{RealStack, close_broker_connections};
-use support::{Api, check_sample, load_sample, local};
+use support::{Api, check_sample, check_the_graph_follows_purchases, load_sample, local};
 
 /// Waits (up to a minute) until the read model has converged to the write model, as
 /// `shareholders verify` checks it, and fails with the differences left if it does not.
@@ -68,6 +68,18 @@ async fn the_register_sample_adds_up_on_the_real_stack() {
     let api = Api::new(running.addr);
     let position = load_sample(&api).await;
     check_sample(&api, position).await;
+    verify_clean(&running).await;
+    running.stop().await.expect("stops");
+    stack.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_follows_purchases_on_the_real_stack() {
+    let stack = RealStack::new().await;
+    let running = start(&stack.storage, local())
+        .await
+        .expect("starts on the real stack");
+    check_the_graph_follows_purchases(&Api::new(running.addr)).await;
     verify_clean(&running).await;
     running.stop().await.expect("stops");
     stack.cleanup().await;

@@ -3,28 +3,64 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use shareholders::stack::Stack;
 use shareholders_ports::conformance::years::{self, YearStores};
+use shareholders_ports::{ReadStore, RegisterImport, YearReadModel, YearSnapshots};
 use support::real::RealStack;
+
+async fn connect(real: &RealStack) -> Stack {
+    Stack::connect(&real.without_broker())
+        .await
+        .expect("the stack connects")
+}
+
+/// The stack's ports a years scenario takes.
+struct YearPorts {
+    import: Arc<dyn RegisterImport>,
+    source: Arc<dyn YearSnapshots>,
+    target: Arc<dyn YearReadModel>,
+    reads: Arc<dyn ReadStore>,
+}
+
+impl YearPorts {
+    fn of(stack: &Stack) -> Self {
+        Self {
+            import: stack.importer(),
+            source: stack.year_snapshots(),
+            target: stack.year_read_model(),
+            reads: stack.read_store(),
+        }
+    }
+
+    fn stores(&self) -> YearStores<'_> {
+        YearStores {
+            import: self.import.as_ref(),
+            source: self.source.as_ref(),
+            target: self.target.as_ref(),
+            reads: self.reads.as_ref(),
+        }
+    }
+}
 
 #[tokio::test]
 async fn years_are_served_as_imported_on_postgres_and_mongodb() {
     let real = RealStack::new().await;
-    let stack = Stack::connect(&real.without_broker())
-        .await
-        .expect("the stack connects");
-    let (import, source, target, reads) = (
-        stack.importer(),
-        stack.year_snapshots(),
-        stack.year_read_model(),
-        stack.read_store(),
-    );
-    years::years_are_served_as_imported(YearStores {
-        import: import.as_ref(),
-        source: source.as_ref(),
-        target: target.as_ref(),
-        reads: reads.as_ref(),
-    })
+    let stack = connect(&real).await;
+    years::years_are_served_as_imported(YearPorts::of(&stack).stores()).await;
+    real.cleanup().await;
+}
+
+/// The ownership graph's definitions hold on PostgreSQL's year projected into MongoDB.
+#[tokio::test]
+async fn the_ownership_graph_is_served_from_mongodb() {
+    let real = RealStack::new().await;
+    let stack = connect(&real).await;
+    shareholders_ports::conformance::graph::the_ownership_graph_is_served(
+        YearPorts::of(&stack).stores(),
+        &stack.service(),
+    )
     .await;
     real.cleanup().await;
 }

@@ -4,4 +4,5 @@
 //! the store breaks the ports' contract. Each adapter runs each scenario on a fresh database.
 //! Enabled by the `conformance` feature, for tests only.
 
+pub mod graph;
 pub mod years;

@@ -31,12 +31,12 @@ impl std::fmt::Debug for Stores<'_> {
     }
 }
 
-fn year(y: i64) -> RegisterYear {
+pub(crate) fn year(y: i64) -> RegisterYear {
     RegisterYear::new(y).expect("a register year")
 }
 
 /// The test orgnr with the 8-digit stem `80000000 + n` and its MOD11 check digit.
-fn orgnr(n: u32) -> OrgNr {
+pub(crate) fn orgnr(n: u32) -> OrgNr {
     let weights = [3, 2, 7, 6, 5, 4, 3, 2];
     (0..10)
         .map(|k| 80_000_000 + n * 10 + k)
@@ -52,15 +52,15 @@ fn orgnr(n: u32) -> OrgNr {
         .expect("a valid orgnr")
 }
 
-fn name(s: &str) -> Name {
+pub(crate) fn name(s: &str) -> Name {
     Name::parse(s).expect("a name")
 }
 
-fn shares(n: u64) -> ShareCount {
+pub(crate) fn shares(n: u64) -> ShareCount {
     ShareCount::new(n).expect("a share count")
 }
 
-fn company(n: u32, label: &str, total: u64) -> Organisation {
+pub(crate) fn company(n: u32, label: &str, total: u64) -> Organisation {
     Organisation::new(
         orgnr(n),
         name(label),
@@ -72,7 +72,7 @@ fn company(n: u32, label: &str, total: u64) -> Organisation {
 }
 
 /// A person as an extract gives them: the id derives from name, birth year and address.
-fn person(label: &str, born: i64, postal_code: &str, country: &str) -> Person {
+pub(crate) fn person(label: &str, born: i64, postal_code: &str, country: &str) -> Person {
     let country = Country::parse(country).expect("a country");
     let birth_year = BirthYear::new(born).ok();
     let postal_code = Some(PostalCode::parse(postal_code).expect("a postal code"));
@@ -87,7 +87,12 @@ fn person(label: &str, born: i64, postal_code: &str, country: &str) -> Person {
     Person::new(id, name(label), birth_year, postal_code, place, country)
 }
 
-fn line(company: &Organisation, holder: &Person, class: &str, count: u64) -> RegisterLine {
+pub(crate) fn line(
+    company: &Organisation,
+    holder: &Person,
+    class: &str,
+    count: u64,
+) -> RegisterLine {
     RegisterLine {
         line: 0,
         company: company.clone(),
@@ -97,7 +102,11 @@ fn line(company: &Organisation, holder: &Person, class: &str, count: u64) -> Reg
     }
 }
 
-fn holder_line(company: &Organisation, holder: &Organisation, count: u64) -> RegisterLine {
+pub(crate) fn holder_line(
+    company: &Organisation,
+    holder: &Organisation,
+    count: u64,
+) -> RegisterLine {
     RegisterLine {
         line: 0,
         company: company.clone(),
@@ -161,7 +170,7 @@ async fn assert_read_model_rebuilds(stores: Stores<'_>) {
     assert!(differences.is_empty(), "{differences:#?}");
 }
 
-fn owner(p: &Person) -> OwnerRef {
+pub(crate) fn owner(p: &Person) -> OwnerRef {
     OwnerRef::Person(p.id().clone())
 }
 

@@ -393,8 +393,14 @@ impl Service {
     }
 }
 
+mod graph;
 mod years;
 
+pub use graph::{
+    BeneficialOwnersView, ChainLinkView, ChainView, GraphDirection, GraphEdge, GraphNode,
+    GraphRequest, GraphRequestError, GraphView, UltimateHoldingEntry, UltimateHoldingsView,
+    UltimateOwnerEntry, UltimateOwnersView,
+};
 pub use years::{ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView};
 
 #[cfg(test)]

@@ -2,8 +2,13 @@
 //! (types, unknown fields), then `TryFrom` checks every field against the domain rules and
 //! reports all the invalid ones at once.
 
+mod graph;
 mod years;
 
+pub use graph::{
+    BeneficialOwnersOut, ChainLinkOut, ChainOut, GraphEdgeOut, GraphNodeOut, GraphOut,
+    UltimateHoldingOut, UltimateHoldingsOut, UltimateOwnerOut, UltimateOwnersOut,
+};
 pub use years::{
     ChangeOut, ChangesOut, HistoryEntryOut, HistoryOut, HoldingChangeOut, OwnerChangesOut, Span,
     YearOut, YearsOut, rfc3339,

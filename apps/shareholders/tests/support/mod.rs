@@ -450,3 +450,137 @@ pub async fn check_sample(api: &Api, position: u64) {
         .collect();
     assert_eq!(held, [("885648312", 7.5), ("988844322", 2.5)]);
 }
+
+/// A purchase through the API; returns its event's position.
+async fn buy(api: &Api, company: &str, owner: &Value, shares: u64) -> u64 {
+    let (status, body) = api
+        .post(
+            "/api/share/",
+            &json!({"company": company, "owner": owner, "share_class": "Ordinære aksjer", "shares": shares}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["position"].as_u64().expect("position")
+}
+
+/// The ultimate owners of `company` at `position`, as (owner name, effective %, controlled %).
+async fn ultimate_owners(api: &Api, company: &str, position: u64) -> Vec<(String, f64, f64)> {
+    let body = api
+        .get_ok(&format!(
+            "/api/{company}/ultimate-owners?min_position={position}"
+        ))
+        .await;
+    body["ultimate_owners"]
+        .as_array()
+        .expect("ultimate owners")
+        .iter()
+        .map(|o| {
+            (
+                o["owner"]["name"].as_str().expect("a name").to_owned(),
+                percentage(&o["effective_percentage"]),
+                percentage(&o["controlled_percentage"]),
+            )
+        })
+        .collect()
+}
+
+/// Purchases through the API form a chain HOLDING → MIDDLE → BOTTOM; each is in the ultimate
+/// owners the moment its event is applied (`?min_position=`), a cycle closed by a purchase is
+/// solved exactly, and the beneficial owners, the ultimate holdings and the drawn graph follow.
+pub async fn check_the_graph_follows_purchases(api: &Api) {
+    let companies = [
+        ("910000004", "BOTTOM AS"),
+        ("910000012", "MIDDLE AS"),
+        ("910000020", "HOLDING AS"),
+    ];
+    for (orgnr, name) in companies {
+        let (status, body) = api
+            .post(
+                "/api/organization/",
+                &json!({"orgnr": orgnr, "name": name, "total_shares": 100}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut persons = Vec::new();
+    for name in ["EIER ANNE", "EIER BJARNE"] {
+        let (status, body) = api
+            .post("/api/person/", &json!({"name": name, "country": "NO"}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        persons.push(json!({"kind": "person", "id": body["id"]}));
+    }
+    let organisation = |orgnr: &str| json!({"kind": "organization", "id": orgnr});
+    buy(api, "910000004", &organisation("910000012"), 60).await;
+    buy(api, "910000012", &organisation("910000020"), 60).await;
+    let position = buy(api, "910000020", &persons[0], 100).await;
+    assert_eq!(
+        ultimate_owners(api, "910000004", position).await,
+        [("EIER ANNE".to_owned(), 36.0, 60.0)],
+        "60 % of 60 %, and control all the way down"
+    );
+    // BJARNE buys 40 % of BOTTOM directly.
+    let position = buy(api, "910000004", &persons[1], 40).await;
+    assert_eq!(
+        ultimate_owners(api, "910000004", position).await,
+        [
+            ("EIER BJARNE".to_owned(), 40.0, 40.0),
+            ("EIER ANNE".to_owned(), 36.0, 60.0),
+        ],
+        "a purchase is in the ultimate owners as soon as its event is applied"
+    );
+    // BOTTOM buys 40 % of MIDDLE: a cycle MIDDLE → BOTTOM → MIDDLE.
+    let position = buy(api, "910000012", &organisation("910000004"), 40).await;
+    let owners = ultimate_owners(api, "910000004", position).await;
+    // x = MIDDLE's walks to BOTTOM: 0.6 + 0.4·0.4·x … solved: BOTTOM = 1 + 0.6·0.4·BOTTOM.
+    let bottom: f64 = 1.0 / (1.0 - 0.6 * 0.4);
+    let expected_anne = (100.0 * 0.6 * 0.6 * bottom * 10_000.0).round() / 10_000.0;
+    let expected_bjarne = (100.0 * 0.4 * bottom * 10_000.0).round() / 10_000.0;
+    assert_eq!(
+        owners
+            .iter()
+            .map(|(name, effective, _)| (name.as_str(), *effective))
+            .collect::<Vec<_>>(),
+        [
+            ("EIER BJARNE", expected_bjarne),
+            ("EIER ANNE", expected_anne)
+        ],
+        "the cycle is solved exactly"
+    );
+    let beneficial = api
+        .get_ok(&format!(
+            "/api/910000004/beneficial-owners?min_position={position}"
+        ))
+        .await;
+    assert_eq!(
+        beneficial["beneficial_owners"]
+            .as_array()
+            .expect("beneficial owners")
+            .len(),
+        2
+    );
+    let id = persons[0]["id"].as_str().expect("an id");
+    let holdings = api
+        .get_ok(&format!(
+            "/api/person/{id}/ultimate-holdings?min_position={position}"
+        ))
+        .await;
+    let held: Vec<&str> = holdings["holdings"]
+        .as_array()
+        .expect("holdings")
+        .iter()
+        .map(|h| h["company"]["orgnr"].as_str().expect("an orgnr"))
+        .collect();
+    assert_eq!(held, ["910000020", "910000012", "910000004"]);
+    let graph = api
+        .get_ok(&format!(
+            "/api/910000004/graph?direction=up&min_position={position}"
+        ))
+        .await;
+    assert_eq!(graph["nodes"].as_array().expect("nodes").len(), 5);
+    assert_eq!(graph["truncated"], false);
+    let (status, _) = api.get("/api/910000039/ultimate-owners").await;
+    assert_eq!(status, 404);
+    let (status, _) = api.get("/api/910000038/ultimate-owners").await;
+    assert_eq!(status, 400);
+}

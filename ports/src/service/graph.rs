@@ -1,0 +1,606 @@
+//! The use cases over the ownership graph: ultimate and beneficial owners, what a party holds
+//! through others, and the graph around a company for drawing.
+//!
+//! The graph is read from the read model a level at a time ([`ReadStore::owners_of`] upwards,
+//! [`ReadStore::holdings_of`] downwards), so it holds exactly what the read model holds at the
+//! position the read waited for, in the register asked for; the rules are the domain's
+//! ([`OwnershipGraph`]).
+
+use std::collections::{HashMap, HashSet};
+
+use shareholders_domain::{
+    Because, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph, Percentage,
+    Position, Register, company_total, percentage,
+};
+
+use super::{PageInfo, QueryError, Service};
+use crate::{CompanyRecord, HoldingRecord, PageRequest, ReadError, ReadStore};
+
+/// Parties asked about in one query of a level.
+const BATCH: usize = 500;
+
+/// One link of a chain: `owner` holds `fraction` of `company`'s outstanding shares.
+#[derive(Clone, PartialEq, Debug)]
+pub struct ChainLinkView {
+    pub company: OrgNr,
+    pub owner: OwnerProfile,
+    pub fraction: f64,
+}
+
+/// A path of holdings from an ultimate owner down to the company.
+#[derive(Clone, PartialEq, Debug)]
+pub struct ChainView {
+    pub fraction: f64,
+    pub links: Vec<ChainLinkView>,
+}
+
+/// One ultimate owner of a company.
+#[derive(Clone, PartialEq, Debug)]
+pub struct UltimateOwnerEntry {
+    pub owner: OwnerProfile,
+    /// Fractions of the company's outstanding shares.
+    pub effective: f64,
+    pub controlled: f64,
+    /// `Some` for a beneficial owner.
+    pub beneficial: Option<Because>,
+    pub chains: Vec<ChainView>,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct UltimateOwnersView {
+    pub company: CompanyRecord,
+    pub owners: Vec<UltimateOwnerEntry>,
+    /// The fraction no ultimate owner accounts for.
+    pub unattributed: f64,
+    pub page: PageInfo,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct BeneficialOwnersView {
+    pub company: CompanyRecord,
+    pub owners: Vec<UltimateOwnerEntry>,
+}
+
+/// One company a party has an effective share in.
+#[derive(Clone, PartialEq, Debug)]
+pub struct UltimateHoldingEntry {
+    pub company: CompanyProfile,
+    pub effective: f64,
+    pub controlled: f64,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct UltimateHoldingsView {
+    pub owner: OwnerRef,
+    pub holdings: Vec<UltimateHoldingEntry>,
+    pub page: PageInfo,
+}
+
+/// Which way the drawn graph goes from its company.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GraphDirection {
+    /// Its owners, their owners, and so on.
+    Up,
+    /// Its holdings, their holdings, and so on.
+    Down,
+    Both,
+}
+
+/// What part of the graph to draw: a direction, how many levels, and how many nodes at most.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GraphRequest {
+    direction: GraphDirection,
+    depth: u32,
+    limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphRequestError {
+    #[error("depth is between 1 and {max}", max = GraphRequest::MAX_DEPTH)]
+    Depth,
+    #[error("limit is between 1 and {max}", max = GraphRequest::MAX_LIMIT)]
+    Limit,
+}
+
+impl GraphRequest {
+    pub const DEFAULT_DEPTH: u32 = 3;
+    pub const MAX_DEPTH: u32 = 20;
+    pub const DEFAULT_LIMIT: u32 = 500;
+    pub const MAX_LIMIT: u32 = 5_000;
+
+    /// # Errors
+    /// [`GraphRequestError`] for a depth or a limit out of range.
+    pub fn new(
+        direction: Option<GraphDirection>,
+        depth: Option<u32>,
+        limit: Option<u32>,
+    ) -> Result<Self, GraphRequestError> {
+        let depth = depth.unwrap_or(Self::DEFAULT_DEPTH);
+        let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
+        if !(1..=Self::MAX_DEPTH).contains(&depth) {
+            return Err(GraphRequestError::Depth);
+        }
+        if !(1..=Self::MAX_LIMIT).contains(&limit) {
+            return Err(GraphRequestError::Limit);
+        }
+        Ok(Self {
+            direction: direction.unwrap_or(GraphDirection::Both),
+            depth,
+            limit,
+        })
+    }
+
+    #[must_use]
+    pub fn direction(self) -> GraphDirection {
+        self.direction
+    }
+    #[must_use]
+    pub fn depth(self) -> u32 {
+        self.depth
+    }
+    #[must_use]
+    pub fn limit(self) -> u32 {
+        self.limit
+    }
+}
+
+/// A party in the drawn graph.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GraphNode {
+    pub party: OwnerRef,
+    pub name: Name,
+    /// Levels from the company: negative above it (its owners are -1), positive below.
+    pub level: i32,
+}
+
+/// A holding in the drawn graph, with its percentage of the company's total, as in owners.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GraphEdge {
+    pub owner: OwnerRef,
+    pub company: OrgNr,
+    pub shares: u64,
+    pub percentage: Percentage,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GraphView {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<GraphEdge>,
+    /// Some of the graph within the depth was left out to stay within the limit, or more lies
+    /// beyond the depth.
+    pub truncated: bool,
+}
+
+/// The part of the graph a query read, with what it shows of each party.
+#[derive(Default)]
+struct Read {
+    graph: OwnershipGraph,
+    owners: HashMap<OwnerRef, OwnerProfile>,
+    companies: HashMap<OrgNr, CompanyProfile>,
+}
+
+impl Read {
+    fn add(&mut self, holding: HoldingRecord) {
+        let orgnr = holding.company.orgnr;
+        self.graph.add_company(
+            orgnr,
+            holding.company.total_shares,
+            holding.company_registered_shares,
+        );
+        self.graph
+            .add_stake(&holding.owner.owner, orgnr, holding.shares());
+        self.owners
+            .entry(holding.owner.owner.clone())
+            .or_insert(holding.owner);
+        self.companies.entry(orgnr).or_insert(holding.company);
+    }
+}
+
+/// Every stake in every company above `company`: its owners, theirs, and so on until only
+/// parties without registered owners are left.
+async fn above(read: &dyn ReadStore, company: &CompanyRecord) -> Result<Read, ReadError> {
+    let orgnr = company.organisation.orgnr();
+    let mut found = Read::default();
+    found.graph.add_company(
+        orgnr,
+        company.organisation.total_shares(),
+        company.registered_shares,
+    );
+    let mut seen = HashSet::from([orgnr]);
+    let mut level = vec![orgnr];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for batch in level.chunks(BATCH) {
+            for holding in read.owners_of(batch).await? {
+                if let OwnerRef::Organisation(owner) = holding.owner.owner
+                    && seen.insert(owner)
+                {
+                    next.push(owner);
+                }
+                found.add(holding);
+            }
+        }
+        level = next;
+    }
+    Ok(found)
+}
+
+/// Every stake held by `party` and by every company below it.
+async fn below(read: &dyn ReadStore, party: &OwnerRef) -> Result<Read, ReadError> {
+    let mut found = Read::default();
+    let mut seen = HashSet::from([party.clone()]);
+    let mut level = vec![party.clone()];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for batch in level.chunks(BATCH) {
+            for holding in read.holdings_of(batch).await? {
+                let company = OwnerRef::Organisation(holding.company.orgnr);
+                if seen.insert(company.clone()) {
+                    next.push(company);
+                }
+                found.add(holding);
+            }
+        }
+        level = next;
+    }
+    Ok(found)
+}
+
+fn page_of<T>(entries: Vec<T>, page: PageRequest) -> (Vec<T>, PageInfo) {
+    let info = PageInfo::new(page, entries.len() as u64);
+    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let shown = entries
+        .into_iter()
+        .skip(offset)
+        .take(page.size() as usize)
+        .collect();
+    (shown, info)
+}
+
+/// A party's profile as the graph read it. Every party the graph reaches came with a holding,
+/// which carries its profile; the company asked about is its own record.
+fn profile(found: &Read, party: &OwnerRef) -> Result<OwnerProfile, ReadError> {
+    found.owners.get(party).cloned().ok_or_else(|| {
+        ReadError::Unknown(anyhow::anyhow!(
+            "the ownership graph reached {party} without its profile"
+        ))
+    })
+}
+
+fn ultimate_entries(
+    found: &Read,
+    company: OrgNr,
+) -> Result<(Vec<UltimateOwnerEntry>, f64), ReadError> {
+    let ownership = found.graph.ultimate_owners(company);
+    let owners = ownership
+        .owners
+        .into_iter()
+        .map(|owner| {
+            let chains = owner
+                .chains
+                .iter()
+                .map(|chain| {
+                    Ok(ChainView {
+                        fraction: chain.fraction,
+                        links: chain
+                            .links
+                            .iter()
+                            .map(|link| {
+                                Ok(ChainLinkView {
+                                    company: link.company,
+                                    owner: profile(found, &link.owner)?,
+                                    fraction: link.fraction,
+                                })
+                            })
+                            .collect::<Result<_, ReadError>>()?,
+                    })
+                })
+                .collect::<Result<_, ReadError>>()?;
+            Ok(UltimateOwnerEntry {
+                owner: profile(found, &owner.owner)?,
+                beneficial: owner.beneficial(),
+                effective: owner.effective,
+                controlled: owner.controlled,
+                chains,
+            })
+        })
+        .collect::<Result<_, ReadError>>()?;
+    Ok((owners, ownership.unattributed))
+}
+
+impl Service {
+    /// A page of the company's ultimate owners whose effective ownership is at least
+    /// `min_fraction`, largest first; `None` for an unknown company.
+    ///
+    /// # Errors
+    /// See [`Service::reader`](super::Service).
+    pub async fn ultimate_owners(
+        &self,
+        register: Register,
+        orgnr: OrgNr,
+        min_fraction: f64,
+        page: PageRequest,
+        min_position: Option<Position>,
+    ) -> Result<Option<UltimateOwnersView>, QueryError> {
+        let Some((company, owners, unattributed)) =
+            self.ultimate(register, orgnr, min_position).await?
+        else {
+            return Ok(None);
+        };
+        let owners: Vec<_> = owners
+            .into_iter()
+            .filter(|owner| owner.effective >= min_fraction)
+            .collect();
+        let (owners, page) = page_of(owners, page);
+        Ok(Some(UltimateOwnersView {
+            company,
+            owners,
+            unattributed,
+            page,
+        }))
+    }
+
+    /// The company's beneficial owners, largest effective ownership first; `None` for an
+    /// unknown company.
+    ///
+    /// # Errors
+    /// See [`Service::reader`](super::Service).
+    pub async fn beneficial_owners(
+        &self,
+        register: Register,
+        orgnr: OrgNr,
+        min_position: Option<Position>,
+    ) -> Result<Option<BeneficialOwnersView>, QueryError> {
+        let Some((company, owners, _)) = self.ultimate(register, orgnr, min_position).await? else {
+            return Ok(None);
+        };
+        Ok(Some(BeneficialOwnersView {
+            company,
+            owners: owners
+                .into_iter()
+                .filter(|owner| owner.beneficial.is_some())
+                .collect(),
+        }))
+    }
+
+    /// The company, all its ultimate owners and the fraction they leave unattributed; `None`
+    /// for an unknown company.
+    async fn ultimate(
+        &self,
+        register: Register,
+        orgnr: OrgNr,
+        min_position: Option<Position>,
+    ) -> Result<Option<(CompanyRecord, Vec<UltimateOwnerEntry>, f64)>, QueryError> {
+        let read = self.reader(register, min_position).await?;
+        let Some(company) = read.organisation(orgnr).await? else {
+            return Ok(None);
+        };
+        let found = above(read.as_ref(), &company).await?;
+        let (owners, unattributed) = ultimate_entries(&found, orgnr)?;
+        Ok(Some((company, owners, unattributed)))
+    }
+
+    /// A page of every company in which the party has an effective share, largest first;
+    /// `None` for an unknown party.
+    ///
+    /// # Errors
+    /// See [`Service::reader`](super::Service).
+    pub async fn ultimate_holdings(
+        &self,
+        register: Register,
+        party: &OwnerRef,
+        page: PageRequest,
+        min_position: Option<Position>,
+    ) -> Result<Option<UltimateHoldingsView>, QueryError> {
+        let read = self.reader(register, min_position).await?;
+        if super::holding_count(read.as_ref(), party).await?.is_none() {
+            return Ok(None);
+        }
+        let found = below(read.as_ref(), party).await?;
+        let holdings = found
+            .graph
+            .ultimate_holdings(party)
+            .into_iter()
+            .map(|holding| {
+                let company = found
+                    .companies
+                    .get(&holding.company)
+                    .cloned()
+                    .ok_or_else(|| {
+                        ReadError::Unknown(anyhow::anyhow!(
+                            "the ownership graph reached {} without its profile",
+                            holding.company
+                        ))
+                    })?;
+                Ok(UltimateHoldingEntry {
+                    company,
+                    effective: holding.effective,
+                    controlled: holding.controlled,
+                })
+            })
+            .collect::<Result<Vec<_>, ReadError>>()?;
+        let (holdings, page) = page_of(holdings, page);
+        Ok(Some(UltimateHoldingsView {
+            owner: party.clone(),
+            holdings,
+            page,
+        }))
+    }
+
+    /// The graph around the company, level by level breadth first, for drawing; `None` for an
+    /// unknown company.
+    ///
+    /// # Errors
+    /// See [`Service::reader`](super::Service).
+    pub async fn ownership_graph(
+        &self,
+        register: Register,
+        orgnr: OrgNr,
+        request: GraphRequest,
+        min_position: Option<Position>,
+    ) -> Result<Option<GraphView>, QueryError> {
+        let read = self.reader(register, min_position).await?;
+        let Some(company) = read.organisation(orgnr).await? else {
+            return Ok(None);
+        };
+        let mut drawing = Drawing::new(&company, request.limit());
+        if request.direction() != GraphDirection::Down {
+            drawing
+                .walk(read.as_ref(), request.depth(), Towards::Owners)
+                .await?;
+        }
+        if request.direction() != GraphDirection::Up {
+            drawing
+                .walk(read.as_ref(), request.depth(), Towards::Holdings)
+                .await?;
+        }
+        Ok(Some(drawing.view))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Towards {
+    Owners,
+    Holdings,
+}
+
+/// The graph being drawn: its nodes by party, and its edges by holding.
+struct Drawing {
+    view: GraphView,
+    root: OwnerRef,
+    nodes: HashSet<OwnerRef>,
+    edges: HashSet<(OwnerRef, OrgNr)>,
+    limit: usize,
+}
+
+impl Drawing {
+    fn new(company: &CompanyRecord, limit: u32) -> Self {
+        let root = OwnerRef::Organisation(company.organisation.orgnr());
+        Self {
+            view: GraphView {
+                nodes: vec![GraphNode {
+                    party: root.clone(),
+                    name: company.organisation.name().clone(),
+                    level: 0,
+                }],
+                edges: Vec::new(),
+                truncated: false,
+            },
+            nodes: HashSet::from([root.clone()]),
+            root,
+            edges: HashSet::new(),
+            limit: limit as usize,
+        }
+    }
+
+    /// Adds the node if there is room; whether it is in the graph.
+    fn node(&mut self, party: &OwnerRef, name: &Name, level: i32) -> bool {
+        if self.nodes.contains(party) {
+            return true;
+        }
+        if self.nodes.len() >= self.limit {
+            self.view.truncated = true;
+            return false;
+        }
+        self.nodes.insert(party.clone());
+        self.view.nodes.push(GraphNode {
+            party: party.clone(),
+            name: name.clone(),
+            level,
+        });
+        true
+    }
+
+    fn edge(&mut self, holding: &HoldingRecord) {
+        let key = (holding.owner.owner.clone(), holding.company.orgnr);
+        if self.edges.insert(key) {
+            let total = company_total(
+                holding.company.total_shares,
+                holding.company_registered_shares,
+            );
+            let shares = holding.shares();
+            self.view.edges.push(GraphEdge {
+                owner: holding.owner.owner.clone(),
+                company: holding.company.orgnr,
+                shares,
+                percentage: percentage(shares, total),
+            });
+        }
+    }
+
+    /// Breadth first from the company, `depth` levels towards its owners or its holdings;
+    /// one more level is read to tell whether anything lies beyond.
+    async fn walk(
+        &mut self,
+        read: &dyn ReadStore,
+        depth: u32,
+        towards: Towards,
+    ) -> Result<(), ReadError> {
+        let mut level = vec![self.root.clone()];
+        let mut visited = HashSet::from([self.root.clone()]);
+        let sign = if towards == Towards::Owners { -1 } else { 1 };
+        for distance in 1..=depth + 1 {
+            if level.is_empty() {
+                return Ok(());
+            }
+            let mut next = Vec::new();
+            for batch in level.chunks(BATCH) {
+                let holdings = match towards {
+                    Towards::Owners => {
+                        let companies: Vec<OrgNr> = batch
+                            .iter()
+                            .filter_map(|party| match party {
+                                OwnerRef::Organisation(orgnr) => Some(*orgnr),
+                                OwnerRef::Person(_) => None,
+                            })
+                            .collect();
+                        if companies.is_empty() {
+                            continue;
+                        }
+                        read.owners_of(&companies).await?
+                    }
+                    Towards::Holdings => read.holdings_of(batch).await?,
+                };
+                let mut holdings = holdings;
+                // Largest first, so that a limit keeps the holdings that matter most.
+                holdings.sort_by(|a, b| {
+                    b.shares()
+                        .cmp(&a.shares())
+                        .then_with(|| a.owner.owner.cmp(&b.owner.owner))
+                        .then_with(|| a.company.orgnr.cmp(&b.company.orgnr))
+                });
+                for holding in &holdings {
+                    let (party, name) = match towards {
+                        Towards::Owners => (holding.owner.owner.clone(), &holding.owner.name),
+                        Towards::Holdings => (
+                            OwnerRef::Organisation(holding.company.orgnr),
+                            &holding.company.name,
+                        ),
+                    };
+                    if distance > depth {
+                        // Beyond the depth: only whether there is anything new.
+                        if !self.nodes.contains(&party) {
+                            self.view.truncated = true;
+                        }
+                        continue;
+                    }
+                    let level_number = sign * i32::try_from(distance).unwrap_or(i32::MAX);
+                    if self.node(&party, name, level_number) {
+                        self.edge(holding);
+                        if visited.insert(party.clone()) {
+                            next.push(party);
+                        }
+                    }
+                }
+            }
+            if distance > depth {
+                return Ok(());
+            }
+            level = next;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
