@@ -43,7 +43,8 @@ enum Command {
         /// A register extract (or any file whose lines start with `orgnr;`) to draw orgnrs from.
         #[arg(long)]
         orgnrs_from: std::path::PathBuf,
-        /// Endpoints: owners, holdings, summary, health.
+        /// Endpoints: health, or any read under `/api/{orgnr}/` (owners, holdings, summary,
+        /// ultimate-owners, beneficial-owners, …).
         #[arg(
             long,
             value_delimiter = ',',
@@ -164,6 +165,8 @@ async fn reads(
         };
         let mut all = Vec::new();
         let mut errors = 0;
+        // The slowest request measured, and the company it asked about.
+        let mut slowest: (u64, String) = (0, String::new());
         let mut elapsed = Duration::ZERO;
         for (phase, duration) in [("warmup", warmup), ("measure", seconds)] {
             let stop = Arc::new(AtomicBool::new(false));
@@ -177,6 +180,7 @@ async fn reads(
                     let mut rng = Rng(worker as u64 + 1);
                     let mut micros = Vec::new();
                     let mut errors = 0u64;
+                    let mut slowest: (u64, String) = (0, String::new());
                     while !stop.load(Ordering::Relaxed) {
                         let orgnr = &orgnrs[rng.below(orgnrs.len())];
                         let url = format!("{base}{}", path_of(orgnr));
@@ -186,28 +190,36 @@ async fn reads(
                                 if response.status().is_success() || response.status() == 404 =>
                             {
                                 let _ = response.bytes().await;
-                                micros.push(sent.elapsed().as_micros() as u64);
+                                let took = sent.elapsed().as_micros() as u64;
+                                if took > slowest.0 {
+                                    slowest = (took, orgnr.clone());
+                                }
+                                micros.push(took);
                             }
                             _ => errors += 1,
                         }
                     }
-                    (micros, errors)
+                    (micros, errors, slowest)
                 }));
             }
             tokio::time::sleep(Duration::from_secs(duration)).await;
             stop.store(true, Ordering::Relaxed);
             let phase_elapsed = started.elapsed();
             for task in tasks {
-                let (micros, e) = task.await?;
+                let (micros, e, slow) = task.await?;
                 if phase == "measure" {
                     all.extend(micros);
                     errors += e;
+                    if slow.0 > slowest.0 {
+                        slowest = slow;
+                    }
                 }
             }
             elapsed = phase_elapsed;
         }
         let mut result = stats(&endpoint, all, errors, elapsed);
         result["connections"] = json!(connections);
+        result["slowest"] = json!({"orgnr": slowest.1, "ms": slowest.0 as f64 / 1000.0});
         println!("{result}");
     }
     Ok(())

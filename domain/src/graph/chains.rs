@@ -2,7 +2,7 @@
 //! to the company whose products are largest.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use super::{DROPPED_BELOW, Node, OwnershipGraph};
 use crate::{OrgNr, OwnerRef};
@@ -10,8 +10,8 @@ use crate::{OrgNr, OwnerRef};
 /// At most this many chains are given per owner.
 pub const MAX_CHAINS: usize = 10;
 
-/// Paths examined per query before the search stops; the largest found by then are given.
-const PATHS_EXAMINED: usize = 200_000;
+/// Paths examined per owner before the search stops; the largest found by then are given.
+const PATHS_EXAMINED: usize = 20_000;
 
 /// One link of a chain: `owner` holds `fraction` of `company` directly.
 #[derive(Clone, PartialEq, Debug)]
@@ -29,11 +29,11 @@ pub struct Chain {
     pub links: Vec<ChainLink>,
 }
 
-/// A path from the company up to `node`, found by extending the path at `parent`.
+/// A path from the owner down to `node`, found by extending the path at `parent`.
 struct Step {
     node: Node,
     parent: Option<usize>,
-    /// `node`'s direct fraction in the parent's node.
+    /// The parent's node's direct fraction in `node`.
     link: f64,
     product: f64,
 }
@@ -77,29 +77,31 @@ fn chain(graph: &OwnershipGraph, steps: &[Step], end: usize) -> Chain {
     let mut links = Vec::new();
     let mut at = end;
     while let Some(parent) = steps[at].parent {
-        let OwnerRef::Organisation(company) = graph.parties[steps[parent].node] else {
-            unreachable!("only organisations have owners");
+        let OwnerRef::Organisation(company) = graph.parties[steps[at].node] else {
+            unreachable!("only organisations are held");
         };
         links.push(ChainLink {
-            owner: graph.parties[steps[at].node].clone(),
+            owner: graph.parties[steps[parent].node].clone(),
             company,
             fraction: steps[at].link,
         });
         at = parent;
     }
+    links.reverse();
     Chain {
         fraction: steps[end].product,
         links,
     }
 }
 
-/// For every ultimate owner above `target`, its largest simple paths to `target`, best first.
-/// A best-first search: paths come out of the heap in decreasing product, so the first
-/// [`MAX_CHAINS`] that end at an owner are that owner's largest.
-pub(super) fn up(graph: &OwnershipGraph, target: Node) -> HashMap<Node, Vec<Chain>> {
-    let mut found: HashMap<Node, Vec<Chain>> = HashMap::new();
+/// `owner`'s largest simple paths down to `company`, best first, at most [`MAX_CHAINS`]. A
+/// best-first search from the owner along its holdings: paths come out of the heap in
+/// decreasing product, so the first that reach the company are the largest. A party holds
+/// few companies, so the search stays small; it gives up after [`PATHS_EXAMINED`] paths.
+pub(super) fn between(graph: &OwnershipGraph, owner: Node, company: Node) -> Vec<Chain> {
+    let mut found = Vec::new();
     let mut steps = vec![Step {
-        node: target,
+        node: owner,
         parent: None,
         link: 1.0,
         product: 1.0,
@@ -111,28 +113,21 @@ pub(super) fn up(graph: &OwnershipGraph, target: Node) -> HashMap<Node, Vec<Chai
     let mut examined = 0;
     while let Some(Waiting { step, .. }) = heap.pop() {
         examined += 1;
-        if examined > PATHS_EXAMINED {
+        if examined > PATHS_EXAMINED || found.len() >= MAX_CHAINS {
             break;
         }
         let node = steps[step].node;
-        if node != target && graph.owners[node].is_empty() {
-            let chains = found.entry(node).or_default();
-            if chains.len() < MAX_CHAINS {
-                chains.push(chain(graph, &steps, step));
-            }
+        if node == company {
+            found.push(chain(graph, &steps, step));
             continue;
         }
-        for (owner, fraction) in graph.owner_fractions(node) {
+        for (held, fraction) in graph.holding_fractions(node) {
             let product = steps[step].product * fraction;
-            if product < DROPPED_BELOW || on_path(&steps, Some(step), owner) {
-                continue;
-            }
-            // An owner with its chains complete gains nothing from a smaller path.
-            if found.get(&owner).is_some_and(|c| c.len() >= MAX_CHAINS) {
+            if product < DROPPED_BELOW || on_path(&steps, Some(step), held) {
                 continue;
             }
             steps.push(Step {
-                node: owner,
+                node: held,
                 parent: Some(step),
                 link: fraction,
                 product,

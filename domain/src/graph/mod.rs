@@ -108,8 +108,6 @@ pub struct UltimateOwner {
     pub effective: f64,
     /// The controlled stake, as a fraction of the company's outstanding shares.
     pub controlled: f64,
-    /// The walks that contribute most, largest first, at most [`MAX_CHAINS`].
-    pub chains: Vec<Chain>,
 }
 
 impl UltimateOwner {
@@ -272,8 +270,8 @@ impl OwnershipGraph {
             })
     }
 
-    /// The company's ultimate owners, with their effective ownership, controlled stake and
-    /// the chains that contribute most. Needs every stake in every company above `company`.
+    /// The company's ultimate owners, with their effective ownership and controlled stake.
+    /// Needs every stake in every company above `company`.
     #[must_use]
     pub fn ultimate_owners(&self, company: OrgNr) -> UltimateOwnership {
         let Some(target) = self.find(&OwnerRef::Organisation(company)) else {
@@ -283,7 +281,6 @@ impl OwnershipGraph {
             };
         };
         let effective = flow::walks(self, target, flow::Direction::Up);
-        let mut chains = chains::up(self, target);
         let mut owners: Vec<UltimateOwner> = effective
             .into_iter()
             .filter(|(node, value)| {
@@ -296,7 +293,6 @@ impl OwnershipGraph {
                     .get(&target)
                     .copied()
                     .unwrap_or(0.0),
-                chains: chains.remove(&node).unwrap_or_default(),
             })
             .collect();
         owners.sort_by(|a, b| {
@@ -307,6 +303,21 @@ impl OwnershipGraph {
         UltimateOwnership {
             owners,
             unattributed: (1.0 - attributed).max(0.0),
+        }
+    }
+
+    /// The simple paths from `owner` down to `company` that contribute most to its effective
+    /// ownership, largest first, at most [`MAX_CHAINS`].
+    #[must_use]
+    pub fn chains(&self, owner: &OwnerRef, company: OrgNr) -> Vec<Chain> {
+        match (
+            self.find(owner),
+            self.find(&OwnerRef::Organisation(company)),
+        ) {
+            (Some(owner), Some(company)) if owner != company => {
+                chains::between(self, owner, company)
+            }
+            _ => Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use shareholders_domain::{
     Because, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph, Percentage,
-    Position, Register, company_total, percentage,
+    Position, Register, UltimateOwner, UltimateOwnership, company_total, percentage,
 };
 
 use super::{PageInfo, QueryError, Service};
@@ -267,45 +267,51 @@ fn profile(found: &Read, party: &OwnerRef) -> Result<OwnerProfile, ReadError> {
     })
 }
 
-fn ultimate_entries(
+/// What the API shows of one ultimate owner, with its chains to `company`.
+fn ultimate_entry(
     found: &Read,
     company: OrgNr,
-) -> Result<(Vec<UltimateOwnerEntry>, f64), ReadError> {
-    let ownership = found.graph.ultimate_owners(company);
-    let owners = ownership
-        .owners
-        .into_iter()
-        .map(|owner| {
-            let chains = owner
-                .chains
-                .iter()
-                .map(|chain| {
-                    Ok(ChainView {
-                        fraction: chain.fraction,
-                        links: chain
-                            .links
-                            .iter()
-                            .map(|link| {
-                                Ok(ChainLinkView {
-                                    company: link.company,
-                                    owner: profile(found, &link.owner)?,
-                                    fraction: link.fraction,
-                                })
-                            })
-                            .collect::<Result<_, ReadError>>()?,
+    owner: &UltimateOwner,
+) -> Result<UltimateOwnerEntry, ReadError> {
+    let chains = found
+        .graph
+        .chains(&owner.owner, company)
+        .iter()
+        .map(|chain| {
+            Ok(ChainView {
+                fraction: chain.fraction,
+                links: chain
+                    .links
+                    .iter()
+                    .map(|link| {
+                        Ok(ChainLinkView {
+                            company: link.company,
+                            owner: profile(found, &link.owner)?,
+                            fraction: link.fraction,
+                        })
                     })
-                })
-                .collect::<Result<_, ReadError>>()?;
-            Ok(UltimateOwnerEntry {
-                owner: profile(found, &owner.owner)?,
-                beneficial: owner.beneficial(),
-                effective: owner.effective,
-                controlled: owner.controlled,
-                chains,
+                    .collect::<Result<_, ReadError>>()?,
             })
         })
         .collect::<Result<_, ReadError>>()?;
-    Ok((owners, ownership.unattributed))
+    Ok(UltimateOwnerEntry {
+        owner: profile(found, &owner.owner)?,
+        beneficial: owner.beneficial(),
+        effective: owner.effective,
+        controlled: owner.controlled,
+        chains,
+    })
+}
+
+fn ultimate_entries(
+    found: &Read,
+    company: OrgNr,
+    owners: &[UltimateOwner],
+) -> Result<Vec<UltimateOwnerEntry>, ReadError> {
+    owners
+        .iter()
+        .map(|owner| ultimate_entry(found, company, owner))
+        .collect()
 }
 
 impl Service {
@@ -322,20 +328,21 @@ impl Service {
         page: PageRequest,
         min_position: Option<Position>,
     ) -> Result<Option<UltimateOwnersView>, QueryError> {
-        let Some((company, owners, unattributed)) =
+        let Some((company, found, ownership)) =
             self.ultimate(register, orgnr, min_position).await?
         else {
             return Ok(None);
         };
-        let owners: Vec<_> = owners
+        let owners: Vec<UltimateOwner> = ownership
+            .owners
             .into_iter()
             .filter(|owner| owner.effective >= min_fraction)
             .collect();
         let (owners, page) = page_of(owners, page);
         Ok(Some(UltimateOwnersView {
+            owners: ultimate_entries(&found, orgnr, &owners)?,
             company,
-            owners,
-            unattributed,
+            unattributed: ownership.unattributed,
             page,
         }))
     }
@@ -351,33 +358,36 @@ impl Service {
         orgnr: OrgNr,
         min_position: Option<Position>,
     ) -> Result<Option<BeneficialOwnersView>, QueryError> {
-        let Some((company, owners, _)) = self.ultimate(register, orgnr, min_position).await? else {
+        let Some((company, found, ownership)) =
+            self.ultimate(register, orgnr, min_position).await?
+        else {
             return Ok(None);
         };
+        let beneficial: Vec<UltimateOwner> = ownership
+            .owners
+            .into_iter()
+            .filter(|owner| owner.beneficial().is_some())
+            .collect();
         Ok(Some(BeneficialOwnersView {
+            owners: ultimate_entries(&found, orgnr, &beneficial)?,
             company,
-            owners: owners
-                .into_iter()
-                .filter(|owner| owner.beneficial.is_some())
-                .collect(),
         }))
     }
 
-    /// The company, all its ultimate owners and the fraction they leave unattributed; `None`
-    /// for an unknown company.
+    /// The company, the graph above it and its ultimate owners; `None` for an unknown company.
     async fn ultimate(
         &self,
         register: Register,
         orgnr: OrgNr,
         min_position: Option<Position>,
-    ) -> Result<Option<(CompanyRecord, Vec<UltimateOwnerEntry>, f64)>, QueryError> {
+    ) -> Result<Option<(CompanyRecord, Read, UltimateOwnership)>, QueryError> {
         let read = self.reader(register, min_position).await?;
         let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
         let found = above(read.as_ref(), &company).await?;
-        let (owners, unattributed) = ultimate_entries(&found, orgnr)?;
-        Ok(Some((company, owners, unattributed)))
+        let ownership = found.graph.ultimate_owners(orgnr);
+        Ok(Some((company, found, ownership)))
     }
 
     /// A page of every company in which the party has an effective share, largest first;
