@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use shareholders_domain::{
     OrgNr, Organisation, OwnerRef, PersonId, Purchase, PurchaseRefused, Register, RegisterYear,
 };
 use shareholders_ports::{
-    PersonDetails, PurchaseError, QueryError, ReadError, RegisterError, Service,
+    Idempotency, PersonDetails, PurchaseError, QueryError, ReadError, RegisterError, Service,
 };
 use warp::http::header::{CONTENT_TYPE, HeaderValue, LOCATION};
 use warp::http::{Response, StatusCode};
@@ -144,73 +145,81 @@ fn person_id(input: &str) -> Result<PersonId, Problem> {
 
 // ===== Writes =====
 
-pub async fn create_organisation(service: Service, auth: Arc<Auth>, req: WriteRequest) -> Reply {
-    finish(
-        async {
-            auth.check(req.authorization.as_deref())?;
-            let body = parse_json::<NewOrganisation>(&req.body)?;
-            let key = idempotency(
-                req.idempotency_key.as_deref(),
-                "POST",
-                "/api/organization",
-                &body.canonical,
-            )?;
-            let organisation = Organisation::try_from(body.value).map_err(invalid)?;
-            let recorded = service
-                .register_organisation(&organisation, key)
-                .await
-                .map_err(register_problem)?;
-            let out = OrganisationCreated::new(&recorded.value, recorded.position.get());
-            let location = format!("/api/organization/{}", out.orgnr);
-            Ok(created(&out, Some(location), recorded.replayed))
-        }
-        .await,
-    )
+/// A command a write route records: its body's JSON shape, its route, and how the service
+/// records it. Every write goes through [`write`].
+pub trait Command: TryFrom<Self::Body, Error = FieldErrors> + Send + 'static {
+    type Body: DeserializeOwned + Send;
+    /// The route below `/api/`, written once: routing and the idempotency fingerprint use it.
+    const SEGMENT: &'static str;
+
+    /// Records the command and answers 201 with what was recorded.
+    fn record(
+        self,
+        service: Service,
+        key: Option<Idempotency>,
+    ) -> impl Future<Output = Outcome> + Send;
 }
 
-pub async fn create_person(service: Service, auth: Arc<Auth>, req: WriteRequest) -> Reply {
-    finish(
-        async {
-            auth.check(req.authorization.as_deref())?;
-            let body = parse_json::<NewPerson>(&req.body)?;
-            let key = idempotency(
-                req.idempotency_key.as_deref(),
-                "POST",
-                "/api/person",
-                &body.canonical,
-            )?;
-            let details = PersonDetails::try_from(body.value).map_err(invalid)?;
-            let recorded = service
-                .register_person(details, key)
-                .await
-                .map_err(register_problem)?;
-            let out = PersonCreated::new(&recorded.value, recorded.position.get());
-            let location = format!("/api/person/{}", out.id);
-            Ok(created(&out, Some(location), recorded.replayed))
-        }
-        .await,
-    )
+impl Command for Organisation {
+    type Body = NewOrganisation;
+    const SEGMENT: &'static str = "organization";
+
+    async fn record(self, service: Service, key: Option<Idempotency>) -> Outcome {
+        let recorded = service
+            .register_organisation(&self, key)
+            .await
+            .map_err(register_problem)?;
+        let out = OrganisationCreated::new(&recorded.value, recorded.position.get());
+        let location = format!("/api/organization/{}", out.orgnr);
+        Ok(created(&out, Some(location), recorded.replayed))
+    }
 }
 
-pub async fn buy_shares(service: Service, auth: Arc<Auth>, req: WriteRequest) -> Reply {
+impl Command for PersonDetails {
+    type Body = NewPerson;
+    const SEGMENT: &'static str = "person";
+
+    async fn record(self, service: Service, key: Option<Idempotency>) -> Outcome {
+        let recorded = service
+            .register_person(self, key)
+            .await
+            .map_err(register_problem)?;
+        let out = PersonCreated::new(&recorded.value, recorded.position.get());
+        let location = format!("/api/person/{}", out.id);
+        Ok(created(&out, Some(location), recorded.replayed))
+    }
+}
+
+impl Command for Purchase {
+    type Body = NewPurchase;
+    const SEGMENT: &'static str = "share";
+
+    async fn record(self, service: Service, key: Option<Idempotency>) -> Outcome {
+        let recorded = service
+            .buy_shares(&self, key)
+            .await
+            .map_err(purchase_problem)?;
+        let out = PurchaseCreated::new(&recorded.value, recorded.position.get());
+        // A purchase has no resource of its own to point at.
+        Ok(created(&out, None, recorded.replayed))
+    }
+}
+
+/// Every write: the token, the JSON body, the idempotency key over the route's path and the
+/// canonical body, every field checked, then the command recorded.
+pub async fn write<C: Command>(service: Service, auth: Arc<Auth>, req: WriteRequest) -> Reply {
     finish(
         async {
             auth.check(req.authorization.as_deref())?;
-            let body = parse_json::<NewPurchase>(&req.body)?;
+            let body = parse_json::<C::Body>(&req.body)?;
             let key = idempotency(
                 req.idempotency_key.as_deref(),
                 "POST",
-                "/api/share",
+                &format!("/api/{}", C::SEGMENT),
                 &body.canonical,
             )?;
-            let purchase = Purchase::try_from(body.value).map_err(invalid)?;
-            let recorded = service
-                .buy_shares(&purchase, key)
-                .await
-                .map_err(purchase_problem)?;
-            let out = PurchaseCreated::new(&recorded.value, recorded.position.get());
-            // A purchase has no resource of its own to point at.
-            Ok(created(&out, None, recorded.replayed))
+            let command = C::try_from(body.value).map_err(invalid)?;
+            command.record(service, key).await
         }
         .await,
     )

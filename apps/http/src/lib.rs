@@ -12,7 +12,8 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use shareholders_ports::Service;
+use shareholders_domain::{Organisation, Purchase};
+use shareholders_ports::{PersonDetails, Service};
 use warp::{Filter, Rejection, Reply};
 
 pub mod dto;
@@ -75,9 +76,9 @@ pub fn routes(
     let limit = config.body_limit;
     // Grouped and boxed, so the filter's type stays shallow enough for the compiler however
     // many routes there are.
-    let writes = create_organisation(service.clone(), auth.clone(), limit)
-        .or(create_person(service.clone(), auth.clone(), limit))
-        .or(buy_shares(service.clone(), auth, limit))
+    let writes = write::<Organisation>(service.clone(), auth.clone(), limit)
+        .or(write::<PersonDetails>(service.clone(), auth.clone(), limit))
+        .or(write::<Purchase>(service.clone(), auth, limit))
         .map(Reply::into_response)
         .boxed();
     let reads = get_organisation(service.clone())
@@ -194,46 +195,21 @@ fn openapi_document() -> impl Filter<Extract = (impl Reply,), Error = Rejection>
         .map(move || warp::reply::json(document.as_ref()))
 }
 
-/// `POST /api/organization/`.
-fn create_organisation(
+/// `POST /api/organization/`, `POST /api/person/` and `POST /api/share/`: the route of a
+/// [`handlers::Command`], at the path it names once.
+fn write<C: handlers::Command>(
     service: Service,
     auth: Arc<request::Auth>,
     limit: u64,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("api" / "organization")
+    warp::path("api")
+        .and(warp::path(C::SEGMENT))
+        .and(warp::path::end())
         .and(warp::post())
         .and(with_service(service))
         .and(with_auth(auth))
         .and(write_request(limit))
-        .then(handlers::create_organisation)
-}
-
-/// `POST /api/person/`.
-fn create_person(
-    service: Service,
-    auth: Arc<request::Auth>,
-    limit: u64,
-) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("api" / "person")
-        .and(warp::post())
-        .and(with_service(service))
-        .and(with_auth(auth))
-        .and(write_request(limit))
-        .then(handlers::create_person)
-}
-
-/// `POST /api/share/`.
-fn buy_shares(
-    service: Service,
-    auth: Arc<request::Auth>,
-    limit: u64,
-) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("api" / "share")
-        .and(warp::post())
-        .and(with_service(service))
-        .and(with_auth(auth))
-        .and(write_request(limit))
-        .then(handlers::buy_shares)
+        .then(handlers::write::<C>)
 }
 
 /// `GET /api/organization/{orgnr}`.
