@@ -232,7 +232,8 @@ fn year(name: &str, value: &str, errors: &mut Vec<FieldError>) -> Option<Registe
         .ok()
 }
 
-fn number<T: std::str::FromStr>(
+/// A whole number parameter, or its error pushed onto `errors`.
+pub fn number<T: std::str::FromStr>(
     name: &str,
     value: &str,
     errors: &mut Vec<FieldError>,

@@ -8,7 +8,7 @@
 //! outside the cycle holds a share in it. What is left on a node below [`PASSED_ABOVE`] is
 //! dropped; that bounds what is dropped to far below [`super::DROPPED_BELOW`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::{Node, OwnershipGraph};
 
@@ -38,7 +38,7 @@ pub(super) fn walks(
     let mut value: HashMap<Node, f64> = HashMap::new();
     let mut left: HashMap<Node, f64> = HashMap::from([(start, 1.0)]);
     let mut queue = VecDeque::from([start]);
-    let mut queued: std::collections::HashSet<Node> = std::collections::HashSet::from([start]);
+    let mut queued: HashSet<Node> = HashSet::from([start]);
     let mut passes = PASSES_PER_NODE.saturating_mul(graph.parties.len().max(1));
     let next = |node: Node| -> Vec<(Node, f64)> {
         match direction {

@@ -215,12 +215,6 @@ impl OwnershipGraph {
         self.holdings[owner].push((company, shares));
     }
 
-    /// Whether the graph knows the party.
-    #[must_use]
-    pub fn contains(&self, party: &OwnerRef) -> bool {
-        self.index.contains_key(party)
-    }
-
     /// The company's outstanding shares: issued (never less than registered) less treasury.
     /// A company whose totals the graph does not have counts what is registered in it.
     fn outstanding(&self, company: Node) -> u64 {

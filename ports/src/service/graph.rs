@@ -13,7 +13,7 @@ use shareholders_domain::{
     Position, Register, UltimateOwner, UltimateOwnership, company_total, percentage,
 };
 
-use super::{PageInfo, QueryError, Service};
+use super::{PageInfo, QueryError, Service, page_of};
 use crate::{CompanyRecord, HoldingRecord, PageRequest, ReadError, ReadStore};
 
 /// Parties asked about in one query of a level.
@@ -196,65 +196,32 @@ impl Read {
     }
 }
 
-/// Every stake in every company above `company`: its owners, theirs, and so on until only
-/// parties without registered owners are left.
-async fn above(read: &dyn ReadStore, company: &CompanyRecord) -> Result<Read, ReadError> {
-    let orgnr = company.organisation.orgnr();
-    let mut found = Read::default();
-    found.graph.add_company(
-        orgnr,
-        company.organisation.total_shares(),
-        company.registered_shares,
-    );
-    let mut seen = HashSet::from([orgnr]);
-    let mut level = vec![orgnr];
+/// Every stake on the way from `start` towards its owners (every stake in every company
+/// above it, until only parties without registered owners are left) or towards its holdings
+/// (every stake held by it and by every company below it), added to `found`.
+async fn closure(
+    read: &dyn ReadStore,
+    found: &mut Read,
+    start: OwnerRef,
+    towards: Towards,
+) -> Result<(), ReadError> {
+    let mut seen = HashSet::from([start.clone()]);
+    let mut level = vec![start];
     while !level.is_empty() {
         let mut next = Vec::new();
         for batch in level.chunks(BATCH) {
-            for holding in read.owners_of(batch).await? {
-                if let OwnerRef::Organisation(owner) = holding.owner.owner
-                    && seen.insert(owner)
-                {
-                    next.push(owner);
+            for holding in towards.batch(read, batch).await? {
+                let (party, _) = towards.reached(&holding);
+                // Only organisations have owners, and hold shares through others.
+                if matches!(party, OwnerRef::Organisation(_)) && seen.insert(party.clone()) {
+                    next.push(party);
                 }
                 found.add(holding);
             }
         }
         level = next;
     }
-    Ok(found)
-}
-
-/// Every stake held by `party` and by every company below it.
-async fn below(read: &dyn ReadStore, party: &OwnerRef) -> Result<Read, ReadError> {
-    let mut found = Read::default();
-    let mut seen = HashSet::from([party.clone()]);
-    let mut level = vec![party.clone()];
-    while !level.is_empty() {
-        let mut next = Vec::new();
-        for batch in level.chunks(BATCH) {
-            for holding in read.holdings_of(batch).await? {
-                let company = OwnerRef::Organisation(holding.company.orgnr);
-                if seen.insert(company.clone()) {
-                    next.push(company);
-                }
-                found.add(holding);
-            }
-        }
-        level = next;
-    }
-    Ok(found)
-}
-
-fn page_of<T>(entries: Vec<T>, page: PageRequest) -> (Vec<T>, PageInfo) {
-    let info = PageInfo::new(page, entries.len() as u64);
-    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-    let shown = entries
-        .into_iter()
-        .skip(offset)
-        .take(page.size() as usize)
-        .collect();
-    (shown, info)
+    Ok(())
 }
 
 /// A party's profile as the graph read it. Every party the graph reaches came with a holding,
@@ -385,7 +352,19 @@ impl Service {
         let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
-        let found = above(read.as_ref(), &company).await?;
+        let mut found = Read::default();
+        found.graph.add_company(
+            orgnr,
+            company.organisation.total_shares(),
+            company.registered_shares,
+        );
+        closure(
+            read.as_ref(),
+            &mut found,
+            OwnerRef::Organisation(orgnr),
+            Towards::Owners,
+        )
+        .await?;
         let ownership = found.graph.ultimate_owners(orgnr);
         Ok(Some((company, found, ownership)))
     }
@@ -406,7 +385,8 @@ impl Service {
         if super::holding_count(read.as_ref(), party).await?.is_none() {
             return Ok(None);
         }
-        let found = below(read.as_ref(), party).await?;
+        let mut found = Read::default();
+        closure(read.as_ref(), &mut found, party.clone(), Towards::Holdings).await?;
         let holdings = found
             .graph
             .ultimate_holdings(party)
@@ -468,10 +448,49 @@ impl Service {
     }
 }
 
+/// Which way the graph is read from a party.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Towards {
     Owners,
     Holdings,
+}
+
+impl Towards {
+    /// The holdings one step from `parties` this way: the owners of the companies among them,
+    /// or what they all hold.
+    async fn batch(
+        self,
+        read: &dyn ReadStore,
+        parties: &[OwnerRef],
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        match self {
+            Self::Owners => {
+                let companies: Vec<OrgNr> = parties
+                    .iter()
+                    .filter_map(|party| match party {
+                        OwnerRef::Organisation(orgnr) => Some(*orgnr),
+                        OwnerRef::Person(_) => None,
+                    })
+                    .collect();
+                if companies.is_empty() {
+                    return Ok(Vec::new());
+                }
+                read.owners_of(&companies).await
+            }
+            Self::Holdings => read.holdings_of(parties).await,
+        }
+    }
+
+    /// The party a holding leads to this way, and its name: the owner, or the company.
+    fn reached(self, holding: &HoldingRecord) -> (OwnerRef, &Name) {
+        match self {
+            Self::Owners => (holding.owner.owner.clone(), &holding.owner.name),
+            Self::Holdings => (
+                OwnerRef::Organisation(holding.company.orgnr),
+                &holding.company.name,
+            ),
+        }
+    }
 }
 
 /// The graph being drawn: its nodes by party, and its edges by holding.
@@ -555,23 +574,7 @@ impl Drawing {
             }
             let mut next = Vec::new();
             for batch in level.chunks(BATCH) {
-                let holdings = match towards {
-                    Towards::Owners => {
-                        let companies: Vec<OrgNr> = batch
-                            .iter()
-                            .filter_map(|party| match party {
-                                OwnerRef::Organisation(orgnr) => Some(*orgnr),
-                                OwnerRef::Person(_) => None,
-                            })
-                            .collect();
-                        if companies.is_empty() {
-                            continue;
-                        }
-                        read.owners_of(&companies).await?
-                    }
-                    Towards::Holdings => read.holdings_of(batch).await?,
-                };
-                let mut holdings = holdings;
+                let mut holdings = towards.batch(read, batch).await?;
                 // Largest first, so that a limit keeps the holdings that matter most.
                 holdings.sort_by(|a, b| {
                     b.shares()
@@ -580,13 +583,7 @@ impl Drawing {
                         .then_with(|| a.company.orgnr.cmp(&b.company.orgnr))
                 });
                 for holding in &holdings {
-                    let (party, name) = match towards {
-                        Towards::Owners => (holding.owner.owner.clone(), &holding.owner.name),
-                        Towards::Holdings => (
-                            OwnerRef::Organisation(holding.company.orgnr),
-                            &holding.company.name,
-                        ),
-                    };
+                    let (party, name) = towards.reached(holding);
                     if distance > depth {
                         // Beyond the depth: only whether there is anything new.
                         if !self.nodes.contains(&party) {

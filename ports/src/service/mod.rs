@@ -59,6 +59,18 @@ impl PageInfo {
     }
 }
 
+/// One page of a list held whole in memory, and the page's place in it.
+fn page_of<T>(entries: Vec<T>, page: PageRequest) -> (Vec<T>, PageInfo) {
+    let info = PageInfo::new(page, entries.len() as u64);
+    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let shown = entries
+        .into_iter()
+        .skip(offset)
+        .take(page.size() as usize)
+        .collect();
+    (shown, info)
+}
+
 /// One class of a holding, with its share of the company's total.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ClassEntry {

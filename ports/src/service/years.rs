@@ -8,7 +8,7 @@ use shareholders_domain::{
     RegisterYear, company_total, holding_changes, percentage,
 };
 
-use super::{PageInfo, QueryError, Service, holding_count};
+use super::{PageInfo, QueryError, Service, holding_count, page_of};
 use std::sync::Arc;
 
 use crate::{CompanyRecord, HoldingRecord, PageRequest, ReadError, ReadStore, YearRecord};
@@ -111,12 +111,9 @@ fn compare<K: Ord + Clone, P: Clone>(
             .iter()
             .map(|(key, (_, shares, _))| (key.clone(), *shares)),
     );
-    let all = changes.len() as u64;
-    let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let (changes, shown_page) = page_of(changes, page);
     let shown = changes
         .into_iter()
-        .skip(start)
-        .take(page.size() as usize)
         .filter_map(|change| {
             let earlier = before.get(&change.key);
             let later = after.get(&change.key);
@@ -128,7 +125,7 @@ fn compare<K: Ord + Clone, P: Clone>(
             Some((profile, change, from, to))
         })
         .collect();
-    (shown, all)
+    (shown, shown_page.total_items)
 }
 
 fn total(company: &CompanyRecord) -> u64 {

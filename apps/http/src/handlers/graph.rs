@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 use super::{Outcome, Reply, absent, finish, json, orgnr, person_id, query, query_problem};
 use crate::dto::{BeneficialOwnersOut, GraphOut, UltimateHoldingsOut, UltimateOwnersOut};
 use crate::problem::{FieldError, Problem};
-use crate::request::query_pairs;
+use crate::request::{number, query_pairs};
 
 /// The graph reads' own parameters: `min_percentage`, and `direction`, `depth` and `limit`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,17 +23,6 @@ fn graph_parameters(raw: &str) -> Result<GraphParameters, Problem> {
     let pairs = query_pairs(raw)?;
     let mut errors = Vec::new();
     let mut found = GraphParameters::default();
-    let whole = |name: &str, value: &str, errors: &mut Vec<FieldError>| -> Option<u32> {
-        value
-            .parse()
-            .map_err(|_| {
-                errors.push(FieldError::new(
-                    name,
-                    format!("must be a whole number, not {value:?}"),
-                ));
-            })
-            .ok()
-    };
     for (name, value) in &pairs {
         match name.as_str() {
             "min_percentage" => match value.parse::<f64>() {
@@ -52,8 +41,8 @@ fn graph_parameters(raw: &str) -> Result<GraphParameters, Problem> {
                     format!("is \"up\", \"down\" or \"both\", not {value:?}"),
                 )),
             },
-            "depth" => found.depth = whole("depth", value, &mut errors),
-            "limit" => found.limit = whole("limit", value, &mut errors),
+            "depth" => found.depth = number("depth", value, &mut errors),
+            "limit" => found.limit = number("limit", value, &mut errors),
             _ => {}
         }
     }
