@@ -110,4 +110,7 @@ impl Event {
 pub struct RecordedEvent {
     pub position: Position,
     pub event: Event,
+    /// When the write model recorded it, where known (it travels beside the event, not in
+    /// it: the read model's lag is measured from it).
+    pub recorded_at: Option<std::time::SystemTime>,
 }

@@ -26,7 +26,7 @@ pub use import::{
     RegisterHolder, RegisterImport, RegisterLine, TotalConflict, YearImported, YearLoad,
     YearProvenance, YearRecord,
 };
-pub use outbox::{EventPublisher, Outbox, PublishError, RelayError};
+pub use outbox::{EventPublisher, Outbox, OutboxBacklog, PublishError, RelayError};
 pub use pipeline::{DirectPublisher, RebuildReport, RelaySettings, rebuild, run_relay};
 pub use projection::{Projection, ProjectionError};
 pub use read::{

@@ -31,6 +31,16 @@ pub trait EventPublisher: Send + Sync + 'static {
     async fn publish(&self, events: &[RecordedEvent]) -> Result<(), PublishError>;
 }
 
+/// The outbox's unpublished events, as `GET /metrics` reads them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct OutboxBacklog {
+    /// Events recorded and not yet published.
+    pub events: u64,
+    /// When the oldest of them was recorded; `None` when there is none, or when no time was
+    /// stored for them (events recorded before the store kept one).
+    pub oldest_recorded_at: Option<std::time::SystemTime>,
+}
+
 /// The transactional outbox: events the write store recorded and has not yet handed on.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -48,9 +58,10 @@ pub trait Outbox: Send + Sync + 'static {
         publisher: std::sync::Arc<dyn EventPublisher>,
     ) -> Result<usize, RelayError>;
 
-    /// How many recorded events are still unpublished.
+    /// How many recorded events are still unpublished, and when the oldest of them was
+    /// recorded.
     ///
     /// # Errors
     /// [`RelayError::Unknown`] when the store fails.
-    async fn backlog(&self) -> Result<u64, RelayError>;
+    async fn backlog(&self) -> Result<OutboxBacklog, RelayError>;
 }

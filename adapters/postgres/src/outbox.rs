@@ -5,11 +5,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use shareholders_domain::{Position, RecordedEvent};
-use shareholders_ports::{EventPublisher, Outbox, RelayError};
+use shareholders_ports::{EventPublisher, Outbox, OutboxBacklog, RelayError};
 use sqlx::Row as _;
 
 use crate::PostgresStore;
-use crate::rows::to_u64;
+use crate::rows::{system_time, to_u64};
 
 #[async_trait]
 impl Outbox for PostgresStore {
@@ -27,7 +27,9 @@ impl Outbox for PostgresStore {
         // The rows stay locked until the transaction ends, so another relay skips them; once
         // committed as published, the partial index no longer holds them.
         let rows = sqlx::query(
-            "SELECT position, payload::text AS payload FROM outbox
+            "SELECT position, payload::text AS payload,
+                    (extract(epoch FROM created_at) * 1000)::bigint AS recorded_at_ms
+             FROM outbox
              WHERE published_at IS NULL
              ORDER BY position
              LIMIT $1
@@ -48,11 +50,13 @@ impl Outbox for PostgresStore {
         for row in rows {
             let position: i64 = row.try_get("position").context("outbox position")?;
             let payload: String = row.try_get("payload").context("outbox payload")?;
+            let recorded_at: i64 = row.try_get("recorded_at_ms").context("outbox time")?;
             positions.push(position);
             match shareholders_event_json::decode_event(payload.as_bytes()) {
                 Ok(event) => events.push(RecordedEvent {
                     position: Position::new(to_u64(position, "position")?),
                     event,
+                    recorded_at: Some(system_time(recorded_at)),
                 }),
                 // A row that cannot be decoded never will be: it is marked published so that
                 // the relay goes on, and stays in the table for inspection.
@@ -79,12 +83,17 @@ impl Outbox for PostgresStore {
         Ok(positions.len())
     }
 
-    async fn backlog(&self) -> Result<u64, RelayError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-                .fetch_one(&self.pool)
-                .await
-                .context("cannot count the outbox's backlog")?;
-        Ok(to_u64(count, "backlog")?)
+    async fn backlog(&self) -> Result<OutboxBacklog, RelayError> {
+        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT count(*), (extract(epoch FROM min(created_at)) * 1000)::bigint
+             FROM outbox WHERE published_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("cannot count the outbox's backlog")?;
+        Ok(OutboxBacklog {
+            events: to_u64(count, "backlog")?,
+            oldest_recorded_at: oldest.map(system_time),
+        })
     }
 }

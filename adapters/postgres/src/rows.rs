@@ -1,5 +1,7 @@
 //! Turning stored values back into domain values, checked like any other input.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use anyhow::{Context as _, anyhow};
 use shareholders_domain::{
     BirthYear, ClassShares, Country, Name, OrgNr, Organisation, OwnerKind, OwnerRef, Person,
@@ -14,6 +16,11 @@ pub(crate) fn kind_str(owner: &OwnerRef) -> &'static str {
         OwnerKind::Organisation => ORGANISATION,
         OwnerKind::Person => PERSON,
     }
+}
+
+/// A moment stored as milliseconds since the epoch (`extract(epoch FROM …) * 1000`), back.
+pub(crate) fn system_time(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default())
 }
 
 pub(crate) fn to_i64(value: u64, what: &str) -> anyhow::Result<i64> {

@@ -344,7 +344,8 @@ async fn every_event_arrives_though_the_broker_drops_connections() {
     assert_eq!(
         shareholders_ports::Outbox::backlog(outbox.as_ref())
             .await
-            .expect("backlog"),
+            .expect("backlog")
+            .events,
         0
     );
     assert_eq!(broker.ready(&broker.topology.dead_letter_queue).await, 0);

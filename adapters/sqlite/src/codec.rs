@@ -10,6 +10,7 @@ use shareholders_ports::{
 };
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A count as SQLite stores it.
 pub(crate) fn int(value: u64) -> anyhow::Result<i64> {
@@ -19,6 +20,18 @@ pub(crate) fn int(value: u64) -> anyhow::Result<i64> {
 /// A stored count back; negative values are a corrupt database.
 pub(crate) fn count(value: i64) -> anyhow::Result<u64> {
     u64::try_from(value).map_err(|_| anyhow!("negative count {value} in the database"))
+}
+
+/// A moment as SQLite stores it: milliseconds since the epoch (0 before it, saturated after
+/// the year 292 million).
+pub(crate) fn millis(time: SystemTime) -> i64 {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A stored moment back, from [`millis`].
+pub(crate) fn system_time(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default())
 }
 
 pub(crate) fn owner_ref(kind: &str, id: &str) -> anyhow::Result<OwnerRef> {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use shareholders_domain::{Position, RecordedEvent};
-use shareholders_ports::{EventPublisher, Outbox, RelayError};
+use shareholders_ports::{EventPublisher, Outbox, OutboxBacklog, RelayError};
 use sqlx::Row as _;
 
 use crate::SqliteStore;
-use crate::codec::{count, int};
+use crate::codec::{count, int, system_time};
 
 #[async_trait]
 impl Outbox for SqliteStore {
@@ -25,7 +25,8 @@ impl Outbox for SqliteStore {
         let _relay = self.relay_lock.lock().await;
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
         let rows = sqlx::query(
-            "SELECT position, payload FROM outbox WHERE published = 0 ORDER BY position LIMIT ?",
+            "SELECT position, payload, recorded_at_ms FROM outbox \
+             WHERE published = 0 ORDER BY position LIMIT ?",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -41,9 +42,11 @@ impl Outbox for SqliteStore {
                 let payload: Vec<u8> = row.try_get("payload")?;
                 let event = shareholders_event_json::decode_event(&payload)
                     .with_context(|| format!("decoding outbox event {position}"))?;
+                let recorded_at: Option<i64> = row.try_get("recorded_at_ms")?;
                 Ok(RecordedEvent {
                     position: Position::new(position),
                     event,
+                    recorded_at: recorded_at.map(system_time),
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -65,11 +68,16 @@ impl Outbox for SqliteStore {
         Ok(events.len())
     }
 
-    async fn backlog(&self) -> Result<u64, RelayError> {
-        let backlog: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published = 0")
-            .fetch_one(&self.pool)
-            .await
-            .context("counting unpublished outbox events")?;
-        Ok(count(backlog)?)
+    async fn backlog(&self) -> Result<OutboxBacklog, RelayError> {
+        // Rows from before `recorded_at_ms` existed have none, and MIN passes over them.
+        let (events, oldest): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(recorded_at_ms) FROM outbox WHERE published = 0")
+                .fetch_one(&self.pool)
+                .await
+                .context("counting unpublished outbox events")?;
+        Ok(OutboxBacklog {
+            events: count(events)?,
+            oldest_recorded_at: oldest.map(system_time),
+        })
     }
 }

@@ -14,7 +14,8 @@ use shareholders_ports::{
 use sqlx::{Row as _, SqliteConnection};
 
 use crate::SqliteStore;
-use crate::codec::{birth_year, count, int, kind_str, total};
+use crate::codec::{self, birth_year, count, int, kind_str, total};
+use std::time::SystemTime;
 
 /// What an idempotency key says about a command.
 pub(crate) enum KeyState {
@@ -49,9 +50,11 @@ pub(crate) async fn check_key(
     let payload: Vec<u8> = row.try_get("payload")?;
     let event = shareholders_event_json::decode_event(&payload)
         .with_context(|| format!("decoding outbox event {position}"))?;
+    // Only the replayed result is wanted, not when the event was recorded.
     Ok(KeyState::Replay(RecordedEvent {
         position: Position::new(position),
         event,
+        recorded_at: None,
     }))
 }
 
@@ -74,12 +77,14 @@ async fn save_key(
 
 /// Appends an event to the outbox; its row number is its position.
 pub(crate) async fn append(conn: &mut SqliteConnection, event: &Event) -> anyhow::Result<Position> {
-    let result = sqlx::query("INSERT INTO outbox (event_type, payload) VALUES (?, ?)")
-        .bind(event.type_name())
-        .bind(shareholders_event_json::encode_event(event))
-        .execute(&mut *conn)
-        .await
-        .context("appending to the outbox")?;
+    let result =
+        sqlx::query("INSERT INTO outbox (event_type, payload, recorded_at_ms) VALUES (?, ?, ?)")
+            .bind(event.type_name())
+            .bind(shareholders_event_json::encode_event(event))
+            .bind(codec::millis(SystemTime::now()))
+            .execute(&mut *conn)
+            .await
+            .context("appending to the outbox")?;
     Ok(Position::new(count(result.last_insert_rowid())?))
 }
 

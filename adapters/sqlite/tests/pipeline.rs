@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use common::*;
@@ -12,10 +13,11 @@ use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use shareholders_domain::{OwnerRef, Position, RecordedEvent};
 use shareholders_ports::{
-    EventPublisher, MockEventPublisher, Outbox, PageRequest, Projection, PublishError,
-    ReadModelLoader, ReadStore, RelayError, Snapshot as _, WriteStore, diff, rebuild,
+    EventPublisher, MockEventPublisher, Outbox, OutboxBacklog, PageRequest, Projection,
+    PublishError, ReadModelLoader, ReadStore, RelayError, Snapshot as _, WriteStore, diff, rebuild,
 };
 use shareholders_sqlite::SqliteStore;
+use sqlx::Connection as _;
 
 /// Two companies, an organisation owner, a treasury holding, persons at home and abroad.
 async fn populate(store: &SqliteStore) {
@@ -65,10 +67,10 @@ fn page(n: u32, size: u32) -> PageRequest {
 async fn the_relay_feeds_the_read_model_until_it_matches_the_write_model() {
     let (_dir, store) = store().await;
     populate(&store).await;
-    assert_eq!(store.backlog().await.expect("backlog"), 14);
+    assert_eq!(store.backlog().await.expect("backlog").events, 14);
     assert!(store.organisation(orgnr(1)).await.expect("read").is_none());
     assert_eq!(project(&store).await, 14);
-    assert_eq!(store.backlog().await.expect("backlog"), 0);
+    assert_eq!(store.backlog().await.expect("backlog").events, 0);
     let differences = diff(&store.write_snapshot(), &store.read_snapshot())
         .await
         .expect("diff");
@@ -269,10 +271,10 @@ async fn a_failing_publisher_leaves_events_for_a_later_relay() {
         ),
         "{result:?}"
     );
-    assert_eq!(store.backlog().await.expect("backlog"), 14);
+    assert_eq!(store.backlog().await.expect("backlog").events, 14);
     assert!(!store.applied(Position::new(1)).await.expect("applied"));
     assert_eq!(project(&store).await, 14);
-    assert_eq!(store.backlog().await.expect("backlog"), 0);
+    assert_eq!(store.backlog().await.expect("backlog").events, 0);
     assert!(
         diff(&store.write_snapshot(), &store.read_snapshot())
             .await
@@ -340,7 +342,7 @@ async fn the_data_survives_closing_and_reopening_the_file() {
     let store = SqliteStore::open(dir.path()).await.expect("reopen");
     assert_eq!(state(&store.write_snapshot()).await, before.0);
     assert_eq!(state(&store.read_snapshot()).await, before.1);
-    assert_eq!(store.backlog().await.expect("backlog"), 0);
+    assert_eq!(store.backlog().await.expect("backlog").events, 0);
     assert!(store.applied(Position::new(14)).await.expect("applied"));
     // It carries on where it was: the next purchase is the next position and version.
     let next = store
@@ -373,4 +375,62 @@ async fn a_rebuild_reproduces_the_projected_read_model() {
     while other.relay(100, publisher.clone()).await.expect("relay") > 0 {}
     store.apply(&capture.taken()[..8]).await.expect("applied");
     assert_eq!(state(&store.read_snapshot()).await, projected);
+}
+
+#[tokio::test]
+async fn the_backlog_says_when_its_oldest_event_was_recorded() {
+    let (dir, store) = store().await;
+    assert_eq!(
+        store.backlog().await.expect("backlog"),
+        OutboxBacklog::default()
+    );
+    // Stored to the millisecond: the bounds are widened to it.
+    let before = SystemTime::now() - Duration::from_millis(1);
+    store
+        .register_organisation(&organisation(orgnr(1), "TVIST 1 AS", Some(10)), None)
+        .await
+        .expect("registered");
+    let between = SystemTime::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store
+        .register_person(&person("p1", "HAGEN STEIN ERIK", "NO"), None)
+        .await
+        .expect("registered");
+    let after = SystemTime::now();
+
+    let backlog = store.backlog().await.expect("backlog");
+    assert_eq!(backlog.events, 2);
+    let oldest = backlog.oldest_recorded_at.expect("a recorded time");
+    assert!(before <= oldest && oldest <= between, "{oldest:?}");
+
+    let capture = Arc::new(Capture::default());
+    assert_eq!(store.relay(1, capture.clone()).await.expect("relayed"), 1);
+    let backlog = store.backlog().await.expect("backlog");
+    assert_eq!(backlog.events, 1);
+    let oldest = backlog.oldest_recorded_at.expect("a recorded time");
+    assert!(between - Duration::from_millis(1) <= oldest && oldest <= after);
+    let relayed = capture.taken();
+    let recorded_at = relayed[0].recorded_at.expect("the event carries its time");
+    assert!(before <= recorded_at && recorded_at <= between);
+
+    // A row from before the outbox kept a time counts, but has no age.
+    let mut conn = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("shareholders.db").display()
+    ))
+    .await
+    .expect("a second connection");
+    sqlx::query("UPDATE outbox SET recorded_at_ms = NULL")
+        .execute(&mut conn)
+        .await
+        .expect("the time is forgotten");
+    assert_eq!(
+        store.backlog().await.expect("backlog"),
+        OutboxBacklog {
+            events: 1,
+            oldest_recorded_at: None
+        }
+    );
+    store.relay(10, capture.clone()).await.expect("relayed");
+    assert_eq!(capture.taken()[1].recorded_at, None);
 }

@@ -67,7 +67,7 @@ async fn a_duplicate_orgnr_or_person_id_is_refused_and_nothing_is_recorded() {
         matches!(&again, Err(RegisterError::PersonExists(id)) if id == "p1"),
         "{again:?}"
     );
-    assert_eq!(store.backlog().await.expect("backlog"), 2);
+    assert_eq!(store.backlog().await.expect("backlog").events, 2);
 }
 
 #[tokio::test]
@@ -104,7 +104,7 @@ async fn unknown_companies_and_owners_are_refused() {
         matches!(&unknown_org, Err(PurchaseError::UnknownOwner(OwnerRef::Organisation(nr))) if *nr == orgnr(3)),
         "{unknown_org:?}"
     );
-    assert_eq!(store.backlog().await.expect("backlog"), 1);
+    assert_eq!(store.backlog().await.expect("backlog").events, 1);
 }
 
 #[tokio::test]
@@ -138,7 +138,7 @@ async fn a_purchase_past_the_declared_total_is_refused_and_changes_nothing() {
         "{refused:?}"
     );
     assert_eq!(state(&store.write_snapshot()).await, before);
-    assert_eq!(store.backlog().await.expect("backlog"), 3);
+    assert_eq!(store.backlog().await.expect("backlog").events, 3);
     store
         .purchase(&buy(orgnr(1), person_ref("p1"), "B", 20), None)
         .await

@@ -323,6 +323,8 @@ pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
     Ok(RecordedEvent {
         position: Position::new(envelope.position),
         event: from_dto(&envelope.event)?,
+        // Not part of the event's JSON: a carrier that knows it adds it.
+        recorded_at: None,
     })
 }
 

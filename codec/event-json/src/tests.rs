@@ -84,6 +84,7 @@ fn events_survive_the_round_trip(#[case] event: Event) {
     let recorded = RecordedEvent {
         position: Position::new(17),
         event,
+        recorded_at: None,
     };
     assert_eq!(decode(&encode(&recorded)).expect("decodes"), recorded);
     assert_eq!(

@@ -187,6 +187,7 @@ impl WriteModel {
         RecordedEvent {
             position: Position::new(self.position),
             event,
+            recorded_at: None,
         }
     }
 

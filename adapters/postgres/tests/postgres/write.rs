@@ -43,7 +43,7 @@ async fn a_taken_orgnr_or_person_id_is_refused_and_nothing_is_recorded() {
         .await;
     assert!(matches!(again, Err(RegisterError::PersonExists(id)) if id == "p1"));
 
-    assert_eq!(store.backlog().await.expect("backlog"), 2);
+    assert_eq!(store.backlog().await.expect("backlog").events, 2);
     let state = state(store).await;
     assert_eq!(state.companies.len(), 1);
     assert_eq!(
@@ -138,7 +138,7 @@ async fn purchases_past_the_declared_total_are_refused() {
     let c = state.company(company);
     assert_eq!(c.record.registered_shares, 100);
     assert_eq!(c.version, 2);
-    assert_eq!(store.backlog().await.expect("backlog"), 4);
+    assert_eq!(store.backlog().await.expect("backlog").events, 4);
 }
 
 #[tokio::test]
@@ -361,7 +361,7 @@ async fn an_idempotency_key_replays_its_result_or_is_refused_for_another_request
         .await;
     assert!(matches!(reused, Err(RegisterError::IdempotencyKeyReused)));
 
-    assert_eq!(store.backlog().await.expect("backlog"), 3);
+    assert_eq!(store.backlog().await.expect("backlog").events, 3);
     let state = state(store).await;
     assert_eq!(state.company(company).record.registered_shares, 5);
     assert_eq!(state.persons.len(), 1);
@@ -396,7 +396,7 @@ async fn concurrent_requests_with_one_key_take_effect_once() {
     assert!(results.iter().all(|r| r.position == results[0].position));
     let state = state(store).await;
     assert_eq!(state.company(company).record.registered_shares, 5);
-    assert_eq!(store.backlog().await.expect("backlog"), 3);
+    assert_eq!(store.backlog().await.expect("backlog").events, 3);
 }
 
 #[tokio::test]
@@ -487,5 +487,5 @@ async fn each_command_records_one_event_with_the_state_after_it() {
         ),
         (2, 1)
     );
-    assert_eq!(store.backlog().await.expect("backlog"), 0);
+    assert_eq!(store.backlog().await.expect("backlog").events, 0);
 }

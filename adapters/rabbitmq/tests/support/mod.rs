@@ -11,7 +11,9 @@ use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use shareholders_domain::{Country, Event, Name, Person, PersonId, Position, RecordedEvent};
-use shareholders_ports::{EventPublisher, Outbox, Projection, ProjectionError, RelayError};
+use shareholders_ports::{
+    EventPublisher, Outbox, OutboxBacklog, Projection, ProjectionError, RelayError,
+};
 use shareholders_rabbitmq::Topology;
 
 pub fn amqp_url() -> String {
@@ -34,6 +36,7 @@ pub fn person(position: u64) -> RecordedEvent {
             None,
             Country::parse("NO").expect("valid country"),
         )),
+        recorded_at: None,
     }
 }
 
@@ -334,9 +337,13 @@ impl Outbox for MemoryOutbox {
         }
     }
 
-    async fn backlog(&self) -> Result<u64, RelayError> {
+    async fn backlog(&self) -> Result<OutboxBacklog, RelayError> {
         let state = self.state.lock().await;
-        Ok((state.0.len() - state.1) as u64)
+        let (events, cursor) = &*state;
+        Ok(OutboxBacklog {
+            events: (events.len() - cursor) as u64,
+            oldest_recorded_at: events.get(*cursor).and_then(|e| e.recorded_at),
+        })
     }
 }
 
