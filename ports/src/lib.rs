@@ -13,6 +13,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod import;
+pub mod metrics;
 mod outbox;
 mod pipeline;
 mod projection;

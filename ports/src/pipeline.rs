@@ -10,8 +10,8 @@ use shareholders_domain::RecordedEvent;
 use tokio::sync::watch;
 
 use crate::{
-    EventPublisher, Outbox, Projection, ProjectionError, PublishError, ReadModelLoader, Snapshot,
-    SnapshotBatch,
+    EventPublisher, Outbox, Projection, ProjectionError, PublishError, ReadModelLoader, RelayError,
+    Snapshot, SnapshotBatch, metrics,
 };
 
 /// Publishes straight into a projection in the same process: the embedded default's broker.
@@ -38,11 +38,15 @@ impl DirectPublisher {
 impl EventPublisher for DirectPublisher {
     async fn publish(&self, events: &[RecordedEvent]) -> Result<(), PublishError> {
         match self.projection.apply(events).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                metrics::record_applied(events);
+                Ok(())
+            }
             // A poison event cannot be applied however often it is retried: log it and let
             // the relay move on, as a dead-letter queue would.
             Err(ProjectionError::Poison(reason)) => {
                 tracing::error!(%reason, "an event could not be projected; it is skipped");
+                metrics::record_dead_lettered(events.len());
                 Ok(())
             }
             Err(ProjectionError::Unknown(error)) => Err(PublishError::Unavailable(error)),
@@ -75,7 +79,9 @@ impl Default for RelaySettings {
 
 /// Moves events from the outbox to the publisher until `shutdown` turns true. Failures are
 /// logged and retried with exponential backoff; nothing is lost, since an event leaves the
-/// outbox only once the publisher has confirmed it.
+/// outbox only once the publisher has confirmed it. Counts the events published
+/// ([`metrics::OUTBOX_PUBLISHED_TOTAL`]) and the failed publishes
+/// ([`metrics::OUTBOX_PUBLISH_FAILURES_TOTAL`]).
 pub async fn run_relay(
     outbox: Arc<dyn Outbox>,
     publisher: Arc<dyn EventPublisher>,
@@ -89,11 +95,15 @@ pub async fn run_relay(
         }
         let pause = match outbox.relay(settings.batch, publisher.clone()).await {
             Ok(0) => settings.idle,
-            Ok(_) => {
+            Ok(published) => {
+                ::metrics::counter!(metrics::OUTBOX_PUBLISHED_TOTAL).increment(published as u64);
                 backoff = settings.backoff;
                 Duration::ZERO
             }
             Err(error) => {
+                if matches!(error, RelayError::Publish(_)) {
+                    ::metrics::counter!(metrics::OUTBOX_PUBLISH_FAILURES_TOTAL).increment(1);
+                }
                 let chain = format!("{:#}", anyhow::Error::new(error));
                 tracing::warn!(error = %chain, retry_in = ?backoff, "outbox relay failed");
                 let pause = backoff;
@@ -204,11 +214,51 @@ async fn hand_over(
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use metrics_util::CompositeKey;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+
     use super::*;
-    use crate::{MockEventPublisher, MockOutbox, MockProjection, RelayError};
+    use crate::{MockEventPublisher, MockOutbox, MockProjection};
+
+    /// What a recorder holds for `name`: a counter's increments since the last look, or a
+    /// histogram's samples.
+    fn counter(snapshot: &[(CompositeKey, DebugValue)], name: &str) -> u64 {
+        snapshot
+            .iter()
+            .find_map(|(key, value)| match value {
+                DebugValue::Counter(n) if key.key().name() == name => Some(*n),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    fn samples(snapshot: &[(CompositeKey, DebugValue)], name: &str) -> Vec<f64> {
+        snapshot
+            .iter()
+            .find_map(|(key, value)| match value {
+                DebugValue::Histogram(samples) if key.key().name() == name => {
+                    Some(samples.iter().map(|s| s.into_inner()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    fn snapshot(snapshotter: &Snapshotter) -> Vec<(CompositeKey, DebugValue)> {
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| (key, value))
+            .collect()
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_relay_retries_failures_and_stops_on_shutdown() {
+        // The test's runtime runs the relay on this thread, so a local recorder sees it.
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _recording = ::metrics::set_default_local_recorder(&recorder);
         let calls = Arc::new(AtomicUsize::new(0));
         let mut outbox = MockOutbox::new();
         let seen = calls.clone();
@@ -246,10 +296,35 @@ mod tests {
             .await
             .expect("the relay stops on shutdown")
             .expect("no panic");
+        let metrics = snapshot(&snapshotter);
+        assert_eq!(counter(&metrics, crate::metrics::OUTBOX_PUBLISHED_TOTAL), 7);
+        assert_eq!(
+            counter(&metrics, crate::metrics::OUTBOX_PUBLISH_FAILURES_TOTAL),
+            2
+        );
+    }
+
+    fn person(position: u64, recorded_at: Option<std::time::SystemTime>) -> RecordedEvent {
+        let person = shareholders_domain::Person::new(
+            shareholders_domain::PersonId::parse(&format!("p{position}")).expect("an id"),
+            shareholders_domain::Name::parse("KARI NORDMANN").expect("a name"),
+            None,
+            None,
+            None,
+            shareholders_domain::Country::NORWAY,
+        );
+        RecordedEvent {
+            position: shareholders_domain::Position::new(position),
+            event: shareholders_domain::Event::PersonRegistered(person),
+            recorded_at,
+        }
     }
 
     #[tokio::test]
     async fn the_direct_publisher_skips_poison_and_reports_outages() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _recording = ::metrics::set_default_local_recorder(&recorder);
         let mut projection = MockProjection::new();
         let mut call = 0;
         projection.expect_apply().times(3).returning(move |_| {
@@ -261,14 +336,39 @@ mod tests {
             }
         });
         let publisher = DirectPublisher::new(Arc::new(projection));
-        assert!(publisher.publish(&[]).await.is_ok());
+        let two_seconds_ago = std::time::SystemTime::now() - Duration::from_secs(2);
+        let applied = [person(1, Some(two_seconds_ago)), person(2, None)];
+        assert!(publisher.publish(&applied).await.is_ok());
+        let metrics = snapshot(&snapshotter);
+        assert_eq!(
+            counter(&metrics, crate::metrics::PROJECTOR_APPLIED_TOTAL),
+            2
+        );
+        let lag = samples(&metrics, crate::metrics::PROJECTOR_LAG_SECONDS);
+        assert_eq!(
+            lag.len(),
+            1,
+            "only an event with a recording time has a lag"
+        );
+        assert!((2.0..60.0).contains(&lag[0]), "{lag:?}");
+
         assert!(
-            publisher.publish(&[]).await.is_ok(),
+            publisher.publish(&[person(3, None)]).await.is_ok(),
             "poison is skipped, as a dead-letter queue would"
         );
         assert!(matches!(
-            publisher.publish(&[]).await,
+            publisher.publish(&[person(4, None)]).await,
             Err(PublishError::Unavailable(_))
         ));
+        let metrics = snapshot(&snapshotter);
+        assert_eq!(
+            counter(&metrics, crate::metrics::PROJECTOR_DEAD_LETTERED_TOTAL),
+            1
+        );
+        assert_eq!(
+            counter(&metrics, crate::metrics::PROJECTOR_APPLIED_TOTAL),
+            0,
+            "nothing else was applied"
+        );
     }
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow, bail};
 use futures::{FutureExt as _, StreamExt as _};
@@ -8,11 +8,13 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use shareholders_domain::RecordedEvent;
+use shareholders_ports::metrics::{record_applied, record_dead_lettered};
 use shareholders_ports::{Projection, ProjectionError};
 use tokio::sync::watch;
 
 use shareholders_redact::redact;
 
+use crate::publisher::RECORDED_AT_HEADER;
 use crate::{Topology, check_url, open_connection};
 
 /// How a projector consumes.
@@ -198,8 +200,15 @@ impl Session<'_> {
     async fn process(&self, batch: Vec<Delivery>) -> anyhow::Result<()> {
         let mut decoded = Vec::with_capacity(batch.len());
         for delivery in batch {
+            if delivery.redelivered || previous_deliveries(&delivery) > 0 {
+                metrics::counter!(shareholders_ports::metrics::PROJECTOR_REDELIVERIES_TOTAL)
+                    .increment(1);
+            }
             match shareholders_event_json::decode(&delivery.data) {
-                Ok(event) => decoded.push((delivery, event)),
+                Ok(mut event) => {
+                    event.recorded_at = recorded_at(&delivery);
+                    decoded.push((delivery, event));
+                }
                 Err(error) => {
                     tracing::error!(
                         %error,
@@ -218,6 +227,7 @@ impl Session<'_> {
                     for (delivery, _) in &decoded {
                         settle(delivery, Settle::Ack).await?;
                     }
+                    record_applied(&events);
                     return Ok(());
                 }
                 Err(error) => {
@@ -233,8 +243,13 @@ impl Session<'_> {
 
     async fn process_one(&self, delivery: &Delivery, event: RecordedEvent) -> anyhow::Result<()> {
         let position = event.position.get();
-        match self.projection.apply(std::slice::from_ref(&event)).await {
-            Ok(()) => settle(delivery, Settle::Ack).await,
+        let events = std::slice::from_ref(&event);
+        match self.projection.apply(events).await {
+            Ok(()) => {
+                settle(delivery, Settle::Ack).await?;
+                record_applied(events);
+                Ok(())
+            }
             Err(ProjectionError::Poison(reason)) => {
                 tracing::error!(position, %reason, "the event cannot be applied; dead-lettered");
                 settle(delivery, Settle::DeadLetter).await
@@ -294,6 +309,9 @@ async fn settle(delivery: &Delivery, how: Settle) -> anyhow::Result<()> {
     }
     .with_context(|| format!("settling a delivery ({how:?})"))?;
     if done {
+        if matches!(how, Settle::DeadLetter) {
+            record_dead_lettered(1);
+        }
         Ok(())
     } else {
         // The channel that delivered it is gone; the broker redelivers it.
@@ -303,15 +321,29 @@ async fn settle(delivery: &Delivery, how: Settle) -> anyhow::Result<()> {
 
 /// How often the quorum queue delivered the message before (its `x-delivery-count`).
 fn previous_deliveries(delivery: &Delivery) -> u32 {
-    let Some(headers) = delivery.properties.headers() else {
-        return 0;
+    header(delivery, "x-delivery-count")
+        .and_then(count)
+        .unwrap_or(0)
+}
+
+/// When the write model recorded the event, from the header the publisher set; `None` for a
+/// message without it (from an older publisher, or a foreign one).
+fn recorded_at(delivery: &Delivery) -> Option<SystemTime> {
+    let AMQPValue::LongLongInt(millis) = header(delivery, RECORDED_AT_HEADER)? else {
+        return None;
     };
-    headers
+    Some(UNIX_EPOCH + Duration::from_millis(u64::try_from(*millis).ok()?))
+}
+
+fn header<'a>(delivery: &'a Delivery, name: &str) -> Option<&'a AMQPValue> {
+    delivery
+        .properties
+        .headers()
+        .as_ref()?
         .inner()
         .iter()
-        .find(|(key, _)| key.as_str() == "x-delivery-count")
-        .and_then(|(_, value)| count(value))
-        .unwrap_or(0)
+        .find(|(key, _)| key.as_str() == name)
+        .map(|(_, value)| value)
 }
 
 fn count(value: &AMQPValue) -> Option<u32> {

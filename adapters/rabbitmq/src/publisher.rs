@@ -1,8 +1,9 @@
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection};
 use shareholders_domain::RecordedEvent;
 use shareholders_ports::{EventPublisher, PublishError};
@@ -11,6 +12,24 @@ use tokio::sync::Mutex;
 use shareholders_redact::redact;
 
 use crate::{Topology, check_url, open_connection};
+
+/// The header that carries when the write model recorded the event, in milliseconds since the
+/// epoch (a long-long: AMQP's `timestamp` property has whole seconds only). The projector
+/// measures its lag from it; the event's JSON does not change.
+pub(crate) const RECORDED_AT_HEADER: &str = "x-recorded-at-ms";
+
+fn recorded_at_header(recorded_at: SystemTime) -> FieldTable {
+    let millis = recorded_at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let mut headers = FieldTable::default();
+    headers.insert(
+        RECORDED_AT_HEADER.into(),
+        AMQPValue::LongLongInt(i64::try_from(millis).unwrap_or(i64::MAX)),
+    );
+    headers
+}
 
 /// How a [`RabbitPublisher`] connects and how long it waits for the broker.
 #[derive(Clone, Debug)]
@@ -53,7 +72,8 @@ impl Link {
 }
 
 /// Publishes events to the topology's exchange with publisher confirms: persistent JSON
-/// messages (`message_id` = the event's position, routing key = its type name), `mandatory`.
+/// messages (`message_id` = the event's position, routing key = its type name, the header
+/// `x-recorded-at-ms` = when it was recorded, where known), `mandatory`.
 ///
 /// A batch succeeds only when the broker acked every message and routed each to a queue. When
 /// the connection or channel is gone the batch fails with [`PublishError::Unavailable`] and the
@@ -165,11 +185,14 @@ impl RabbitPublisher {
         for recorded in events {
             let payload = shareholders_event_json::encode(recorded);
             let kind = recorded.event.type_name();
-            let properties = BasicProperties::default()
+            let mut properties = BasicProperties::default()
                 .with_delivery_mode(2)
                 .with_content_type("application/json".into())
                 .with_message_id(recorded.position.get().to_string().into())
                 .with_type(kind.into());
+            if let Some(recorded_at) = recorded.recorded_at {
+                properties = properties.with_headers(recorded_at_header(recorded_at));
+            }
             let confirm = channel
                 .basic_publish(
                     self.topology.exchange.as_str().into(),

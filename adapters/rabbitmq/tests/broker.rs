@@ -5,15 +5,22 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use lapin::options::QueueBindOptions;
 use lapin::types::FieldTable;
+use shareholders_ports::metrics::{
+    OUTBOX_PUBLISH_FAILURES_TOTAL, OUTBOX_PUBLISHED_TOTAL, PROJECTOR_APPLIED_TOTAL,
+    PROJECTOR_DEAD_LETTERED_TOTAL, PROJECTOR_LAG_SECONDS, PROJECTOR_REDELIVERIES_TOTAL,
+};
 use shareholders_ports::{EventPublisher, PublishError, RelaySettings, run_relay};
 use shareholders_rabbitmq::{
     ConsumerSettings, PublisherSettings, RabbitPublisher, Topology, run_consumer,
 };
-use support::{Behaviour, Broker, MemoryOutbox, Recording, eventually, people, person, unique};
+use support::{
+    Behaviour, Broker, MemoryOutbox, Metrics, Recording, counted, eventually, people, person,
+    sampled, seen, unique,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -78,12 +85,20 @@ fn all(range: std::ops::RangeInclusive<u64>) -> BTreeSet<u64> {
 
 #[tokio::test]
 async fn published_events_are_applied_by_the_consumer() {
+    let metrics = Metrics::new();
+    let _recording = metrics.record();
     let broker = Broker::new("flow").await;
     let publisher = publisher(&broker, &unique("relay")).await;
     let projection = Recording::new();
     let consumer = start(&broker, projection.clone(), settings(&unique("projector")));
 
-    for chunk in people(1..=120).chunks(25) {
+    // Every other event says it was recorded an hour ago: the header carries it across.
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    let mut events = people(1..=120);
+    for event in events.iter_mut().filter(|e| e.position.get() % 2 == 0) {
+        event.recorded_at = Some(an_hour_ago);
+    }
+    for chunk in events.chunks(25) {
         publisher.publish(chunk).await.expect("published");
     }
 
@@ -99,6 +114,20 @@ async fn published_events_are_applied_by_the_consumer() {
         "deliveries at hand are applied in batches ({} calls)",
         projection.calls()
     );
+    let seen = seen(&metrics.snapshotter());
+    assert_eq!(counted(&seen, PROJECTOR_APPLIED_TOTAL), 120);
+    let lag = sampled(&seen, PROJECTOR_LAG_SECONDS);
+    assert_eq!(
+        lag.len(),
+        60,
+        "a lag for each event that says when it was recorded"
+    );
+    assert!(
+        lag.iter().all(|&s| (3600.0..3700.0).contains(&s)),
+        "{lag:?}"
+    );
+    assert_eq!(counted(&seen, PROJECTOR_REDELIVERIES_TOTAL), 0);
+    assert_eq!(counted(&seen, PROJECTOR_DEAD_LETTERED_TOTAL), 0);
     broker.teardown().await;
 }
 
@@ -186,6 +215,8 @@ async fn an_unroutable_event_is_not_taken_as_published() {
 
 #[tokio::test]
 async fn poison_goes_to_the_dead_letter_queue_and_the_consumer_goes_on() {
+    let metrics = Metrics::new();
+    let _recording = metrics.record();
     let broker = Broker::new("poison").await;
     let publisher = publisher(&broker, &unique("relay")).await;
     let projection = Recording::new();
@@ -224,11 +255,20 @@ async fn poison_goes_to_the_dead_letter_queue_and_the_consumer_goes_on() {
     // A batch holding it fails as a whole, then each event is applied alone: the poison once.
     assert_eq!(projection.alone(3), 1, "poison is not retried");
     assert_eq!(broker.ready(&broker.topology.queue).await, 0);
+    let seen = seen(&metrics.snapshotter());
+    assert_eq!(counted(&seen, PROJECTOR_DEAD_LETTERED_TOTAL), 3);
+    assert_eq!(counted(&seen, PROJECTOR_APPLIED_TOTAL), 7);
+    assert!(
+        sampled(&seen, PROJECTOR_LAG_SECONDS).is_empty(),
+        "no event said when it was recorded"
+    );
     broker.teardown().await;
 }
 
 #[tokio::test]
 async fn failing_events_are_retried_then_dead_lettered() {
+    let metrics = Metrics::new();
+    let _recording = metrics.record();
     let broker = Broker::new("retry").await;
     let publisher = publisher(&broker, &unique("relay")).await;
     let projection = Recording::new();
@@ -269,11 +309,21 @@ async fn failing_events_are_retried_then_dead_lettered() {
         vec![shareholders_event_json::encode(&person(1))]
     );
     assert_eq!(broker.ready(&broker.topology.queue).await, 0);
+    let seen = seen(&metrics.snapshotter());
+    assert_eq!(
+        counted(&seen, PROJECTOR_REDELIVERIES_TOTAL),
+        3 + 1,
+        "event 1 delivered again three times, event 2 once"
+    );
+    assert_eq!(counted(&seen, PROJECTOR_DEAD_LETTERED_TOTAL), 1);
+    assert_eq!(counted(&seen, PROJECTOR_APPLIED_TOTAL), 2);
     broker.teardown().await;
 }
 
 #[tokio::test]
 async fn every_event_arrives_though_the_broker_drops_connections() {
+    let metrics = Metrics::new();
+    let _recording = metrics.record();
     let broker = Broker::new("faults").await;
     let relay_name = unique("relay");
     let projector_name = unique("projector");
@@ -349,6 +399,14 @@ async fn every_event_arrives_though_the_broker_drops_connections() {
         0
     );
     assert_eq!(broker.ready(&broker.topology.dead_letter_queue).await, 0);
+    let seen = seen(&metrics.snapshotter());
+    assert_eq!(counted(&seen, OUTBOX_PUBLISHED_TOTAL), total);
+    assert_eq!(
+        counted(&seen, OUTBOX_PUBLISH_FAILURES_TOTAL),
+        outbox.failures.load(std::sync::atomic::Ordering::Relaxed) as u64,
+        "each failed publish counted once"
+    );
+    assert!(counted(&seen, PROJECTOR_APPLIED_TOTAL) >= total);
     broker.teardown().await;
 }
 

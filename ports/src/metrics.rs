@@ -1,0 +1,51 @@
+//! The names of the metrics the pipeline emits (through the `metrics` facade; the binary
+//! installs the recorder that `GET /metrics` renders), and the one place each is recorded
+//! where more than one adapter records it.
+//!
+//! The names are a contract: dashboards and alerts refer to them.
+
+use std::time::SystemTime;
+
+use shareholders_domain::RecordedEvent;
+
+/// Counter: events the relay handed on and the publisher confirmed.
+pub const OUTBOX_PUBLISHED_TOTAL: &str = "shareholders_outbox_published_total";
+
+/// Counter: relay passes whose publish failed (the events stay in the outbox and are retried).
+pub const OUTBOX_PUBLISH_FAILURES_TOTAL: &str = "shareholders_outbox_publish_failures_total";
+
+/// Counter: events the read model applied (acknowledged after applying them).
+pub const PROJECTOR_APPLIED_TOTAL: &str = "shareholders_projector_applied_total";
+
+/// Counter: deliveries the broker marked as redelivered, or delivered before
+/// (`x-delivery-count` above 0); each delivery counts once.
+pub const PROJECTOR_REDELIVERIES_TOTAL: &str = "shareholders_projector_redeliveries_total";
+
+/// Counter: messages rejected to the dead-letter exchange (undecodable, poison, or failed too
+/// often); on the embedded default, poison events the projection skipped.
+pub const PROJECTOR_DEAD_LETTERED_TOTAL: &str = "shareholders_projector_dead_lettered_total";
+
+/// Histogram, in seconds: from when the write model recorded an event to when the read model
+/// applied it. Events whose recording time is unknown give no sample.
+pub const PROJECTOR_LAG_SECONDS: &str = "shareholders_projector_lag_seconds";
+
+/// Records that the read model applied `events`: one more applied each, and the lag of each
+/// whose recording time is known (0 when the clocks disagree and it seems to be in the future).
+pub fn record_applied(events: &[RecordedEvent]) {
+    ::metrics::counter!(PROJECTOR_APPLIED_TOTAL).increment(events.len() as u64);
+    let now = SystemTime::now();
+    let lag = ::metrics::histogram!(PROJECTOR_LAG_SECONDS);
+    for recorded_at in events.iter().filter_map(|event| event.recorded_at) {
+        lag.record(
+            now.duration_since(recorded_at)
+                .unwrap_or_default()
+                .as_secs_f64(),
+        );
+    }
+}
+
+/// Records that `count` messages were rejected to the dead-letter exchange (or skipped as
+/// poison, as it would).
+pub fn record_dead_lettered(count: usize) {
+    ::metrics::counter!(PROJECTOR_DEAD_LETTERED_TOTAL).increment(count as u64);
+}
