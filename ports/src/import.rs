@@ -1,6 +1,6 @@
 //! Loading a yearly register extract into the write model, as that year's own snapshot.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use shareholders_domain::{Position, RegisterYear, YearPart};
@@ -17,6 +17,9 @@ pub struct YearProvenance {
     pub lines: u64,
     /// Lines rejected (and written aside).
     pub rejects: u64,
+    /// How long the import took, from the start of reading the file to just before the
+    /// commit.
+    pub duration: Option<Duration>,
 }
 
 /// An imported year, as `GET /api/years` lists it.
@@ -40,6 +43,9 @@ pub struct YearRecord {
     /// API purchases recorded since the live register last moved, which this import
     /// superseded by moving the live register to this year (0 when it did not move it).
     pub superseded_live_changes: u64,
+    /// How long its import took, from the start of reading the file to the commit; `None`
+    /// for years imported before it was measured.
+    pub duration: Option<Duration>,
 }
 
 /// What importing a year did.

@@ -18,7 +18,7 @@ use shareholders_ports::{
 };
 
 use crate::MongoReadModel;
-use crate::codec::{get_u64, int};
+use crate::codec::{get_opt_u64, get_u64, int};
 
 const YEARS: &str = "years";
 const GENERATIONS: &str = "year_generations";
@@ -46,6 +46,11 @@ fn record_document(record: &YearRecord, generation: u64) -> anyhow::Result<Docum
         "persons_linked": int(record.persons_linked, "persons_linked")?,
         "persons_ambiguous": int(record.persons_ambiguous, "persons_ambiguous")?,
         "superseded_live_changes": int(record.superseded_live_changes, "superseded")?,
+        // Absent (null) for a year imported before its import was timed.
+        "duration_ms": record
+            .duration
+            .map(|duration| int(u64::try_from(duration.as_millis())?, "duration"))
+            .transpose()?,
     })
 }
 
@@ -64,6 +69,7 @@ fn year_record(doc: &Document) -> anyhow::Result<YearRecord> {
         persons_linked: get_u64(doc, "persons_linked")?,
         persons_ambiguous: get_u64(doc, "persons_ambiguous")?,
         superseded_live_changes: get_u64(doc, "superseded_live_changes")?,
+        duration: get_opt_u64(doc, "duration_ms")?.map(std::time::Duration::from_millis),
     })
 }
 

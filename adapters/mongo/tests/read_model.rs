@@ -13,12 +13,14 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rstest::rstest;
 use shareholders_domain::{
-    CompanyState, Event, OwnerKind, OwnerRef, PersonId, Position, RecordedEvent,
+    CompanyState, Event, OwnerKind, OwnerRef, PersonId, Position, RecordedEvent, RegisterYear,
 };
 use shareholders_mongo::MongoReadModel;
 use shareholders_ports::{
     PageRequest, Projection, ProjectionError, ReadModelLoader, ReadStore, Snapshot, SnapshotBatch,
+    YearReadModel as _, YearRecord,
 };
+use std::time::{Duration, UNIX_EPOCH};
 
 fn page(page: u32, size: u32) -> PageRequest {
     PageRequest::new(Some(page), Some(size)).expect("valid page")
@@ -522,6 +524,42 @@ async fn an_unwritable_event_is_poison_and_the_others_are_applied() {
             .await
             .expect("read")
             .is_empty()
+    );
+    drop_database(&read).await;
+}
+
+#[tokio::test]
+async fn a_served_year_keeps_how_long_its_import_took() {
+    let read = fresh().await;
+    let record = |y: i64, duration: Option<Duration>| YearRecord {
+        year: RegisterYear::new(y).expect("a year"),
+        file_name: format!("aksjeeiebok__{y}.csv"),
+        sha256: "a".repeat(64),
+        imported_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+        lines: 10,
+        rejects: 1,
+        companies: 0,
+        holdings: 0,
+        persons_linked: 0,
+        persons_ambiguous: 0,
+        superseded_live_changes: 0,
+        duration,
+    };
+    let timed = record(2023, Some(Duration::from_millis(83_250)));
+    let untimed = record(2022, None);
+    for year in [&untimed, &timed] {
+        let load = read.begin_year(year.year).await.expect("the load begins");
+        load.publish(year.clone())
+            .await
+            .expect("the year is served");
+    }
+    assert_eq!(
+        read.served_years().await.expect("reads"),
+        vec![untimed.clone(), timed.clone()]
+    );
+    assert_eq!(
+        ReadStore::years(&read.model).await.expect("reads"),
+        vec![untimed, timed]
     );
     drop_database(&read).await;
 }

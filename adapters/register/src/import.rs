@@ -130,7 +130,7 @@ pub async fn import_file(
     let mut sorted = false;
     let (imported, parsing) = loop {
         let source = if sorted { Source::Sorted } else { Source::File };
-        match attempt(path, &options, store, year, &file_name, source).await {
+        match attempt(path, &options, store, year, &file_name, source, started).await {
             Err(error) if !sorted && not_grouped(&error) => {
                 tracing::info!(file = %shown, "the extract does not list each company's lines together: sorting it");
                 sorted = true;
@@ -183,6 +183,7 @@ async fn attempt(
     year: RegisterYear,
     file_name: &str,
     source: Source,
+    started: Instant,
 ) -> anyhow::Result<(YearImported, Parsing)> {
     let shown = path.display().to_string();
     let file = File::open(path).with_context(|| format!("opening {shown}"))?;
@@ -245,6 +246,8 @@ async fn attempt(
         sha256: parsing.sha256.clone(),
         lines: parsing.lines_read,
         rejects: parsing.rejects,
+        // From the start of reading the file (the first attempt's, when it had to be sorted).
+        duration: Some(started.elapsed()),
     };
     let imported = load
         .commit(provenance)

@@ -93,6 +93,7 @@ impl YearLoad for RecordingLoad {
                 persons_linked: 0,
                 persons_ambiguous: 0,
                 superseded_live_changes: 0,
+                duration: provenance.duration,
             },
             live_moved: true,
             position: Some(Position::new(99)),
@@ -170,6 +171,13 @@ async fn companies_reach_the_store_summed_and_rejects_are_written() {
     assert_eq!(companies[0].foreign_owner_count, 1);
     let seen = store.seen();
     assert_eq!(seen.years, [RegisterYear::new(2024).expect("year")]);
+    let duration = seen.committed[0].duration.expect("the import is timed");
+    assert!(
+        duration <= outcome.elapsed,
+        "timed up to the commit: {duration:?} of {:?}",
+        outcome.elapsed
+    );
+    assert_eq!(outcome.imported.record.duration, Some(duration));
     assert_eq!(
         seen.committed,
         [YearProvenance {
@@ -177,6 +185,7 @@ async fn companies_reach_the_store_summed_and_rejects_are_written() {
             sha256: sha256(contents.as_bytes()),
             lines: 5,
             rejects: 2,
+            duration: Some(duration),
         }]
     );
     assert_eq!(seen.aborted, 0);

@@ -140,9 +140,17 @@ pub async fn import(store: &dyn RegisterImport, y: i64, lines: Vec<RegisterLine>
         sha256: format!("{y:064x}"),
         lines: count,
         rejects: 1,
+        duration: Some(import_duration(y)),
     })
     .await
     .expect("the year commits")
+}
+
+/// How long [`import`] says the import of year `y` took (to the millisecond, as stores keep
+/// it).
+#[must_use]
+pub fn import_duration(y: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(1_000 + y.unsigned_abs())
 }
 
 async fn holdings(snapshot: &dyn Snapshot) -> Vec<(OrgNr, OwnerRef, u64)> {
@@ -205,6 +213,7 @@ pub async fn a_year_becomes_the_live_register(stores: Stores<'_>) {
     assert_eq!((record.lines, record.rejects), (4, 1));
     assert_eq!((record.companies, record.holdings), (1, 3));
     assert_eq!(record.superseded_live_changes, 0);
+    assert_eq!(record.duration, Some(import_duration(2023)));
     assert_eq!(
         holdings(stores.write_snapshot).await,
         vec![
@@ -497,6 +506,12 @@ pub async fn years_are_served_as_imported(stores: YearStores<'_>) {
     let served = stores.reads.years().await.expect("reads");
     assert_eq!(served, stores.source.years().await.expect("reads"));
     assert_eq!(served.len(), 2);
+    assert!(
+        served
+            .iter()
+            .all(|r| r.duration == Some(import_duration(i64::from(r.year.get())))),
+        "the import's duration is kept with the year: {served:?}"
+    );
     assert_eq!(
         owners_in(stores.reads, 2022, orgnr(1)).await,
         Some(vec![(owner(&hagen), 150), (owner(&kjos), 10)])

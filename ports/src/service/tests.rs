@@ -517,6 +517,7 @@ async fn history_lists_the_years_that_list_the_company() {
         persons_linked: 0,
         persons_ambiguous: 0,
         superseded_live_changes: 0,
+        duration: None,
     };
     let mut read = MockReadStore::new();
     read.expect_years()

@@ -7,8 +7,6 @@ mod live;
 mod movers;
 mod snapshot;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use anyhow::Context as _;
 use async_trait::async_trait;
 use shareholders_domain::{Position, RegisterYear, YearPart, moves_live_register};
@@ -18,7 +16,7 @@ use sqlx::postgres::{PgConnection, PgCopyIn, PgPool, PgPoolCopyExt as _};
 use sqlx::{AssertSqlSafe, Connection as _, Postgres};
 
 use crate::PostgresStore;
-use crate::rows::{to_i64, to_u64};
+use crate::rows::{system_time, to_i64, to_u64};
 
 /// Only one import runs at a time: the key of its session-level advisory lock.
 const IMPORT_LOCK: i64 = 0x5348_4152_4559_4552; // "SHAREYER"
@@ -304,6 +302,7 @@ impl PgYearLoad {
                 persons_linked: linked.0,
                 persons_ambiguous: linked.1,
                 superseded_live_changes: superseded,
+                duration: provenance.duration,
             },
             moves,
         ))
@@ -336,18 +335,24 @@ async fn record(
     (linked, ambiguous): (u64, u64),
     superseded: u64,
 ) -> anyhow::Result<i64> {
+    let duration_ms = provenance
+        .duration
+        .map(|duration| i64::try_from(duration.as_millis()))
+        .transpose()
+        .context("import duration")?;
     sqlx::query_scalar(
         "INSERT INTO register_years (year, file_name, sha256, imported_at, lines, rejects,
                                      companies, holdings, persons_linked, persons_ambiguous,
-                                     superseded_live_changes)
-         VALUES ($1, $2, $3, now(), $4, $5, $6, $7, $8, $9, $10)
+                                     superseded_live_changes, duration_ms)
+         VALUES ($1, $2, $3, now(), $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (year) DO UPDATE
          SET file_name = excluded.file_name, sha256 = excluded.sha256,
              imported_at = excluded.imported_at, lines = excluded.lines,
              rejects = excluded.rejects, companies = excluded.companies,
              holdings = excluded.holdings, persons_linked = excluded.persons_linked,
              persons_ambiguous = excluded.persons_ambiguous,
-             superseded_live_changes = excluded.superseded_live_changes
+             superseded_live_changes = excluded.superseded_live_changes,
+             duration_ms = excluded.duration_ms
          RETURNING (extract(epoch FROM imported_at) * 1000)::bigint",
     )
     .bind(year)
@@ -360,6 +365,7 @@ async fn record(
     .bind(to_i64(linked, "links")?)
     .bind(to_i64(ambiguous, "ambiguous persons")?)
     .bind(to_i64(superseded, "superseded changes")?)
+    .bind(duration_ms)
     .fetch_one(&mut *conn)
     .await
     .context("import: cannot record the year")
@@ -453,9 +459,4 @@ impl YearLoad for PgYearLoad {
         }
         self.close().await
     }
-}
-
-/// When an import ended, for reports and `GET /api/years`.
-pub(crate) fn system_time(millis: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default())
 }

@@ -1,5 +1,7 @@
 //! The imported years of the write model, each as a snapshot read from its partitions.
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -10,9 +12,8 @@ use shareholders_ports::{
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
-use super::system_time;
 use crate::PostgresStore;
-use crate::rows::to_u64;
+use crate::rows::{system_time, to_u64};
 use crate::snapshot::{company, converted, holding, person};
 
 const COMPANIES: &str = "
@@ -111,6 +112,10 @@ fn record(row: &PgRow) -> anyhow::Result<YearRecord> {
         persons_linked: number("persons_linked")?,
         persons_ambiguous: number("persons_ambiguous")?,
         superseded_live_changes: number("superseded_live_changes")?,
+        duration: row
+            .try_get::<Option<i64>, _>("duration_ms")?
+            .map(|millis| to_u64(millis, "duration_ms").map(Duration::from_millis))
+            .transpose()?,
     })
 }
 
@@ -121,7 +126,7 @@ impl YearSnapshots for PostgresStore {
             "SELECT year, file_name, sha256,
                     (extract(epoch FROM imported_at) * 1000)::bigint AS imported_at_ms,
                     lines, rejects, companies, holdings, persons_linked, persons_ambiguous,
-                    superseded_live_changes
+                    superseded_live_changes, duration_ms
              FROM register_years ORDER BY year",
         )
         .fetch_all(&self.pool)

@@ -185,6 +185,7 @@ impl SqliteYearLoad {
             persons_linked: linked,
             persons_ambiguous: ambiguous,
             superseded_live_changes: 0,
+            duration: provenance.duration,
         };
         // The year is recorded before the live register refers to it.
         years::save_record(conn, "register_years", &record, None).await?;

@@ -11,7 +11,7 @@ use shareholders_ports::{
     CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snapshot, YearRecord, YearSnapshots,
 };
 use sqlx::sqlite::SqliteRow;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Row as _, SqliteConnection, SqlitePool};
 
@@ -48,7 +48,8 @@ impl ReadTables {
 }
 
 const RECORD_COLUMNS: &str = "year, file_name, sha256, imported_at_ms, lines, rejects, \
-    companies, holdings, persons_linked, persons_ambiguous, superseded_live_changes";
+    companies, holdings, persons_linked, persons_ambiguous, superseded_live_changes, \
+    duration_ms";
 
 fn year_record(row: &SqliteRow) -> anyhow::Result<YearRecord> {
     let number = |column: &str| -> anyhow::Result<u64> { count(row.try_get(column)?) };
@@ -56,7 +57,7 @@ fn year_record(row: &SqliteRow) -> anyhow::Result<YearRecord> {
         year: RegisterYear::new(row.try_get("year")?).context("stored year")?,
         file_name: row.try_get("file_name")?,
         sha256: row.try_get("sha256")?,
-        imported_at: system_time(row.try_get("imported_at_ms")?),
+        imported_at: codec::system_time(row.try_get("imported_at_ms")?),
         lines: number("lines")?,
         rejects: number("rejects")?,
         companies: number("companies")?,
@@ -64,12 +65,11 @@ fn year_record(row: &SqliteRow) -> anyhow::Result<YearRecord> {
         persons_linked: number("persons_linked")?,
         persons_ambiguous: number("persons_ambiguous")?,
         superseded_live_changes: number("superseded_live_changes")?,
+        duration: row
+            .try_get::<Option<i64>, _>("duration_ms")?
+            .map(|millis| count(millis).map(Duration::from_millis))
+            .transpose()?,
     })
-}
-
-/// When a year was imported, from its stored milliseconds.
-fn system_time(millis: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default())
 }
 
 /// Writes (or rewrites) a year's record into `table`: `register_years`, or `read_years` with
@@ -80,38 +80,40 @@ pub(crate) async fn save_record(
     record: &YearRecord,
     generation: Option<i64>,
 ) -> anyhow::Result<()> {
-    let millis = record
-        .imported_at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
+    let duration_ms = record
+        .duration
+        .map(|duration| i64::try_from(duration.as_millis()))
+        .transpose()
+        .context("import duration")?;
     let (column, value, update) = match generation {
         Some(_) => (", generation", ", ?", ", generation = excluded.generation"),
         None => ("", "", ""),
     };
     let sql = format!(
         "INSERT INTO {table} ({RECORD_COLUMNS}{column}) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{value}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{value}) \
          ON CONFLICT (year) DO UPDATE SET file_name = excluded.file_name, \
          sha256 = excluded.sha256, imported_at_ms = excluded.imported_at_ms, \
          lines = excluded.lines, rejects = excluded.rejects, companies = excluded.companies, \
          holdings = excluded.holdings, persons_linked = excluded.persons_linked, \
          persons_ambiguous = excluded.persons_ambiguous, \
-         superseded_live_changes = excluded.superseded_live_changes{update}"
+         superseded_live_changes = excluded.superseded_live_changes, \
+         duration_ms = excluded.duration_ms{update}"
     );
     // A fixed table name and fixed words only.
     let query = sqlx::query(AssertSqlSafe(sql))
         .bind(i64::from(record.year.get()))
         .bind(&record.file_name)
         .bind(&record.sha256)
-        .bind(i64::try_from(millis).context("import time")?)
+        .bind(codec::millis(record.imported_at))
         .bind(int(record.lines)?)
         .bind(int(record.rejects)?)
         .bind(int(record.companies)?)
         .bind(int(record.holdings)?)
         .bind(int(record.persons_linked)?)
         .bind(int(record.persons_ambiguous)?)
-        .bind(int(record.superseded_live_changes)?);
+        .bind(int(record.superseded_live_changes)?)
+        .bind(duration_ms);
     let query = match generation {
         Some(generation) => query.bind(generation),
         None => query,
