@@ -6,12 +6,14 @@
 //! - [`Projection`]: applying events to the read model, idempotently and in any order.
 //! - [`ReadStore`]: the queries, answered from the read model.
 //! - [`Snapshot`] and [`ReadModelLoader`]: the whole state at once, to verify and rebuild.
+//! - [`Dependency`]: a configured store or broker, as readiness checks it.
 //!
 //! Every trait has a `mockall` mock (`MockWriteStore`, …) in tests and behind the `mocks`
 //! feature.
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod health;
 mod import;
 pub mod metrics;
 mod outbox;
@@ -23,6 +25,7 @@ mod snapshot;
 mod write;
 mod years;
 
+pub use health::{Dependency, PoolUsage};
 pub use import::{
     RegisterHolder, RegisterImport, RegisterLine, TotalConflict, YearImported, YearLoad,
     YearProvenance, YearRecord,
@@ -52,6 +55,8 @@ pub use years::{
     YearReadLoad, YearReadModel, YearSnapshots, diff_years, project_year, project_years,
 };
 
+#[cfg(any(test, feature = "mocks"))]
+pub use health::MockDependency;
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::{MockEventPublisher, MockOutbox};
 #[cfg(any(test, feature = "mocks"))]

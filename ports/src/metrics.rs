@@ -29,6 +29,12 @@ pub const PROJECTOR_DEAD_LETTERED_TOTAL: &str = "shareholders_projector_dead_let
 /// applied it. Events whose recording time is unknown give no sample.
 pub const PROJECTOR_LAG_SECONDS: &str = "shareholders_projector_lag_seconds";
 
+/// Histogram, by `pool`, in seconds: how long work waited for a connection. MongoDB: every
+/// checkout, from the driver's pool events. PostgreSQL: every command's transaction (the
+/// writes, which contend for connections). SQLite: every write transaction, including the
+/// wait for the file's one writer.
+pub const POOL_WAIT_SECONDS: &str = "shareholders_pool_wait_seconds";
+
 /// Records that the read model applied `events`: one more applied each, and the lag of each
 /// whose recording time is known (0 when the clocks disagree and it seems to be in the future).
 pub fn record_applied(events: &[RecordedEvent]) {

@@ -27,6 +27,7 @@
 
 mod codec;
 mod guarded;
+mod health;
 mod projection;
 mod read;
 mod snapshot;
@@ -37,7 +38,7 @@ pub use snapshot::MongoSnapshot;
 use anyhow::Context;
 use futures::try_join;
 use mongodb::bson::{Document, doc};
-use mongodb::options::IndexOptions;
+use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::guarded::Mode;
@@ -65,6 +66,8 @@ pub struct MongoReadModel {
     holdings: Collection<Document>,
     applied: Collection<Document>,
     meta: Collection<Document>,
+    /// The client's connection pool, as its events tell it.
+    pool: std::sync::Arc<health::PoolEvents>,
 }
 
 impl std::fmt::Debug for MongoReadModel {
@@ -82,10 +85,14 @@ impl MongoReadModel {
     /// # Errors
     /// When the URI is invalid or the server cannot be reached.
     pub async fn connect(uri: &str, database: &str) -> anyhow::Result<Self> {
-        let client = Client::with_uri_str(uri)
+        let mut options = ClientOptions::parse(uri)
             .await
             .context("parsing the MongoDB connection string")?;
-        let model = Self::new(client.database(database));
+        let pool = std::sync::Arc::new(health::PoolEvents::default());
+        options.cmap_event_handler = Some(pool.handler());
+        let client = Client::with_options(options).context("configuring the MongoDB client")?;
+        let mut model = Self::new(client.database(database));
+        model.pool = pool;
         model.create_indexes().await?;
         Ok(model)
     }
@@ -105,6 +112,7 @@ impl MongoReadModel {
             prefix,
             frozen,
             db,
+            pool: std::sync::Arc::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! its whole state ([`PostgresStore::snapshot`]) and loads each year's register extract as a
 //! snapshot of its own through `COPY` ([`RegisterImport`](shareholders_ports::RegisterImport)).
 
+mod health;
 mod outbox;
 mod rows;
 mod snapshot;

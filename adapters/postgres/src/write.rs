@@ -121,12 +121,17 @@ async fn append(conn: &mut PgConnection, event: &Event) -> anyhow::Result<i64> {
         .map_err(|e| db(e, "cannot append the event to the outbox"))
 }
 
+/// Begins a command's transaction; how long it waited for a connection is the pool's wait.
 async fn begin(store: &PostgresStore) -> anyhow::Result<Transaction<'static, Postgres>> {
-    store
+    let started = std::time::Instant::now();
+    let tx = store
         .pool
         .begin()
         .await
-        .map_err(|e| db(e, "cannot begin a transaction"))
+        .map_err(|e| db(e, "cannot begin a transaction"))?;
+    metrics::histogram!(shareholders_ports::metrics::POOL_WAIT_SECONDS, "pool" => "postgresql")
+        .record(started.elapsed().as_secs_f64());
+    Ok(tx)
 }
 
 async fn commit(tx: Transaction<'static, Postgres>) -> anyhow::Result<()> {

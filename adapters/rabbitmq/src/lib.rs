@@ -12,10 +12,12 @@
 //! that cannot be applied go to a dead-letter exchange and queue.
 
 mod consumer;
+mod health;
 mod publisher;
 mod topology;
 
 pub use consumer::{ConsumerSettings, run_consumer};
+pub use health::BrokerHealth;
 pub use publisher::{PublisherSettings, RabbitPublisher};
 pub use topology::Topology;
 

@@ -14,6 +14,7 @@
 //! also queue on an async mutex instead of polling SQLite's busy handler.
 
 mod codec;
+mod health;
 mod import;
 mod outbox;
 mod projection;
@@ -22,7 +23,7 @@ mod snapshot;
 mod write;
 mod years;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub const DATABASE_FILE: &str = "shareholders.db";
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file.
+    path: Arc<PathBuf>,
     /// Serialises this process's write transactions.
     write_lock: Arc<Mutex<()>>,
     /// Serialises relays, so two never publish the same batch.
@@ -88,6 +91,7 @@ impl SqliteStore {
             .with_context(|| format!("opening the SQLite database {}", path.display()))?;
         let store = SqliteStore {
             pool,
+            path: Arc::new(path.clone()),
             write_lock: Arc::new(Mutex::new(())),
             relay_lock: Arc::new(Mutex::new(())),
         };
@@ -124,14 +128,18 @@ impl SqliteStore {
         SqliteReadSnapshot::new(self.pool.clone())
     }
 
-    /// Starts a `BEGIN IMMEDIATE` transaction under the process's write lock.
+    /// Starts a `BEGIN IMMEDIATE` transaction under the process's write lock. How long that
+    /// waited (for the lock, a connection and the file's write lock) is the pool's wait.
     pub(crate) async fn writer(&self) -> anyhow::Result<Writer> {
+        let started = std::time::Instant::now();
         let guard = self.write_lock.clone().lock_owned().await;
         let tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .context("starting a SQLite write transaction")?;
+        metrics::histogram!(shareholders_ports::metrics::POOL_WAIT_SECONDS, "pool" => "sqlite")
+            .record(started.elapsed().as_secs_f64());
         Ok(Writer { tx, _guard: guard })
     }
 }
