@@ -18,11 +18,15 @@ use warp::{Filter, Rejection, Reply};
 
 pub mod dto;
 mod handlers;
+mod operations;
 mod problem;
 mod request;
+pub mod server;
 
 pub use handlers::REPLAYED_HEADER;
+pub use operations::{Exposition, Operations, PROMETHEUS_TEXT, READY_TIMEOUT};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
+pub use server::serve;
 
 /// The default limit of a request body: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: u64 = 64 * 1024;
@@ -67,11 +71,61 @@ pub fn openapi() -> serde_json::Value {
     serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is valid JSON")
 }
 
+/// The label of a request path in metrics: the OpenAPI document's template it matches
+/// (`/api/{orgnr}/owners`), so there are only as many labels as documented routes, or
+/// `unmatched`. Where two templates match, the one with more literal segments, leftmost
+/// first, wins; a trailing slash is ignored, as the routes ignore it.
+#[must_use]
+pub fn route_template(path: &str) -> &'static str {
+    static TEMPLATES: std::sync::OnceLock<Vec<(String, Vec<Option<String>>)>> =
+        std::sync::OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        let document = openapi();
+        let paths = document["paths"].as_object().cloned().unwrap_or_default();
+        paths
+            .keys()
+            .map(|template| {
+                let segments = segments(template)
+                    .map(|segment| {
+                        (!(segment.starts_with('{') && segment.ends_with('}')))
+                            .then(|| segment.to_owned())
+                    })
+                    .collect();
+                (template.clone(), segments)
+            })
+            .collect()
+    });
+    let path: Vec<&str> = segments(path).collect();
+    templates
+        .iter()
+        .filter(|(_, template)| {
+            template.len() == path.len()
+                && template
+                    .iter()
+                    .zip(&path)
+                    .all(|(literal, segment)| literal.as_deref().is_none_or(|l| l == *segment))
+        })
+        .max_by_key(|(_, template)| {
+            template
+                .iter()
+                .map(|literal| u8::from(literal.is_some()))
+                .collect::<Vec<_>>()
+        })
+        .map_or("unmatched", |(template, _)| template.as_str())
+}
+
+/// A path's segments, without the leading and a trailing slash.
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    path.strip_suffix('/').unwrap_or(path).split('/')
+}
+
 /// The whole API, with its rejection handler.
 pub fn routes(
     service: Service,
     config: HttpConfig,
-) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    operations: Operations,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
     let auth = Arc::new(request::Auth::new(&config.api_tokens));
     let limit = config.body_limit;
     // Grouped and boxed, so the filter's type stays shallow enough for the compiler however
@@ -104,13 +158,34 @@ pub fn routes(
         .map(Reply::into_response)
         .boxed();
     health()
+        .or(platform(operations))
         .or(openapi_document())
         .or(writes)
         .or(reads)
         .or(years)
         .or(graph)
         .recover(recover)
-        .with(warp::trace::request())
+        .map(Reply::into_response)
+}
+
+/// Only the endpoints a platform runs a process by (`/health/live`, `/health/ready`,
+/// `/metrics`), for the processes that serve no API (`relay`, `project`).
+pub fn operational_routes(
+    operations: Operations,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
+    platform(operations)
+        .recover(recover)
+        .map(Reply::into_response)
+}
+
+fn platform(operations: Operations) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
+    operations::live()
+        .map(Reply::into_response)
+        .or(operations::ready(operations.dependencies.into()))
+        .unify()
+        .or(operations::metrics(operations.metrics))
+        .unify()
+        .boxed()
 }
 
 /// Hands the service to a handler.

@@ -40,6 +40,7 @@ pub enum Kind {
     LengthRequired,
     UnsupportedMediaType,
     NotYetApplied,
+    NotReady,
     Internal,
 }
 
@@ -102,6 +103,11 @@ impl Kind {
                 "The read model has not caught up yet",
                 StatusCode::SERVICE_UNAVAILABLE,
             ),
+            Self::NotReady => (
+                "/problems/not-ready",
+                "A dependency of the service does not answer",
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
             Self::Internal => (
                 "/problems/internal",
                 "Internal server error",
@@ -121,6 +127,10 @@ pub struct Problem {
     detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FieldError>,
+    /// Extension members (RFC 9457, section 3.2), such as readiness's `failing`; boxed, so a
+    /// problem stays small enough to return by value.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     #[serde(skip)]
     headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -134,6 +144,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: None,
             headers: Vec::new(),
         }
     }
@@ -197,6 +208,15 @@ impl Problem {
     #[must_use]
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
+        self
+    }
+
+    /// Adds an extension member.
+    #[must_use]
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_with(Box::default)
+            .insert(name.to_owned(), value);
         self
     }
 

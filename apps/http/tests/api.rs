@@ -8,7 +8,7 @@ use shareholders_domain::{
     BirthYear, ClassShares, CompanyProfile, Country, Name, OrgNr, Organisation, OwnerProfile,
     OwnerRef, Person, PersonId, Position, PurchaseId, PurchaseRefused, ShareClass, ShareCount,
 };
-use shareholders_http::{HttpConfig, openapi, routes};
+use shareholders_http::{HttpConfig, Operations, openapi, routes};
 use shareholders_ports::{
     CompanyRecord, HoldingRecord, Idempotency, MockReadStore, MockWriteStore, PageRequest,
     PersonRecord, PurchaseError, PurchaseReceipt, ReadError, Recorded, RegisterError, Service,
@@ -188,6 +188,7 @@ impl Api {
                 api_tokens: self.tokens,
                 body_limit: 64 * 1024,
             },
+            Operations::default(),
         );
         let response = request.reply(&api).await;
         Reply {
@@ -245,6 +246,9 @@ async fn the_openapi_document_lists_every_path_and_method() {
     );
     let expected = [
         ("/health", "get"),
+        ("/health/live", "get"),
+        ("/health/ready", "get"),
+        ("/metrics", "get"),
         ("/api/openapi.json", "get"),
         ("/api/organization/", "post"),
         ("/api/organization/{orgnr}", "get"),

@@ -17,8 +17,26 @@ use shareholders_domain::RegisterYear;
 pub struct Cli {
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// How log lines are written to standard error: `text` for people, `json` for one JSON
+    /// object per line (with the request id of the request it belongs to). `RUST_LOG` filters
+    /// them (default `info`).
+    #[arg(
+        long,
+        env = "SHAREHOLDERS_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Where data lives; every subcommand takes the same options.
@@ -81,9 +99,9 @@ pub enum Command {
     /// Apply the database migrations and create the read model's indexes, then exit.
     Migrate,
     /// Run only the outbox relay: publish recorded events to the broker.
-    Relay,
+    Relay(WorkerArgs),
     /// Run only the projector: apply events from the broker to the read model. Several may run.
-    Project,
+    Project(WorkerArgs),
     /// Compare the write model with the read model; exit 1 if they differ.
     Verify {
         /// Print at most this many differences in full (then counts per record kind).
@@ -121,6 +139,15 @@ pub enum Command {
         #[arg(long, value_parser = parse_years, requires = "out")]
         years: Option<std::ops::RangeInclusive<u16>>,
     },
+}
+
+/// What a `relay` or `project` process serves besides its work.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WorkerArgs {
+    /// Serve /health/live, /health/ready and /metrics on this address (for example
+    /// 0.0.0.0:9090); nothing is served without it.
+    #[arg(long, env = "SHAREHOLDERS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Args)]

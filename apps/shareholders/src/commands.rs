@@ -11,7 +11,7 @@ use shareholders_ports::{RelaySettings, diff, diff_years, project_year, project_
 use shareholders_rabbitmq::run_consumer;
 use tokio::sync::watch;
 
-use crate::cli::{ImportArgs, StorageArgs};
+use crate::cli::{ImportArgs, StorageArgs, WorkerArgs};
 use crate::stack::Stack;
 
 /// `migrate`: connecting migrates the write model and creates the read model's indexes.
@@ -24,29 +24,54 @@ pub async fn migrate(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A signal that turns true on SIGINT or SIGTERM.
 fn stop_on_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        crate::serve::shutdown_signal().await;
         let _ = tx.send(true);
     });
     rx
+}
+
+/// With `--metrics-listen`, serves the operational endpoints until `signal` turns true.
+async fn serve_operations(
+    stack: &Stack,
+    args: &WorkerArgs,
+    mut signal: watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(listen) = args.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen} for metrics"))?;
+    let operations = crate::metrics::operations(stack, crate::metrics::recorder())?;
+    tracing::info!(addr = %listener.local_addr()?, "serving health and metrics");
+    let routes = shareholders_http::operational_routes(operations);
+    Ok(Some(tokio::spawn(shareholders_http::serve(
+        listener,
+        routes,
+        async move {
+            let _ = signal.wait_for(|stop| *stop).await;
+        },
+    ))))
 }
 
 /// `relay`: the outbox relay alone, until interrupted.
 ///
 /// # Errors
 /// When a store or the broker cannot be reached at start.
-pub async fn relay(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
+pub async fn relay(storage: &StorageArgs, args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    crate::metrics::recorder();
     let stack = Stack::connect(storage).await?;
     let publisher = stack.publisher().await?;
-    run_relay(
-        stack.outbox(),
-        publisher,
-        RelaySettings::default(),
-        stop_on_signal(),
-    )
-    .await;
+    let signal = stop_on_signal();
+    let operations = serve_operations(&stack, &args, signal.clone()).await?;
+    run_relay(stack.outbox(), publisher, RelaySettings::default(), signal).await;
+    if let Some(operations) = operations {
+        let _ = operations.await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -54,7 +79,8 @@ pub async fn relay(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
 ///
 /// # Errors
 /// Without a broker, or when the consumer fails.
-pub async fn project(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
+pub async fn project(storage: &StorageArgs, args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    crate::metrics::recorder();
     let stack = Stack::connect(storage).await?;
     let Some(broker) = stack.broker.clone() else {
         anyhow::bail!(
@@ -62,14 +88,19 @@ pub async fn project(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
              Without a broker, `serve` and `relay` project events in-process."
         );
     };
+    let signal = stop_on_signal();
+    let operations = serve_operations(&stack, &args, signal.clone()).await?;
     run_consumer(
         &broker.url,
         broker.topology.clone(),
         stack.projection(),
         broker.consumer_settings(),
-        stop_on_signal(),
+        signal,
     )
     .await?;
+    if let Some(operations) = operations {
+        operations.abort();
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -79,7 +110,7 @@ pub async fn project(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
 /// When a store fails.
 pub async fn verify(storage: &StorageArgs, show: usize, json: bool) -> anyhow::Result<ExitCode> {
     let stack = Stack::connect(storage).await?;
-    let backlog = stack.outbox().backlog().await?;
+    let backlog = stack.outbox().backlog().await?.events;
     if backlog > 0 {
         eprintln!("note: {backlog} event(s) are still in the outbox, not yet published");
     }

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod metrics;
 pub mod serve;
 pub mod stack;
 pub mod telemetry;
@@ -22,8 +23,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve::serve_until_signal(&storage, args).await,
         Command::Migrate => commands::migrate(&storage).await,
-        Command::Relay => commands::relay(&storage).await,
-        Command::Project => commands::project(&storage).await,
+        Command::Relay(args) => commands::relay(&storage, args).await,
+        Command::Project(args) => commands::project(&storage, args).await,
         Command::Verify { show, json } => commands::verify(&storage, show, json).await,
         Command::Rebuild { batch } => commands::rebuild(&storage, batch).await,
         Command::Import(args) => commands::import(&storage, args).await,

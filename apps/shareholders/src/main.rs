@@ -5,7 +5,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = shareholders::cli::Cli::parse();
-    shareholders::telemetry::init();
+    shareholders::telemetry::init(cli.log_format);
     match shareholders::run(cli).await {
         Ok(code) => code,
         Err(error) => {

@@ -78,6 +78,8 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
             args.listen
         );
     }
+    // Before any task records anything.
+    let metrics = crate::metrics::recorder();
     let stack = Stack::connect(storage).await?;
     let (shutdown, signal) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -117,16 +119,14 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
             .collect(),
         body_limit: BODY_LIMIT,
     };
-    let api = routes(stack.service(), config);
+    let operations = crate::metrics::operations(&stack, metrics)?;
+    let api = routes(stack.service(), config, operations);
     let mut http_signal = signal.clone();
     tasks.spawn(async move {
-        warp::serve(api)
-            .incoming(listener)
-            .graceful(async move {
-                let _ = http_signal.wait_for(|stop| *stop).await;
-            })
-            .run()
-            .await;
+        shareholders_http::serve(listener, api, async move {
+            let _ = http_signal.wait_for(|stop| *stop).await;
+        })
+        .await;
         ("http", Ok(()))
     });
     tracing::info!(%addr, "listening");
@@ -165,7 +165,8 @@ pub async fn serve_until_signal(
     })
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM (what a platform sends to stop a process).
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use shareholders_mongo::MongoReadModel;
 use shareholders_ports::{
-    DirectPublisher, EventPublisher, Outbox, Projection, ReadModelLoader, ReadStore,
+    Dependency, DirectPublisher, EventPublisher, Outbox, Projection, ReadModelLoader, ReadStore,
     RegisterImport, Service, Snapshot, WriteStore, YearReadModel, YearSnapshots,
 };
 use shareholders_postgres::PostgresStore;
-use shareholders_rabbitmq::{ConsumerSettings, PublisherSettings, RabbitPublisher, Topology};
+use shareholders_rabbitmq::{
+    BrokerHealth, ConsumerSettings, PublisherSettings, RabbitPublisher, Topology,
+};
 use shareholders_sqlite::SqliteStore;
 
 use crate::cli::StorageArgs;
@@ -168,6 +170,33 @@ impl Stack {
     #[must_use]
     pub fn service(&self) -> Service {
         Service::new(self.write_store(), self.read_store())
+    }
+
+    /// Every store and broker this stack was configured with, once each (the embedded file
+    /// once, when it serves both sides), for readiness and the pools' metrics.
+    ///
+    /// # Errors
+    /// When the broker's URL is not an AMQP URL.
+    pub fn dependencies(&self) -> anyhow::Result<Vec<Arc<dyn Dependency>>> {
+        let mut dependencies: Vec<Arc<dyn Dependency>> = Vec::new();
+        match &self.write {
+            WriteSide::Embedded(s) => dependencies.push(Arc::new(s.clone())),
+            WriteSide::Postgres(s) => dependencies.push(Arc::new(s.clone())),
+        }
+        match (&self.read, &self.write) {
+            (ReadSide::Embedded(_), WriteSide::Embedded(_)) => {}
+            (ReadSide::Embedded(s), WriteSide::Postgres(_)) => {
+                dependencies.push(Arc::new(s.clone()));
+            }
+            (ReadSide::Mongo(m), _) => dependencies.push(Arc::new(m.clone())),
+        }
+        if let Some(broker) = &self.broker {
+            dependencies.push(Arc::new(BrokerHealth::new(
+                &broker.url,
+                format!("{}.health", broker.prefix),
+            )?));
+        }
+        Ok(dependencies)
     }
 
     /// The write side's adapter as the port `T` (one resolution for every write-side port).

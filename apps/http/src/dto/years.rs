@@ -23,6 +23,8 @@ pub struct YearOut {
     pub persons_linked: u64,
     pub persons_ambiguous: u64,
     pub superseded_live_changes: u64,
+    /// How long the import took, in seconds; null for years imported before it was kept.
+    pub duration_seconds: Option<f64>,
 }
 
 /// Days since 1970-01-01 as a civil date (proleptic Gregorian), after Howard Hinnant's
@@ -67,6 +69,7 @@ impl From<&YearRecord> for YearOut {
             persons_linked: r.persons_linked,
             persons_ambiguous: r.persons_ambiguous,
             superseded_live_changes: r.superseded_live_changes,
+            duration_seconds: r.duration.map(|d| d.as_secs_f64()),
         }
     }
 }

@@ -1,0 +1,218 @@
+//! Serving the API: the connections, and around every request its request id, its span and
+//! its metrics.
+//!
+//! Every request gets a request id: the client's `X-Request-Id` when it sent a usable one,
+//! otherwise a new UUID. The handlers see it as that header, the response carries it back, and
+//! every log line written while the request is handled (its 5xx error chain included) is in a
+//! span that names it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower_service::Service as _;
+use tracing::Instrument as _;
+use warp::http::{HeaderMap, HeaderValue, Method, Request};
+
+use crate::route_template;
+
+/// The request id's header, in requests and responses.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The longest client-sent request id kept; a longer one is replaced.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Counter of answered requests, by `route` (its template), `method` and `status` (`2xx`, …).
+pub const HTTP_REQUESTS: &str = "shareholders_http_requests_total";
+/// Histogram of the time from a request's arrival to its response's head, in seconds, by
+/// `route` and `method`.
+pub const HTTP_REQUEST_DURATION: &str = "shareholders_http_request_duration_seconds";
+
+/// Serves `app` (the API's [`crate::routes`]) on `listener` until `shutdown` completes, then
+/// lets the requests under way finish.
+pub async fn serve<F>(listener: TcpListener, app: F, shutdown: impl Future<Output = ()>)
+where
+    F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let mut inner = warp::service(app.clone());
+            handle(request, move |request| inner.call(request))
+        });
+        let connection = auto::Builder::new(TokioExecutor::new())
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, error = %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// One request, around the API: its id, its span, its metrics.
+async fn handle<Fut>(
+    mut request: Request<Incoming>,
+    app: impl FnOnce(Request<Incoming>) -> Fut,
+) -> Result<warp::reply::Response, Infallible>
+where
+    Fut: Future<Output = Result<warp::reply::Response, Infallible>>,
+{
+    let started = Instant::now();
+    let id = request_id(request.headers());
+    request.headers_mut().insert(REQUEST_ID, id.clone());
+    let route = route_template(request.uri().path());
+    let method = method_label(request.method());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id.to_str().unwrap_or_default(),
+        method = %request.method(),
+        route,
+    );
+    let mut response = app(request).instrument(span.clone()).await?;
+    response.headers_mut().insert(REQUEST_ID, id);
+    let elapsed = started.elapsed();
+    let status = response.status();
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "answered"
+        );
+    });
+    metrics::counter!(
+        HTTP_REQUESTS,
+        "route" => route,
+        "method" => method,
+        "status" => status_class(status.as_u16()),
+    )
+    .increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION, "route" => route, "method" => method)
+        .record(elapsed.as_secs_f64());
+    Ok(response)
+}
+
+/// The client's request id when it is usable (visible ASCII, at most 128 characters), or a new
+/// one.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(REQUEST_ID)
+        .filter(|value| {
+            let bytes = value.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= MAX_REQUEST_ID
+                && bytes.iter().all(|b| b.is_ascii_graphic())
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a valid header value")
+        })
+}
+
+/// The method as a metric label: the methods the API knows, and `other` for the rest, so a
+/// client cannot make up label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+
+    #[rstest]
+    #[case(Some("abc-123"), Some("abc-123"))]
+    #[case(Some("with space"), None)]
+    #[case(Some(""), None)]
+    #[case(None, None)]
+    fn a_usable_client_request_id_is_kept_and_any_other_replaced(
+        #[case] sent: Option<&str>,
+        #[case] kept: Option<&str>,
+    ) {
+        let mut headers = HeaderMap::new();
+        if let Some(sent) = sent {
+            headers.insert(REQUEST_ID, HeaderValue::from_str(sent).expect("header"));
+        }
+        let id = request_id(&headers);
+        match kept {
+            Some(kept) => assert_eq!(id, kept),
+            None => {
+                let id = id.to_str().expect("ascii");
+                assert!(uuid::Uuid::parse_str(id).is_ok(), "{id} is a new UUID");
+            }
+        }
+    }
+
+    #[test]
+    fn an_overlong_request_id_is_replaced() {
+        let mut headers = HeaderMap::new();
+        let long = "x".repeat(MAX_REQUEST_ID + 1);
+        headers.insert(REQUEST_ID, HeaderValue::from_str(&long).expect("header"));
+        assert_ne!(request_id(&headers), long.as_str());
+    }
+
+    #[rstest]
+    #[case(200, "2xx")]
+    #[case(201, "2xx")]
+    #[case(404, "4xx")]
+    #[case(503, "5xx")]
+    #[case(302, "3xx")]
+    fn statuses_are_counted_by_class(#[case] status: u16, #[case] class: &str) {
+        assert_eq!(status_class(status), class);
+    }
+
+    #[test]
+    fn an_unknown_method_is_one_label() {
+        let made_up = Method::from_bytes(b"BREW").expect("a method");
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(method_label(&Method::GET), "GET");
+    }
+}
