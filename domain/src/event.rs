@@ -17,6 +17,9 @@ use crate::{
 pub struct Position(u64);
 
 impl Position {
+    /// The largest position: the stores number events as signed 64-bit integers.
+    pub const MAX: u64 = i64::MAX as u64;
+
     #[must_use]
     pub fn new(position: u64) -> Self {
         Self(position)

@@ -71,47 +71,81 @@ pub fn openapi() -> serde_json::Value {
     serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is valid JSON")
 }
 
-/// The label of a request path in metrics: the OpenAPI document's template it matches
-/// (`/api/{orgnr}/owners`), so there are only as many labels as documented routes, or
-/// `unmatched`. Where two templates match, the one with more literal segments, leftmost
-/// first, wins; a trailing slash is ignored, as the routes ignore it.
-#[must_use]
-pub fn route_template(path: &str) -> &'static str {
-    static TEMPLATES: std::sync::OnceLock<Vec<(String, Vec<Option<String>>)>> =
-        std::sync::OnceLock::new();
-    let templates = TEMPLATES.get_or_init(|| {
+/// A documented path: its template, its segments (`None` for a parameter) and the methods it
+/// answers, as an `Allow` header lists them.
+struct Documented {
+    template: String,
+    segments: Vec<Option<String>>,
+    allow: String,
+}
+
+/// Every path of the OpenAPI document, read once.
+fn documented() -> &'static [Documented] {
+    static DOCUMENTED: std::sync::OnceLock<Vec<Documented>> = std::sync::OnceLock::new();
+    DOCUMENTED.get_or_init(|| {
         let document = openapi();
         let paths = document["paths"].as_object().cloned().unwrap_or_default();
         paths
-            .keys()
-            .map(|template| {
-                let segments = segments(template)
+            .iter()
+            .map(|(template, operations)| Documented {
+                template: template.clone(),
+                segments: segments(template)
                     .map(|segment| {
                         (!(segment.starts_with('{') && segment.ends_with('}')))
                             .then(|| segment.to_owned())
                     })
-                    .collect();
-                (template.clone(), segments)
+                    .collect(),
+                allow: operations
+                    .as_object()
+                    .map(|operations| {
+                        operations
+                            .keys()
+                            .map(|method| method.to_ascii_uppercase())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
             })
             .collect()
-    });
+    })
+}
+
+/// The documented path a request path matches: where two match, the one with more literal
+/// segments, leftmost first; a trailing slash is ignored, as the routes ignore it.
+fn matching(path: &str) -> Option<&'static Documented> {
     let path: Vec<&str> = segments(path).collect();
-    templates
+    documented()
         .iter()
-        .filter(|(_, template)| {
-            template.len() == path.len()
-                && template
+        .filter(|documented| {
+            documented.segments.len() == path.len()
+                && documented
+                    .segments
                     .iter()
                     .zip(&path)
                     .all(|(literal, segment)| literal.as_deref().is_none_or(|l| l == *segment))
         })
-        .max_by_key(|(_, template)| {
-            template
+        .max_by_key(|documented| {
+            documented
+                .segments
                 .iter()
                 .map(|literal| u8::from(literal.is_some()))
                 .collect::<Vec<_>>()
         })
-        .map_or("unmatched", |(template, _)| template.as_str())
+}
+
+/// The label of a request path in metrics: the OpenAPI document's template it matches
+/// (`/api/{orgnr}/owners`), so there are only as many labels as documented routes, or
+/// `unmatched`.
+#[must_use]
+pub fn route_template(path: &str) -> &'static str {
+    matching(path).map_or("unmatched", |documented| documented.template.as_str())
+}
+
+/// The methods a request path answers, as an `Allow` header lists them (`GET`, `POST`), when
+/// it is a documented path.
+#[must_use]
+pub fn allowed_methods(path: &str) -> Option<&'static str> {
+    matching(path).map(|documented| documented.allow.as_str())
 }
 
 /// A path's segments, without the leading and a trailing slash.

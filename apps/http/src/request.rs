@@ -298,7 +298,19 @@ pub fn read_query(raw: &str, paged: bool) -> Result<ReadQuery, Problem> {
             }
             "from" => from = year(name, value, &mut errors),
             "to" => to = year(name, value, &mut errors),
-            _ => min_position = number::<u64>(name, value, &mut errors).map(Position::new),
+            _ => {
+                min_position = number::<u64>(name, value, &mut errors).and_then(|n| {
+                    if n <= Position::MAX {
+                        Some(Position::new(n))
+                    } else {
+                        errors.push(FieldError::new(
+                            name,
+                            format!("must be at most {}, not {n}", Position::MAX),
+                        ));
+                        None
+                    }
+                });
+            }
         }
     }
     let page = match PageRequest::new(page, size) {
@@ -339,6 +351,8 @@ mod tests {
     #[case("page=-1", None)]
     #[case("size=abc", None)]
     #[case("min_position=18446744073709551616", None)]
+    #[case("min_position=9223372036854775808", None)]
+    #[case("min_position=9223372036854775807", Some((1, 100, Some(9_223_372_036_854_775_807))))]
     #[case("page=1&page=2", None)]
     fn queries_are_checked(#[case] raw: &str, #[case] expected: Option<(u32, u32, Option<u64>)>) {
         let parsed = read_query(raw, true).ok().map(|q| {

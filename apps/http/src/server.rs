@@ -19,7 +19,7 @@ use tower_service::Service as _;
 use tracing::Instrument as _;
 use warp::http::{HeaderMap, HeaderValue, Method, Request};
 
-use crate::route_template;
+use crate::{allowed_methods, route_template};
 
 /// The request id's header, in requests and responses.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -89,6 +89,7 @@ where
     let id = request_id(request.headers());
     request.headers_mut().insert(REQUEST_ID, id.clone());
     let route = route_template(request.uri().path());
+    let allow = allowed_methods(request.uri().path());
     let method = method_label(request.method());
     let span = tracing::info_span!(
         "request",
@@ -98,6 +99,14 @@ where
     );
     let mut response = app(request).instrument(span.clone()).await?;
     response.headers_mut().insert(REQUEST_ID, id);
+    // RFC 9110: a 405 says which methods the resource answers.
+    if response.status() == warp::http::StatusCode::METHOD_NOT_ALLOWED
+        && let Some(allow) = allow.and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        response
+            .headers_mut()
+            .insert(warp::http::header::ALLOW, allow);
+    }
     let elapsed = started.elapsed();
     let status = response.status();
     span.in_scope(|| {

@@ -204,6 +204,14 @@ fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+#[rstest]
+#[case("/api/988844322/owners", Some("GET"))]
+#[case("/api/organization/", Some("POST"))]
+#[case("/no/such/thing", None)]
+fn a_documented_path_knows_its_methods(#[case] path: &str, #[case] allow: Option<&str>) {
+    assert_eq!(shareholders_http::allowed_methods(path), allow);
+}
+
 #[tokio::test]
 async fn the_server_returns_the_clients_request_id_or_a_new_one_and_stops_gracefully() {
     let (addr, stop, server) = serve_on_loopback(service()).await;
@@ -224,6 +232,21 @@ async fn the_server_returns_the_clients_request_id_or_a_new_one_and_stops_gracef
     assert!(made.starts_with("HTTP/1.1 404"), "{made}");
     let id = header(&made, "x-request-id").expect("a request id");
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+
+    let wrong_method = raw_request(
+        addr,
+        "DELETE /api/988844322/owners HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(wrong_method.starts_with("HTTP/1.1 405"), "{wrong_method}");
+    assert_eq!(header(&wrong_method, "allow"), Some("GET"));
+    let both = raw_request(
+        addr,
+        "PUT /api/organization/ HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(both.starts_with("HTTP/1.1 405"), "{both}");
+    assert_eq!(header(&both, "allow"), Some("POST"));
 
     stop.send(()).expect("server running");
     tokio::time::timeout(std::time::Duration::from_secs(5), server)
