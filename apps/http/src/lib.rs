@@ -26,7 +26,7 @@ pub mod server;
 pub use handlers::REPLAYED_HEADER;
 pub use operations::{Exposition, Operations, PROMETHEUS_TEXT, READY_TIMEOUT};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
-pub use server::serve;
+pub use server::{ServerSettings, serve, tls_config};
 
 /// The default limit of a request body: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: u64 = 64 * 1024;

@@ -8,13 +8,18 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::time::Instant;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_service::Service as _;
 use tracing::Instrument as _;
 use warp::http::{HeaderMap, HeaderValue, Method, Request};
@@ -33,10 +38,84 @@ pub const HTTP_REQUESTS: &str = "shareholders_http_requests_total";
 /// `route` and `method`.
 pub const HTTP_REQUEST_DURATION: &str = "shareholders_http_request_duration_seconds";
 
+/// How the server treats connections.
+#[derive(Clone)]
+pub struct ServerSettings {
+    /// How long a client may take to send a request's headers, and to start the next request
+    /// on a kept-alive connection (and, with TLS, to finish its handshake); then the
+    /// connection is closed. Slow and idle clients cannot hold connections for ever.
+    pub header_read_timeout: Duration,
+    /// The most connections served at once; past it, new connections wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// Serve HTTPS with this configuration; a client speaking plain HTTP is refused.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            tls: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+/// The default [`ServerSettings::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default [`ServerSettings::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// The TLS configuration of a certificate chain and its private key, both PEM files, offering
+/// HTTP/2 and HTTP/1.1.
+///
+/// # Errors
+/// When a file cannot be read, holds no certificate or no key, or the key does not match.
+pub fn tls_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| anyhow::anyhow!("reading the certificate {}: {e}", cert.display()))?;
+    anyhow::ensure!(
+        !chain.is_empty(),
+        "the certificate file {} holds no certificate",
+        cert.display()
+    );
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| anyhow::anyhow!("reading the private key {}: {e}", key.display()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("choosing TLS versions")?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .context("the certificate and the private key do not go together")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Serves `app` (the API's [`crate::routes`]) on `listener` until `shutdown` completes, then
 /// lets the requests under way finish.
-pub async fn serve<F>(listener: TcpListener, app: F, shutdown: impl Future<Output = ()>)
-where
+pub async fn serve<F>(
+    listener: TcpListener,
+    app: F,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()>,
+) where
     F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible>
         + Clone
         + Send
@@ -44,15 +123,28 @@ where
         + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let tls = settings.tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout);
+    let builder = Arc::new(builder);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // A slot first: at the cap, connections wait in the kernel's backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: wait a moment rather than spin.
                     tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -63,12 +155,35 @@ where
             let mut inner = warp::service(app.clone());
             handle(request, move |request| inner.call(request))
         });
-        let connection = auto::Builder::new(TokioExecutor::new())
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
+        let handshake_timeout = settings.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let _slot = slot;
+            let served = match tls {
+                None => {
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+                Some(tls) => {
+                    let stream =
+                        match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+            };
+            if let Err(error) = served {
                 tracing::debug!(%peer, error = %error, "connection ended with an error");
             }
         });

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use rstest::rstest;
 use serde_json::Value;
 use shareholders_http::{
-    Exposition, HttpConfig, Operations, PROBLEM_JSON, PROMETHEUS_TEXT, openapi, route_template,
-    routes,
+    Exposition, HttpConfig, Operations, PROBLEM_JSON, PROMETHEUS_TEXT, ServerSettings, openapi,
+    route_template, routes,
 };
 use shareholders_ports::{
     Dependency, MockDependency, MockReadStore, MockWriteStore, ReadError, Service,
@@ -180,6 +180,7 @@ async fn raw_request(addr: std::net::SocketAddr, head: &str) -> String {
 /// The API over `service`, served on a loopback port until the returned sender is used.
 async fn serve_on_loopback(
     service: Service,
+    settings: ServerSettings,
 ) -> (
     std::net::SocketAddr,
     tokio::sync::oneshot::Sender<()>,
@@ -191,9 +192,14 @@ async fn serve_on_loopback(
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let api = routes(service, HttpConfig::default(), Operations::default());
-    let server = tokio::spawn(shareholders_http::serve(listener, api, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(shareholders_http::serve(
+        listener,
+        api,
+        settings,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     (addr, stop, server)
 }
 
@@ -214,7 +220,7 @@ fn a_documented_path_knows_its_methods(#[case] path: &str, #[case] allow: Option
 
 #[tokio::test]
 async fn the_server_returns_the_clients_request_id_or_a_new_one_and_stops_gracefully() {
-    let (addr, stop, server) = serve_on_loopback(service()).await;
+    let (addr, stop, server) = serve_on_loopback(service(), ServerSettings::default()).await;
 
     let sent = raw_request(
         addr,
@@ -291,7 +297,7 @@ async fn a_5xx_error_chain_is_logged_with_the_request_id() {
         ))
     });
     let service = Service::new(Arc::new(MockWriteStore::new()), Arc::new(read));
-    let (addr, stop, server) = serve_on_loopback(service).await;
+    let (addr, stop, server) = serve_on_loopback(service, ServerSettings::default()).await;
     let response = raw_request(
         addr,
         "GET /api/988844322/summary HTTP/1.1\r\nhost: x\r\nx-request-id: chain-5xx\r\nconnection: close\r\n\r\n",
@@ -322,4 +328,232 @@ async fn a_5xx_error_chain_is_logged_with_the_request_id() {
             .any(|line| line["fields"]["message"] == "answered" && line["fields"]["status"] == 500),
         "{lines:?}"
     );
+}
+
+/// Connects and sends the start of a request, never its end.
+async fn half_sent(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nx-slow: ")
+        .await
+        .expect("write");
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_half_sent_requests_neither_block_others_nor_stay_open() {
+    use tokio::io::AsyncReadExt;
+    let settings = ServerSettings {
+        header_read_timeout: std::time::Duration::from_secs(3),
+        ..ServerSettings::default()
+    };
+    let (addr, stop, server) = serve_on_loopback(service(), settings).await;
+    let mut slow = Vec::new();
+    for _ in 0..1000 {
+        slow.push(half_sent(addr).await);
+    }
+    let asked = std::time::Instant::now();
+    let answer = raw_request(
+        addr,
+        "GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let waited = asked.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        waited < std::time::Duration::from_secs(2),
+        "/health waited {waited:?} behind the slow clients"
+    );
+    // The slow clients are disconnected once their headers are overdue.
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        slow[0].read_to_end(&mut rest),
+    )
+    .await
+    .expect("the server closes a connection whose headers are overdue");
+    assert!(read.is_ok() || rest.is_empty());
+    assert!(
+        rest.is_empty() || String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    stop.send(()).expect("running");
+    server.await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_a_client_waits_for_a_free_slot() {
+    let settings = ServerSettings {
+        header_read_timeout: std::time::Duration::from_secs(1),
+        max_connections: 2,
+        ..ServerSettings::default()
+    };
+    let (addr, stop, server) = serve_on_loopback(service(), settings).await;
+    let _slow = [half_sent(addr).await, half_sent(addr).await];
+    // Give the server the moment it needs to take both into their slots.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let asked = std::time::Instant::now();
+    let answer = raw_request(
+        addr,
+        "GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        asked.elapsed() >= std::time::Duration::from_millis(700),
+        "answered after {:?}, before a slot was freed",
+        asked.elapsed()
+    );
+    stop.send(()).expect("running");
+    server.await.expect("stops");
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A certificate authority named `name` and a server certificate it signed for `localhost`
+/// and 127.0.0.1, made by `openssl` in `dir`: (the CA's certificate, the server's certificate
+/// chain, the server's key).
+fn certificate(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let ca = format!("{name}-ca");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut args = vec!["req", "-x509"];
+    args.extend(ec);
+    args.extend(["-days", "1", "-subj", "/CN=test CA"]);
+    let (ca_key, ca_pem) = (format!("{ca}.key"), format!("{ca}.pem"));
+    args.extend(["-keyout", &ca_key, "-out", &ca_pem]);
+    args.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
+    args.extend(["-addext", "keyUsage=critical,keyCertSign"]);
+    openssl(dir, &args);
+    let (key, csr, pem) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+    );
+    let mut args = vec!["req"];
+    args.extend(ec);
+    args.extend(["-subj", "/CN=localhost", "-keyout", &key, "-out", &csr]);
+    openssl(dir, &args);
+    let extensions = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &extensions,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_pem,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            &pem,
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+    (dir.join(ca_pem), dir.join(pem), dir.join(key))
+}
+
+/// GET /health over TLS, trusting only `ca`.
+async fn https_health(
+    addr: std::net::SocketAddr,
+    ca: &std::path::Path,
+) -> Result<String, std::io::Error> {
+    use rustls::pki_types::pem::PemObject as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("pem") {
+        roots.add(cert.expect("a certificate")).expect("a root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
+    let mut tls = connector.connect(name, tcp).await?;
+    tls.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await?;
+    let mut response = Vec::new();
+    tls.read_to_end(&mut response).await?;
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
+#[tokio::test]
+async fn with_tls_https_is_served_and_plain_http_or_an_untrusted_certificate_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, cert, key) = certificate(dir.path(), "server");
+    let (other_ca, _, _) = certificate(dir.path(), "other");
+    let settings = ServerSettings {
+        tls: Some(shareholders_http::tls_config(&cert, &key).expect("a TLS configuration")),
+        ..ServerSettings::default()
+    };
+    let (addr, stop, server) = serve_on_loopback(service(), settings).await;
+
+    let answer = https_health(addr, &ca).await.expect("HTTPS");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(header(&answer, "x-request-id").is_some());
+
+    let plain = raw_request(
+        addr,
+        "GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(!plain.contains("200"), "plain HTTP was answered: {plain}");
+
+    let untrusted = https_health(addr, &other_ca).await;
+    assert!(untrusted.is_err(), "a client trusting another CA connected");
+
+    stop.send(()).expect("running");
+    server.await.expect("stops");
+}
+
+#[test]
+fn a_key_that_is_not_the_certificates_or_a_missing_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, cert, _) = certificate(dir.path(), "server");
+    let (_, _, other_key) = certificate(dir.path(), "other");
+    let mismatched = shareholders_http::tls_config(&cert, &other_key).expect_err("mismatch");
+    assert!(
+        format!("{mismatched:#}").contains("do not go together"),
+        "{mismatched:#}"
+    );
+    let missing = shareholders_http::tls_config(&dir.path().join("nope.pem"), &other_key)
+        .expect_err("missing");
+    assert!(format!("{missing:#}").contains("nope.pem"), "{missing:#}");
 }

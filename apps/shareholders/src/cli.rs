@@ -163,6 +163,20 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub api_tokens: Vec<String>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key. Plain HTTP is then
+    /// refused.
+    #[arg(long, env = "SHAREHOLDERS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "SHAREHOLDERS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The most connections served at once; more wait until one closes.
+    #[arg(long, env = "SHAREHOLDERS_MAX_CONNECTIONS", default_value_t = shareholders_http::server::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers (or to start its next request
+    /// on a kept-alive connection, or to finish a TLS handshake) before it is disconnected.
+    #[arg(long, env = "SHAREHOLDERS_HEADER_READ_TIMEOUT", default_value_t = shareholders_http::server::DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
     /// Do not run the outbox relay in this process.
     #[arg(long)]
     pub no_relay: bool,
@@ -176,6 +190,10 @@ impl Default for ServeArgs {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_tokens: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            max_connections: shareholders_http::server::DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: shareholders_http::server::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
             no_relay: false,
             no_projector: false,
         }

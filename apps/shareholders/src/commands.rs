@@ -52,6 +52,7 @@ async fn serve_operations(
     Ok(Some(tokio::spawn(shareholders_http::serve(
         listener,
         routes,
+        shareholders_http::ServerSettings::default(),
         async move {
             let _ = signal.wait_for(|stop| *stop).await;
         },

@@ -3,9 +3,10 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use shareholders_http::{HttpConfig, routes};
+use shareholders_http::{HttpConfig, ServerSettings, routes};
 use shareholders_ports::{RelaySettings, run_relay};
 use shareholders_rabbitmq::run_consumer;
 use tokio::sync::watch;
@@ -22,6 +23,8 @@ pub const BODY_LIMIT: u64 = 64 * 1024;
 pub struct Running {
     /// The address the API listens on (useful with port 0).
     pub addr: SocketAddr,
+    /// `https` with TLS, `http` otherwise.
+    pub scheme: &'static str,
     pub stack: Stack,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
@@ -107,6 +110,20 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
         });
     }
 
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(shareholders_http::tls_config(cert, key)?),
+        _ => None,
+    };
+    let settings = ServerSettings {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        max_connections: args.max_connections,
+        tls,
+    };
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -123,15 +140,16 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
     let api = routes(stack.service(), config, operations);
     let mut http_signal = signal.clone();
     tasks.spawn(async move {
-        shareholders_http::serve(listener, api, async move {
+        shareholders_http::serve(listener, api, settings, async move {
             let _ = http_signal.wait_for(|stop| *stop).await;
         })
         .await;
         ("http", Ok(()))
     });
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, scheme, "listening");
     Ok(Running {
         addr,
+        scheme,
         stack,
         shutdown,
         tasks,
@@ -147,7 +165,10 @@ pub async fn serve_until_signal(
     args: ServeArgs,
 ) -> anyhow::Result<ExitCode> {
     let mut running = start(storage, args).await?;
-    println!("shareholders listening on http://{}", running.addr);
+    println!(
+        "shareholders listening on {}://{}",
+        running.scheme, running.addr
+    );
     let failed = tokio::select! {
         () = shutdown_signal() => None,
         name = running.any_task_ended() => name,
