@@ -127,4 +127,12 @@ pub trait WriteStore: Send + Sync + 'static {
         purchase: &Purchase,
         idempotency: Option<Idempotency>,
     ) -> Result<Recorded<PurchaseReceipt>, PurchaseError>;
+
+    /// The largest position the store has given an event (committed or not), or `None` before
+    /// the first. A client can hold no larger position, so a read that asks to wait for one is
+    /// told at once that it does not exist.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn last_position(&self) -> anyhow::Result<Option<Position>>;
 }

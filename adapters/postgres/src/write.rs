@@ -573,4 +573,17 @@ impl WriteStore for PostgresStore {
             self.purchase_once(purchase, idempotency.as_ref()).await
         )
     }
+
+    async fn last_position(&self) -> anyhow::Result<Option<Position>> {
+        // The outbox's sequence: pruned rows and rolled-back transactions do not lower it.
+        let (last, called): (i64, bool) =
+            sqlx::query_as("SELECT last_value, is_called FROM outbox_position_seq")
+                .fetch_one(&self.pool)
+                .await
+                .context("reading the outbox's sequence")?;
+        Ok(called
+            .then(|| to_u64(last, "outbox position"))
+            .transpose()?
+            .map(Position::new))
+    }
 }

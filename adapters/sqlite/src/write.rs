@@ -241,6 +241,16 @@ impl WriteStore for SqliteStore {
             replayed: false,
         })
     }
+
+    async fn last_position(&self) -> anyhow::Result<Option<Position>> {
+        // AUTOINCREMENT's own record of the largest row number: deleted rows do not lower it.
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+                .fetch_optional(&self.pool)
+                .await
+                .context("reading the outbox's sequence")?;
+        last.map(|last| count(last).map(Position::new)).transpose()
+    }
 }
 
 struct Owner {

@@ -118,6 +118,16 @@ fn purchase_problem(error: PurchaseError) -> Problem {
 fn query_problem(error: QueryError) -> Problem {
     match error {
         QueryError::NotYetApplied(position) => Problem::not_yet_applied(position),
+        QueryError::PositionNotIssued { position, last } => {
+            let last = last.map_or_else(
+                || "no write has been recorded yet".to_owned(),
+                |last| format!("the last write has position {last}"),
+            );
+            Problem::validation(vec![FieldError::new(
+                "min_position",
+                format!("no write has position {position}: {last}"),
+            )])
+        }
         QueryError::YearNotImported(year) => Problem::not_found(format!(
             "the register of {year} has not been imported (GET /api/years lists those that are)"
         )),

@@ -1096,6 +1096,9 @@ async fn min_position_waits_for_the_read_model() {
     api.read
         .expect_organisation()
         .returning(|_| Ok(Some(company_record())));
+    api.write
+        .expect_last_position()
+        .returning(|| Ok(Some(Position::new(42))));
     let reply = api
         .send(get("/api/organization/988844322?min_position=42"))
         .await;
@@ -1111,12 +1114,43 @@ async fn min_position_waits_for_the_read_model() {
 async fn a_position_not_applied_in_time_is_503(#[case] path: &str) {
     let mut api = Api::new();
     api.read.expect_applied().returning(|_| Ok(false));
+    api.write
+        .expect_last_position()
+        .returning(|| Ok(Some(Position::new(9))));
     let started = tokio::time::Instant::now();
     let reply = api.send(get(path)).await;
     let problem = reply.problem(503);
     assert_eq!(problem["type"], "/problems/not-yet-applied");
     assert_eq!(reply.headers["retry-after"], "1");
     assert!(started.elapsed() >= shareholders_ports::MAX_WAIT);
+}
+
+#[rstest]
+#[case(Some(41), "the last write has position 41")]
+#[case(None, "no write has been recorded yet")]
+#[tokio::test(start_paused = true)]
+async fn a_position_no_write_was_given_is_400_at_once(
+    #[case] last: Option<u64>,
+    #[case] says: &str,
+) {
+    let mut api = Api::new();
+    api.read.expect_applied().returning(|_| Ok(false));
+    api.write
+        .expect_last_position()
+        .returning(move || Ok(last.map(Position::new)));
+    let started = tokio::time::Instant::now();
+    let reply = api.send(get("/api/988844322/owners?min_position=42")).await;
+    let problem = reply.problem(400);
+    assert_eq!(problem["errors"][0]["field"], "min_position");
+    let message = problem["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("no write has position 42") && message.contains(says),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(100),
+        "no waiting"
+    );
 }
 
 #[tokio::test]

@@ -32,6 +32,9 @@ pub enum QueryError {
     /// The read model has not applied the requested position within [`MAX_WAIT`].
     #[error("the read model has not yet applied event {0}")]
     NotYetApplied(u64),
+    /// No write has been given the requested position (yet): `last` is the largest given.
+    #[error("no event has position {position}; the last is {last:?}")]
+    PositionNotIssued { position: u64, last: Option<u64> },
     /// The year was never imported (or its read model is not built yet).
     #[error("the register of {0} has not been imported")]
     YearNotImported(RegisterYear),
@@ -221,7 +224,8 @@ impl Service {
     /// at most [`MAX_WAIT`].
     ///
     /// # Errors
-    /// [`QueryError::NotYetApplied`] after [`MAX_WAIT`]; [`QueryError::Read`] when the store fails.
+    /// [`QueryError::PositionNotIssued`] at once for a position no write has been given;
+    /// [`QueryError::NotYetApplied`] after [`MAX_WAIT`]; [`QueryError::Read`] when a store fails.
     pub async fn wait_for(&self, position: Option<Position>) -> Result<(), QueryError> {
         self.wait_for_within(position, MAX_WAIT).await
     }
@@ -236,9 +240,25 @@ impl Service {
         };
         let deadline = tokio::time::Instant::now() + limit;
         let mut interval = Duration::from_millis(2);
+        let mut checked_issued = false;
         loop {
             if self.read.applied(position).await? {
                 return Ok(());
+            }
+            if !checked_issued {
+                // Waiting for a position no write has been given would only time out.
+                checked_issued = true;
+                let last = self
+                    .write
+                    .last_position()
+                    .await
+                    .map_err(ReadError::Unknown)?;
+                if last.is_none_or(|last| position > last) {
+                    return Err(QueryError::PositionNotIssued {
+                        position: position.get(),
+                        last: last.map(Position::get),
+                    });
+                }
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {

@@ -349,7 +349,12 @@ async fn a_read_waits_for_its_position() {
         Ok(calls == 3)
     });
     read.expect_organisation().returning(|_| Ok(None));
-    let found = service(MockWriteStore::new(), read)
+    let mut write = MockWriteStore::new();
+    write
+        .expect_last_position()
+        .times(1)
+        .returning(|| Ok(Some(Position::new(9))));
+    let found = service(write, read)
         .organisation(Register::Live, orgnr("988844322"), Some(Position::new(9)))
         .await
         .expect("ok");
@@ -360,12 +365,56 @@ async fn a_read_waits_for_its_position() {
 async fn a_read_gives_up_after_the_limit() {
     let mut read = MockReadStore::new();
     read.expect_applied().returning(|_| Ok(false));
-    let service = service(MockWriteStore::new(), read);
+    let mut write = MockWriteStore::new();
+    write
+        .expect_last_position()
+        .times(1)
+        .returning(|| Ok(Some(Position::new(12))));
+    let service = service(write, read);
     let error = service
         .wait_for_within(Some(Position::new(9)), std::time::Duration::from_millis(30))
         .await
         .expect_err("times out");
     assert!(matches!(error, QueryError::NotYetApplied(9)));
+}
+
+#[rstest]
+#[case(Some(8), 9, Some(8))]
+#[case(None, 1, None)]
+#[tokio::test]
+async fn a_position_no_write_was_given_is_refused_at_once(
+    #[case] last: Option<u64>,
+    #[case] asked: u64,
+    #[case] reported: Option<u64>,
+) {
+    let mut read = MockReadStore::new();
+    read.expect_applied().times(1).returning(|_| Ok(false));
+    let mut write = MockWriteStore::new();
+    write
+        .expect_last_position()
+        .returning(move || Ok(last.map(Position::new)));
+    let error = service(write, read)
+        .wait_for_within(
+            Some(Position::new(asked)),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(error, QueryError::PositionNotIssued { position, last } if position == asked && last == reported),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_applied_position_asks_the_write_model_nothing() {
+    let mut read = MockReadStore::new();
+    read.expect_applied().times(1).returning(|_| Ok(true));
+    // No expectation on the write model: a call would fail the test.
+    service(MockWriteStore::new(), read)
+        .wait_for_within(Some(Position::new(3)), std::time::Duration::from_secs(1))
+        .await
+        .expect("applied");
 }
 
 #[tokio::test]
