@@ -378,22 +378,5 @@ async fn concurrent_requests_with_one_key_take_effect_once() {
 #[tokio::test]
 async fn the_last_position_is_the_largest_given() {
     let (_dir, store) = store().await;
-    assert_eq!(store.last_position().await.expect("read"), None);
-    let company = store
-        .register_organisation(&organisation(orgnr(1), "TVIST 1 AS", Some(120)), None)
-        .await
-        .expect("registered");
-    assert_eq!(
-        store.last_position().await.expect("read"),
-        Some(company.position)
-    );
-    let someone = store
-        .register_person(&person("p1", "HAGEN STEIN ERIK", "NO"), None)
-        .await
-        .expect("registered");
-    assert!(someone.position > company.position);
-    assert_eq!(
-        store.last_position().await.expect("read"),
-        Some(someone.position)
-    );
+    shareholders_ports::conformance::write::the_last_position_is_the_largest_given(&store).await;
 }

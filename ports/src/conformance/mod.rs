@@ -5,4 +5,5 @@
 //! Enabled by the `conformance` feature, for tests only.
 
 pub mod graph;
+pub mod write;
 pub mod years;

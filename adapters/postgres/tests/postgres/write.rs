@@ -494,22 +494,5 @@ async fn each_command_records_one_event_with_the_state_after_it() {
 async fn the_last_position_is_the_largest_given() {
     let db = TestDb::new().await;
     let store = &db.store;
-    assert_eq!(store.last_position().await.expect("read"), None);
-    let company = store
-        .register_organisation(&organisation(orgnr(1), "FIRST AS", Some(100)), None)
-        .await
-        .expect("registered");
-    assert_eq!(
-        store.last_position().await.expect("read"),
-        Some(company.position)
-    );
-    let someone = store
-        .register_person(&person("p1", "HAGEN STEIN", "NO"), None)
-        .await
-        .expect("registered");
-    assert!(someone.position > company.position);
-    assert_eq!(
-        store.last_position().await.expect("read"),
-        Some(someone.position)
-    );
+    shareholders_ports::conformance::write::the_last_position_is_the_largest_given(store).await;
 }
