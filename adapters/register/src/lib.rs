@@ -16,7 +16,7 @@ mod sort;
 
 pub use generate::{GenerateStats, YearChurn, generate, generate_series, series_file_name};
 pub use import::{ImportOptions, ImportOutcome, REJECTS_HEADER, import_file};
-pub use parse::{FIELDS, HEADER, Reject, parse_line, year_from_file_name};
+pub use parse::{FIELDS, HEADER, MAX_LINE_BYTES, Reject, parse_line, year_from_file_name};
 pub use progress::Progress;
 pub use reader::{Parsed, RegisterReader, parse_raw};
 pub use sort::{SortedLines, sort_by_company};

@@ -15,6 +15,15 @@ pub const HEADER: &str = "Orgnr;Selskap;Aksjeklasse;Navn aksjonær;Fødselsår/o
 /// The number of fields of a line (more when a foreign address holds `;`).
 pub const FIELDS: usize = 9;
 
+/// The longest line understood, in bytes without its line ending. No line of the extract
+/// comes near it (its fields are bounded: names and addresses of 300 characters, a class of
+/// 100), so a longer one is rejected without being read whole, and a file without line
+/// endings never fills the memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The most characters of a field quoted in a reason.
+const SHOWN_CHARS: usize = 40;
+
 /// A line that could not be understood. It is reported, never loaded, and never stops an
 /// import.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -23,7 +32,8 @@ pub struct Reject {
     pub line: u64,
     /// Why the line was refused, in plain words.
     pub reason: String,
-    /// The line as read, without its line ending (invalid UTF-8 replaced by U+FFFD).
+    /// The line as read, without its line ending (invalid UTF-8 replaced by U+FFFD), cut at
+    /// [`MAX_LINE_BYTES`] when it is longer.
     pub raw: String,
 }
 
@@ -54,6 +64,9 @@ impl fmt::Display for Reject {
 /// - `Antall aksjer selskap`: the company's declared total over all classes; empty or `0` is
 ///   unknown (`None`), anything non-numeric a reject.
 ///
+/// A line longer than [`MAX_LINE_BYTES`] is a reject, whatever it holds. A reason quotes at
+/// most a few dozen characters of the field it names.
+///
 /// The company itself is an organisation in Norway with no address (the extract gives none).
 ///
 /// # Errors
@@ -61,11 +74,33 @@ impl fmt::Display for Reject {
 pub fn parse_line(line_no: u64, text: &str) -> Result<RegisterLine, Reject> {
     let text = text.strip_suffix('\n').unwrap_or(text);
     let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.len() > MAX_LINE_BYTES {
+        return Err(too_long(line_no, text.as_bytes()));
+    }
     parse_fields(line_no, text).map_err(|reason| Reject {
         line: line_no,
         reason,
         raw: text.to_owned(),
     })
+}
+
+/// The reject of a line longer than [`MAX_LINE_BYTES`], its raw text cut there.
+pub(crate) fn too_long(line_no: u64, bytes: &[u8]) -> Reject {
+    Reject {
+        line: line_no,
+        reason: format!("line longer than {MAX_LINE_BYTES} bytes"),
+        raw: String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_LINE_BYTES)]).into_owned(),
+    }
+}
+
+/// A field as a reason quotes it: in quotes and escaped, cut after [`SHOWN_CHARS`] characters.
+fn shown(field: &str) -> String {
+    let quoted = format!("{field:?}");
+    if quoted.chars().count() <= SHOWN_CHARS {
+        return quoted;
+    }
+    let cut: String = quoted.chars().take(SHOWN_CHARS).collect();
+    format!("{cut}…\" ({} bytes)", field.len())
 }
 
 fn parse_fields(line_no: u64, text: &str) -> Result<RegisterLine, String> {
@@ -83,7 +118,7 @@ fn parse_fields(line_no: u64, text: &str) -> Result<RegisterLine, String> {
     };
 
     let orgnr = OrgNr::parse(fields[0].trim())
-        .map_err(|e| format!("company orgnr {:?}: {e}", fields[0]))?;
+        .map_err(|e| format!("company orgnr {}: {e}", shown(fields[0])))?;
     let company_name = Name::parse(fields[1]).map_err(|e| format!("company name {e}"))?;
     let share_class = ShareClass::parse(fields[2]).map_err(|e| format!("share class: {e}"))?;
     let holder_name = Name::parse(fields[3]).map_err(|e| format!("holder name {e}"))?;
@@ -96,14 +131,19 @@ fn parse_fields(line_no: u64, text: &str) -> Result<RegisterLine, String> {
         || country_field.eq_ignore_ascii_case("NO")
     {
         Country::NORWAY
+    } else if country_field.len() > 3 {
+        return Err(format!(
+            "country {}: not an ISO 3166-1 alpha-2 or alpha-3 code",
+            shown(country_field)
+        ));
     } else {
         Country::parse(country_field).map_err(|e| format!("country: {e}"))?
     };
     let shares = parse_count(fields[n - 2])
         .and_then(|count| ShareCount::new(count).map_err(|e| e.to_string()))
-        .map_err(|e| format!("share count {:?}: {e}", fields[n - 2]))?;
+        .map_err(|e| format!("share count {}: {e}", shown(fields[n - 2])))?;
     let total = parse_total(fields[n - 1])
-        .map_err(|e| format!("company total {:?}: {e}", fields[n - 1]))?;
+        .map_err(|e| format!("company total {}: {e}", shown(fields[n - 1])))?;
     let (postal_code, place) = split_address(&address, country)?;
 
     let company = Organisation::new(orgnr, company_name, None, None, Country::NORWAY, total);
@@ -156,21 +196,23 @@ impl HolderNumber {
         }
         if !value.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
-                "birth year/orgnr {field:?}: neither a year nor an orgnr"
+                "birth year/orgnr {}: neither a year nor an orgnr",
+                shown(field)
             ));
         }
         match value.len() {
             9 => OrgNr::parse(value)
                 .map(Self::OrgNr)
-                .map_err(|e| format!("holder orgnr {field:?}: {e}")),
+                .map_err(|e| format!("holder orgnr {}: {e}", shown(field))),
             1..=4 => value
                 .parse::<i64>()
                 .map_err(|e| e.to_string())
                 .and_then(|year| BirthYear::new(year).map_err(|e| e.to_string()))
                 .map(|year| Self::BirthYear(Some(year)))
-                .map_err(|e| format!("birth year {field:?}: {e}")),
+                .map_err(|e| format!("birth year {}: {e}", shown(field))),
             len => Err(format!(
-                "birth year/orgnr {field:?}: {len} digits, neither a year (4) nor an orgnr (9)"
+                "birth year/orgnr {}: {len} digits, neither a year (4) nor an orgnr (9)",
+                shown(field)
             )),
         }
     }

@@ -1,12 +1,17 @@
 //! Reading a whole extract, one line at a time.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 use shareholders_ports::RegisterLine;
 
-use crate::parse::{Reject, parse_line};
+use crate::parse::{MAX_LINE_BYTES, Reject, parse_line, too_long};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The most bytes of a physical line read into memory: the longest data a line may hold,
+/// a byte-order mark and a CRLF ending. A longer line is kept up to one byte past
+/// [`MAX_LINE_BYTES`], so that it is rejected as too long, and the rest of it skipped.
+const READ_LIMIT: usize = MAX_LINE_BYTES + BOM.len() + 2;
 
 /// What one line of the extract gave.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -19,8 +24,10 @@ pub enum Parsed {
 ///
 /// It skips a UTF-8 byte-order mark and a header line (a first line starting with `Orgnr;`),
 /// accepts LF and CRLF line endings, and skips blank lines silently. Line numbers are physical,
-/// 1-based, and count the header. A line that is not UTF-8 becomes a [`Reject`]; only a read
-/// error of the underlying reader is an `Err`, after which the reader yields nothing more.
+/// 1-based, and count the header. A line that is not UTF-8 or longer than
+/// [`MAX_LINE_BYTES`] becomes a [`Reject`] (a long line is never held whole: memory stays
+/// bounded by [`MAX_LINE_BYTES`] whatever the file); only a read error of the underlying
+/// reader is an `Err`, after which the reader yields nothing more.
 #[derive(Debug)]
 pub struct RegisterReader<R: BufRead> {
     inner: R,
@@ -63,20 +70,27 @@ impl<R: BufRead> RegisterReader<R> {
     }
 
     /// The next data line, raw, with its number: the BOM, a header and blank lines are
-    /// skipped, and the line ending is cut off.
+    /// skipped, and the line ending is cut off. A line longer than [`MAX_LINE_BYTES`] is cut
+    /// one byte past it (the rest is skipped), so that [`parse_raw`] rejects it.
     ///
     /// # Errors
     /// When the underlying reader fails.
     pub fn next_raw(&mut self) -> io::Result<Option<(u64, &[u8])>> {
         loop {
             self.buffer.clear();
-            let read = self.inner.read_until(b'\n', &mut self.buffer)?;
+            let read = (&mut self.inner)
+                .take(READ_LIMIT as u64)
+                .read_until(b'\n', &mut self.buffer)?;
             if read == 0 {
                 return Ok(None);
             }
             self.bytes_read += read as u64;
             self.line_no += 1;
-            let (start, end) = data_span(&self.buffer, self.line_no == 1);
+            let whole = read < READ_LIMIT || self.buffer.ends_with(b"\n");
+            if !whole {
+                self.bytes_read += self.skip_line()?;
+            }
+            let (start, end) = data_span(&self.buffer, self.line_no == 1, whole);
             if start == end {
                 continue;
             }
@@ -84,17 +98,45 @@ impl<R: BufRead> RegisterReader<R> {
             return Ok(Some((self.line_no, &self.buffer[start..end])));
         }
     }
+
+    /// Skips the rest of a line, its line ending included; the bytes skipped.
+    fn skip_line(&mut self) -> io::Result<u64> {
+        let mut skipped = 0u64;
+        loop {
+            let available = match self.inner.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            };
+            if available.is_empty() {
+                return Ok(skipped);
+            }
+            let (used, found) = match available.iter().position(|b| *b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (available.len(), false),
+            };
+            self.inner.consume(used);
+            skipped += used as u64;
+            if found {
+                return Ok(skipped);
+            }
+        }
+    }
 }
 
 /// The span of a physical line that holds data: without its line ending, and on the first
-/// line without a byte-order mark; empty for a header or a blank line.
-fn data_span(line: &[u8], first: bool) -> (usize, usize) {
+/// line without a byte-order mark; empty for a header or a blank line. A line that was not
+/// read whole keeps its last byte (it has no line ending) and is cut one byte past
+/// [`MAX_LINE_BYTES`].
+fn data_span(line: &[u8], first: bool, whole: bool) -> (usize, usize) {
     let mut bytes = line;
-    if let Some(rest) = bytes.strip_suffix(b"\n") {
-        bytes = rest;
-    }
-    if let Some(rest) = bytes.strip_suffix(b"\r") {
-        bytes = rest;
+    if whole {
+        if let Some(rest) = bytes.strip_suffix(b"\n") {
+            bytes = rest;
+        }
+        if let Some(rest) = bytes.strip_suffix(b"\r") {
+            bytes = rest;
+        }
     }
     let mut start = 0;
     if first {
@@ -106,15 +148,19 @@ fn data_span(line: &[u8], first: bool) -> (usize, usize) {
             return (0, 0);
         }
     }
-    if bytes[start..].iter().all(u8::is_ascii_whitespace) {
+    if whole && bytes[start..].iter().all(u8::is_ascii_whitespace) {
         return (0, 0);
     }
-    (start, bytes.len())
+    (start, bytes.len().min(start + MAX_LINE_BYTES + 1))
 }
 
-/// One data line, understood or rejected.
+/// One data line, understood or rejected: a line longer than [`MAX_LINE_BYTES`] is rejected
+/// as such, one that is not UTF-8 as such, any other as [`parse_line`] says.
 #[must_use]
 pub fn parse_raw(line_no: u64, bytes: &[u8]) -> Parsed {
+    if bytes.len() > MAX_LINE_BYTES {
+        return Parsed::Reject(too_long(line_no, bytes));
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => match parse_line(line_no, text) {
             Ok(line) => Parsed::Line(line),

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
-use shareholders_domain::{CompanyYear, Position, RegisterYear, YearPart};
+use shareholders_domain::{CompanyYear, ExtractError, Position, RegisterYear, YearPart};
 use shareholders_ports::{RegisterImport, YearImported, YearLoad, YearProvenance, YearRecord};
 use shareholders_register::{ImportOptions, Progress, REJECTS_HEADER, generate, import_file};
 
@@ -385,4 +385,96 @@ async fn a_rejects_write_failure_part_way_never_lets_the_store_commit() {
     assert!(!seen.batches.is_empty(), "some batches were sent first");
     assert!(seen.committed.is_empty());
     assert_eq!(seen.aborted, 1);
+}
+
+/// Lines an extract may hold, good or bad, of a few companies; shares up to the largest count,
+/// so that a company's shares may sum past it.
+fn any_line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (
+            prop::sample::select(vec!["988844322", "885648312", "914305195"]),
+            prop::sample::select(vec!["HAGEN", "KJOS", "TVIST 1 AS;988844322", "SMITH;", ";"]),
+            prop::sample::select(vec!["1", "3", "120", "4611686018427387904", "9223372036854775807", "9223372036854775808", "0", ""]),
+            prop::sample::select(vec!["", "120", "0", "18446744073709551616"]),
+        )
+            .prop_map(|(company, holder, shares, total)| {
+                format!("{company};X AS;A-aksjer;{holder};1970;0790 OSLO;NOR;{shares};{total}")
+                    .into_bytes()
+            }),
+        1 => prop::collection::vec(any::<u8>(), 0..60),
+        1 => prop::sample::select(vec![
+            b"".to_vec(),
+            b";;;;;;;;".to_vec(),
+            b"\0\0\0".to_vec(),
+            b"\xEF\xBB\xBF".to_vec(),
+            b"Orgnr;".to_vec(),
+            BAD_COUNT.as_bytes().to_vec(),
+            b"988844322;TVIST 1 AS;A-aksjer;S\xD8RLI;1981;;NOR;1;120".to_vec(),
+        ]),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::with_cases(64)
+    })]
+
+    /// Any file imports, its rejects counted and written aside (and no rejects file when none),
+    /// or fails whole for a reason of the whole file (a company's shares summing past the
+    /// largest count), the store then committing nothing.
+    #[test]
+    fn any_file_imports_or_fails_whole(
+        lines in proptest::collection::vec(any_line(), 0..30),
+        endings in proptest::sample::select(vec!["\n", "\r\n"]),
+        final_ending in proptest::bool::ANY,
+    ) {
+        let mut contents = lines.join(endings.as_bytes());
+        if final_ending {
+            contents.extend_from_slice(endings.as_bytes());
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = write_file(dir.path(), "aksjeeiebok__2024_07052025.csv", &contents);
+        let store = Recording::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let result = runtime.block_on(import_file(&path, options(dir.path(), 3), &store));
+
+        let (mut understood, mut rejected) = (0u64, 0u64);
+        for parsed in shareholders_register::RegisterReader::new(contents.as_slice()) {
+            match parsed.expect("in memory") {
+                shareholders_register::Parsed::Line(_) => understood += 1,
+                shareholders_register::Parsed::Reject(_) => rejected += 1,
+            }
+        }
+        let rejects_file = dir.path().join("rejects.csv");
+        let seen = store.seen();
+        match result {
+            Ok(outcome) => {
+                proptest::prop_assert_eq!(outcome.lines_read, understood + rejected);
+                proptest::prop_assert_eq!(outcome.rejects, rejected);
+                proptest::prop_assert_eq!(outcome.totals.lines, understood);
+                proptest::prop_assert_eq!(seen.committed.len(), 1);
+                proptest::prop_assert_eq!(rejects_file.exists(), rejected > 0);
+                if rejected > 0 {
+                    let written = std::fs::read_to_string(&rejects_file).expect("rejects");
+                    proptest::prop_assert_eq!(written.lines().count() as u64, rejected + 1);
+                }
+            }
+            Err(error) => {
+                proptest::prop_assert!(
+                    error.chain().any(|cause| matches!(
+                        cause.downcast_ref(),
+                        Some(ExtractError::Overflow { .. })
+                    )),
+                    "{:#}",
+                    error
+                );
+                proptest::prop_assert!(format!("{error:#}").contains("sum past"), "{:#}", error);
+                proptest::prop_assert!(seen.committed.is_empty());
+            }
+        }
+    }
 }

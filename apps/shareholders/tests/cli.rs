@@ -262,3 +262,93 @@ fn verify_names_a_corrupted_field_live_and_by_year_and_rebuild_repairs_it() {
     let (code, stdout, _) = run(shareholders(dir.path()).arg("verify"));
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// An extract in a read-only folder imports: its rejects go to the data directory (or to
+/// `--rejects`), never next to it, and an import that rejects nothing writes no rejects file.
+/// Tests may run as root, whom permissions do not stop, so what is checked is that nothing is
+/// written into the folder.
+#[cfg(unix)]
+#[test]
+fn an_extract_in_a_read_only_folder_imports_with_its_rejects_in_the_data_directory() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let incoming = dir.path().join("incoming");
+    std::fs::create_dir(&incoming).expect("mkdir");
+    let sample = std::fs::read_to_string(support::sample_path()).expect("sample");
+    let clean = incoming.join("aksjeeiebok__2023_07052024.csv");
+    std::fs::write(&clean, &sample).expect("write");
+    let with_reject = incoming.join("aksjeeiebok__2024_07052025.csv");
+    std::fs::write(
+        &with_reject,
+        format!("{sample}988844322;TVIST 1 AS;A-aksjer;Y;1970;;NOR;many;120\n"),
+    )
+    .expect("write");
+    std::fs::set_permissions(&incoming, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    let listing = |path: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .map(|entry| {
+                        entry
+                            .expect("entry")
+                            .file_name()
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+
+    let (code, stdout, stderr) = run(shareholders(&data).arg("import").arg(&clean));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("imported 20 of 20 lines") && stdout.contains("none rejected"),
+        "{stdout}"
+    );
+    assert!(
+        !listing(&data).iter().any(|name| name.contains("rejects")),
+        "no rejects file: {:?}",
+        listing(&data)
+    );
+
+    let (code, stdout, stderr) = run(shareholders(&data).arg("import").arg(&with_reject));
+    assert_eq!(code, 0, "{stderr}");
+    let default = data.join("aksjeeiebok__2024_07052025.csv.rejects.tsv");
+    assert!(
+        stdout.contains(&format!("1 rejected, see {}", default.display())),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(&default).expect("rejects in the data directory");
+    assert!(report.contains("21;share count \"many\""), "{report}");
+
+    let elsewhere = dir.path().join("rejects.tsv");
+    let (code, stdout, stderr) = run(shareholders(&data)
+        .arg("import")
+        .arg(&with_reject)
+        .arg("--rejects")
+        .arg(&elsewhere));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&format!("1 rejected, see {}", elsewhere.display())),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).expect("rejects where asked"),
+        report
+    );
+
+    assert_eq!(
+        listing(&incoming),
+        [
+            "aksjeeiebok__2023_07052024.csv",
+            "aksjeeiebok__2024_07052025.csv"
+        ],
+        "nothing written next to the extracts"
+    );
+    std::fs::set_permissions(&incoming, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
