@@ -36,6 +36,8 @@ fn schemathesis_finds_no_failure_in_any_phase() {
 
     let seed = std::env::var("SHAREHOLDERS_SCHEMATHESIS_SEED").unwrap_or_else(|_| SEED.into());
     let run = Command::new("schemathesis")
+        // Its reports and cache go to the test's folder, not the source tree.
+        .current_dir(dir.path())
         .env("NO_COLOR", "1")
         .args(["run", &format!("{base}/api/openapi.json"), "--url", &base])
         .args(["-H", &format!("Authorization: Bearer {token}")])
