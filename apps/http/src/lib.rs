@@ -133,19 +133,29 @@ fn matching(path: &str) -> Option<&'static Documented> {
         })
 }
 
+/// A request path's [`route_template`] and [`allowed_methods`], from one look-up.
+fn route(path: &str) -> (&'static str, Option<&'static str>) {
+    matching(path).map_or(("unmatched", None), |documented| {
+        (
+            documented.template.as_str(),
+            Some(documented.allow.as_str()),
+        )
+    })
+}
+
 /// The label of a request path in metrics: the OpenAPI document's template it matches
 /// (`/api/{orgnr}/owners`), so there are only as many labels as documented routes, or
 /// `unmatched`.
 #[must_use]
 pub fn route_template(path: &str) -> &'static str {
-    matching(path).map_or("unmatched", |documented| documented.template.as_str())
+    route(path).0
 }
 
 /// The methods a request path answers, as an `Allow` header lists them (`GET`, `POST`), when
 /// it is a documented path.
 #[must_use]
 pub fn allowed_methods(path: &str) -> Option<&'static str> {
-    matching(path).map(|documented| documented.allow.as_str())
+    route(path).1
 }
 
 /// A path's segments, without the leading and a trailing slash.

@@ -17,14 +17,12 @@ use anyhow::Context as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_service::Service as _;
 use tracing::Instrument as _;
 use warp::http::{HeaderMap, HeaderValue, Method, Request};
-
-use crate::{allowed_methods, route_template};
 
 /// The request id's header, in requests and responses.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -160,11 +158,7 @@ pub async fn serve<F>(
         tokio::spawn(async move {
             let _slot = slot;
             let served = match tls {
-                None => {
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
-                }
+                None => serve_io(&builder, watcher, stream, service).await,
                 Some(tls) => {
                     let stream =
                         match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
@@ -178,9 +172,7 @@ pub async fn serve<F>(
                                 return;
                             }
                         };
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
+                    serve_io(&builder, watcher, stream, service).await
                 }
             };
             if let Err(error) = served {
@@ -190,6 +182,30 @@ pub async fn serve<F>(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Serves one connection, plain or TLS, under the graceful shutdown's watch.
+fn serve_io<I, S>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+    io: I,
+    service: S,
+) -> impl Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + use<I, S>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = warp::reply::Response,
+            Error = Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    watcher.watch(
+        builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .into_owned(),
+    )
 }
 
 /// One request, around the API: its id, its span, its metrics.
@@ -203,8 +219,7 @@ where
     let started = Instant::now();
     let id = request_id(request.headers());
     request.headers_mut().insert(REQUEST_ID, id.clone());
-    let route = route_template(request.uri().path());
-    let allow = allowed_methods(request.uri().path());
+    let (route, allow) = crate::route(request.uri().path());
     let method = method_label(request.method());
     let span = tracing::info_span!(
         "request",
