@@ -55,3 +55,46 @@ pub fn record_applied(events: &[RecordedEvent]) {
 pub fn record_dead_lettered(count: usize) {
     ::metrics::counter!(PROJECTOR_DEAD_LETTERED_TOTAL).increment(count as u64);
 }
+
+/// What a test's [`metrics_util::debugging::DebuggingRecorder`] saw, by metric name: for the
+/// tests of the code that records (this crate's and the adapters').
+#[cfg(any(test, feature = "conformance"))]
+#[derive(Debug)]
+pub struct Observed(std::collections::HashMap<String, metrics_util::debugging::DebugValue>);
+
+#[cfg(any(test, feature = "conformance"))]
+impl Observed {
+    /// What the recorder holds now: counters' increments since the last look, histograms'
+    /// samples.
+    #[must_use]
+    pub fn take(snapshotter: &metrics_util::debugging::Snapshotter) -> Self {
+        Self(
+            snapshotter
+                .snapshot()
+                .into_vec()
+                .into_iter()
+                .map(|(key, _, _, value)| (key.key().name().to_owned(), value))
+                .collect(),
+        )
+    }
+
+    /// The counter `name`, 0 when it was not incremented.
+    #[must_use]
+    pub fn counter(&self, name: &str) -> u64 {
+        match self.0.get(name) {
+            Some(metrics_util::debugging::DebugValue::Counter(n)) => *n,
+            _ => 0,
+        }
+    }
+
+    /// The samples of the histogram `name`.
+    #[must_use]
+    pub fn samples(&self, name: &str) -> Vec<f64> {
+        match self.0.get(name) {
+            Some(metrics_util::debugging::DebugValue::Histogram(samples)) => {
+                samples.iter().map(|s| s.into_inner()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}

@@ -214,44 +214,11 @@ async fn hand_over(
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use metrics_util::CompositeKey;
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+    use metrics_util::debugging::DebuggingRecorder;
 
     use super::*;
+    use crate::metrics::Observed;
     use crate::{MockEventPublisher, MockOutbox, MockProjection};
-
-    /// What a recorder holds for `name`: a counter's increments since the last look, or a
-    /// histogram's samples.
-    fn counter(snapshot: &[(CompositeKey, DebugValue)], name: &str) -> u64 {
-        snapshot
-            .iter()
-            .find_map(|(key, value)| match value {
-                DebugValue::Counter(n) if key.key().name() == name => Some(*n),
-                _ => None,
-            })
-            .unwrap_or(0)
-    }
-
-    fn samples(snapshot: &[(CompositeKey, DebugValue)], name: &str) -> Vec<f64> {
-        snapshot
-            .iter()
-            .find_map(|(key, value)| match value {
-                DebugValue::Histogram(samples) if key.key().name() == name => {
-                    Some(samples.iter().map(|s| s.into_inner()).collect())
-                }
-                _ => None,
-            })
-            .unwrap_or_default()
-    }
-
-    fn snapshot(snapshotter: &Snapshotter) -> Vec<(CompositeKey, DebugValue)> {
-        snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .map(|(key, _, _, value)| (key, value))
-            .collect()
-    }
 
     #[tokio::test(start_paused = true)]
     async fn the_relay_retries_failures_and_stops_on_shutdown() {
@@ -296,10 +263,10 @@ mod tests {
             .await
             .expect("the relay stops on shutdown")
             .expect("no panic");
-        let metrics = snapshot(&snapshotter);
-        assert_eq!(counter(&metrics, crate::metrics::OUTBOX_PUBLISHED_TOTAL), 7);
+        let metrics = Observed::take(&snapshotter);
+        assert_eq!(metrics.counter(crate::metrics::OUTBOX_PUBLISHED_TOTAL), 7);
         assert_eq!(
-            counter(&metrics, crate::metrics::OUTBOX_PUBLISH_FAILURES_TOTAL),
+            metrics.counter(crate::metrics::OUTBOX_PUBLISH_FAILURES_TOTAL),
             2
         );
     }
@@ -339,12 +306,9 @@ mod tests {
         let two_seconds_ago = std::time::SystemTime::now() - Duration::from_secs(2);
         let applied = [person(1, Some(two_seconds_ago)), person(2, None)];
         assert!(publisher.publish(&applied).await.is_ok());
-        let metrics = snapshot(&snapshotter);
-        assert_eq!(
-            counter(&metrics, crate::metrics::PROJECTOR_APPLIED_TOTAL),
-            2
-        );
-        let lag = samples(&metrics, crate::metrics::PROJECTOR_LAG_SECONDS);
+        let metrics = Observed::take(&snapshotter);
+        assert_eq!(metrics.counter(crate::metrics::PROJECTOR_APPLIED_TOTAL), 2);
+        let lag = metrics.samples(crate::metrics::PROJECTOR_LAG_SECONDS);
         assert_eq!(
             lag.len(),
             1,
@@ -360,13 +324,13 @@ mod tests {
             publisher.publish(&[person(4, None)]).await,
             Err(PublishError::Unavailable(_))
         ));
-        let metrics = snapshot(&snapshotter);
+        let metrics = Observed::take(&snapshotter);
         assert_eq!(
-            counter(&metrics, crate::metrics::PROJECTOR_DEAD_LETTERED_TOTAL),
+            metrics.counter(crate::metrics::PROJECTOR_DEAD_LETTERED_TOTAL),
             1
         );
         assert_eq!(
-            counter(&metrics, crate::metrics::PROJECTOR_APPLIED_TOTAL),
+            metrics.counter(crate::metrics::PROJECTOR_APPLIED_TOTAL),
             0,
             "nothing else was applied"
         );

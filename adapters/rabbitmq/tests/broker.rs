@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use lapin::options::QueueBindOptions;
 use lapin::types::FieldTable;
+use shareholders_ports::metrics::Observed;
 use shareholders_ports::metrics::{
     OUTBOX_PUBLISH_FAILURES_TOTAL, OUTBOX_PUBLISHED_TOTAL, PROJECTOR_APPLIED_TOTAL,
     PROJECTOR_DEAD_LETTERED_TOTAL, PROJECTOR_LAG_SECONDS, PROJECTOR_REDELIVERIES_TOTAL,
@@ -18,8 +19,7 @@ use shareholders_rabbitmq::{
     ConsumerSettings, PublisherSettings, RabbitPublisher, Topology, run_consumer,
 };
 use support::{
-    Behaviour, Broker, MemoryOutbox, Metrics, Recording, counted, eventually, people, person,
-    sampled, seen, unique,
+    Behaviour, Broker, MemoryOutbox, Metrics, Recording, eventually, people, person, unique,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -114,9 +114,9 @@ async fn published_events_are_applied_by_the_consumer() {
         "deliveries at hand are applied in batches ({} calls)",
         projection.calls()
     );
-    let seen = seen(&metrics.snapshotter());
-    assert_eq!(counted(&seen, PROJECTOR_APPLIED_TOTAL), 120);
-    let lag = sampled(&seen, PROJECTOR_LAG_SECONDS);
+    let seen = Observed::take(&metrics.snapshotter());
+    assert_eq!(seen.counter(PROJECTOR_APPLIED_TOTAL), 120);
+    let lag = seen.samples(PROJECTOR_LAG_SECONDS);
     assert_eq!(
         lag.len(),
         60,
@@ -126,8 +126,8 @@ async fn published_events_are_applied_by_the_consumer() {
         lag.iter().all(|&s| (3600.0..3700.0).contains(&s)),
         "{lag:?}"
     );
-    assert_eq!(counted(&seen, PROJECTOR_REDELIVERIES_TOTAL), 0);
-    assert_eq!(counted(&seen, PROJECTOR_DEAD_LETTERED_TOTAL), 0);
+    assert_eq!(seen.counter(PROJECTOR_REDELIVERIES_TOTAL), 0);
+    assert_eq!(seen.counter(PROJECTOR_DEAD_LETTERED_TOTAL), 0);
     broker.teardown().await;
 }
 
@@ -255,11 +255,11 @@ async fn poison_goes_to_the_dead_letter_queue_and_the_consumer_goes_on() {
     // A batch holding it fails as a whole, then each event is applied alone: the poison once.
     assert_eq!(projection.alone(3), 1, "poison is not retried");
     assert_eq!(broker.ready(&broker.topology.queue).await, 0);
-    let seen = seen(&metrics.snapshotter());
-    assert_eq!(counted(&seen, PROJECTOR_DEAD_LETTERED_TOTAL), 3);
-    assert_eq!(counted(&seen, PROJECTOR_APPLIED_TOTAL), 7);
+    let seen = Observed::take(&metrics.snapshotter());
+    assert_eq!(seen.counter(PROJECTOR_DEAD_LETTERED_TOTAL), 3);
+    assert_eq!(seen.counter(PROJECTOR_APPLIED_TOTAL), 7);
     assert!(
-        sampled(&seen, PROJECTOR_LAG_SECONDS).is_empty(),
+        seen.samples(PROJECTOR_LAG_SECONDS).is_empty(),
         "no event said when it was recorded"
     );
     broker.teardown().await;
@@ -309,14 +309,14 @@ async fn failing_events_are_retried_then_dead_lettered() {
         vec![shareholders_event_json::encode(&person(1))]
     );
     assert_eq!(broker.ready(&broker.topology.queue).await, 0);
-    let seen = seen(&metrics.snapshotter());
+    let seen = Observed::take(&metrics.snapshotter());
     assert_eq!(
-        counted(&seen, PROJECTOR_REDELIVERIES_TOTAL),
+        seen.counter(PROJECTOR_REDELIVERIES_TOTAL),
         3 + 1,
         "event 1 delivered again three times, event 2 once"
     );
-    assert_eq!(counted(&seen, PROJECTOR_DEAD_LETTERED_TOTAL), 1);
-    assert_eq!(counted(&seen, PROJECTOR_APPLIED_TOTAL), 2);
+    assert_eq!(seen.counter(PROJECTOR_DEAD_LETTERED_TOTAL), 1);
+    assert_eq!(seen.counter(PROJECTOR_APPLIED_TOTAL), 2);
     broker.teardown().await;
 }
 
@@ -399,14 +399,14 @@ async fn every_event_arrives_though_the_broker_drops_connections() {
         0
     );
     assert_eq!(broker.ready(&broker.topology.dead_letter_queue).await, 0);
-    let seen = seen(&metrics.snapshotter());
-    assert_eq!(counted(&seen, OUTBOX_PUBLISHED_TOTAL), total);
+    let seen = Observed::take(&metrics.snapshotter());
+    assert_eq!(seen.counter(OUTBOX_PUBLISHED_TOTAL), total);
     assert_eq!(
-        counted(&seen, OUTBOX_PUBLISH_FAILURES_TOTAL),
+        seen.counter(OUTBOX_PUBLISH_FAILURES_TOTAL),
         outbox.failures.load(std::sync::atomic::Ordering::Relaxed) as u64,
         "each failed publish counted once"
     );
-    assert!(counted(&seen, PROJECTOR_APPLIED_TOTAL) >= total);
+    assert!(seen.counter(PROJECTOR_APPLIED_TOTAL) >= total);
     broker.teardown().await;
 }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::{DebuggingRecorder, Snapshotter};
 use shareholders_domain::{Country, Event, Name, Person, PersonId, Position, RecordedEvent};
 use shareholders_ports::{
     EventPublisher, Outbox, OutboxBacklog, Projection, ProjectionError, RelayError,
@@ -65,31 +65,6 @@ impl Metrics {
 
     pub fn snapshotter(&self) -> Snapshotter {
         self.recorder.snapshotter()
-    }
-}
-
-/// What a snapshot holds, by metric name: counters since the last snapshot, histograms'
-/// samples.
-pub fn seen(snapshotter: &Snapshotter) -> HashMap<String, DebugValue> {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| (key.key().name().to_owned(), value))
-        .collect()
-}
-
-pub fn counted(seen: &HashMap<String, DebugValue>, name: &str) -> u64 {
-    match seen.get(name) {
-        Some(DebugValue::Counter(n)) => *n,
-        _ => 0,
-    }
-}
-
-pub fn sampled(seen: &HashMap<String, DebugValue>, name: &str) -> Vec<f64> {
-    match seen.get(name) {
-        Some(DebugValue::Histogram(samples)) => samples.iter().map(|s| s.into_inner()).collect(),
-        _ => Vec::new(),
     }
 }
 
