@@ -19,6 +19,7 @@ use warp::{Filter, Rejection, Reply};
 pub mod dto;
 mod handlers;
 mod operations;
+mod page;
 mod problem;
 mod request;
 pub mod server;
@@ -194,6 +195,7 @@ pub fn routes(
         .or(organisation_holding_changes(service.clone()))
         .map(Reply::into_response)
         .boxed();
+    let pages = page::routes(service.clone());
     let graph = ultimate_owners(service.clone())
         .or(beneficial_owners(service.clone()))
         .or(organisation_ultimate_holdings(service.clone()))
@@ -208,6 +210,7 @@ pub fn routes(
         .or(reads)
         .or(years)
         .or(graph)
+        .or(pages)
         .recover(recover)
         .map(Reply::into_response)
 }

@@ -1,0 +1,273 @@
+"""Loads the pages in a real browser and prints what it saw, as one JSON object.
+
+Debian's chromium runs headless, driven over the DevTools protocol by playwright (PyPI, the
+version scripts/test installs); no browser is downloaded. This script only observes and
+reports: apps/shareholders/tests/page.rs asserts on the report. It exits non-zero, saying why,
+when playwright or chromium is missing or a page never becomes ready.
+
+    python3 browser.py --base http://127.0.0.1:8080 --injection 910000004 \
+        --screenshot target/test-artifacts/company-page.png
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.request
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError as error:  # the test fails, it does not skip
+    sys.exit(f"playwright is not installed ({error}); scripts/test installs it")
+
+WAIT_MS = 15_000
+COMPANY = "891450052"
+FOREIGN_OWNED = "885648312"
+TVIST_1 = "988844322"
+
+
+def api(base, path):
+    with urllib.request.urlopen(base + path, timeout=30) as response:
+        return json.load(response)
+
+
+class Watched:
+    """A browser page whose dialogs, uncaught errors and console errors are recorded."""
+
+    def __init__(self, browser, **options):
+        self.page = browser.new_page(**options)
+        self.dialogs = []
+        self.errors = []
+        self.page.on("dialog", self._dialog)
+        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        self.page.on("console", self._console)
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message):
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+
+def texts(page, selector):
+    return page.eval_on_selector_all(selector, "nodes => nodes.map(n => n.textContent.trim())")
+
+
+def table(page, section):
+    """The rows of the table in `section`, each a list of its cells' text."""
+    return page.eval_on_selector_all(
+        f"#{section} tbody tr",
+        "rows => rows.map(r => [...r.children].map(c => c.textContent.trim()))",
+    )
+
+
+def definitions(page, selector):
+    return page.eval_on_selector_all(
+        f"{selector} > div",
+        "items => Object.fromEntries(items.map(i => [i.querySelector('dt').textContent.trim(),"
+        " i.querySelector('dd').textContent.trim()]))",
+    )
+
+
+def wait_for_table(page, section):
+    page.wait_for_function(
+        "s => document.querySelector(`#${s} tbody tr`) || "
+        "(document.querySelector(`#${s} .status`) && "
+        "!['', 'Loading…'].includes(document.querySelector(`#${s} .status`).textContent))",
+        arg=section,
+        timeout=WAIT_MS,
+    )
+
+
+def settled_search(page):
+    """Waits until the search shows results or says why not."""
+    page.wait_for_function(
+        "() => document.querySelector('#results li') || "
+        "!['', 'Searching…'].includes(document.getElementById('search-status').textContent)",
+        timeout=WAIT_MS,
+    )
+    return {
+        "status": page.text_content("#search-status"),
+        "names": texts(page, "#results .result-name"),
+        "hrefs": page.eval_on_selector_all("#results a", "links => links.map(a => a.getAttribute('href'))"),
+        "url": page.url,
+    }
+
+
+def search(browser, base):
+    watched = Watched(browser)
+    page = watched.page
+    page.goto(f"{base}/?q=tvist")
+    report = settled_search(page)
+    report["input"] = page.input_value("#q")
+    report["errors"] = watched.errors
+    page.close()
+    return report
+
+
+def keyboard(browser, base):
+    """Types into the box, then Tab to the first result and Enter, as a keyboard user does."""
+    watched = Watched(browser)
+    page = watched.page
+    page.goto(f"{base}/")
+    focused_at_start = page.evaluate("document.activeElement.id")
+    page.keyboard.type("tvist 1", delay=40)
+    typed = settled_search(page)
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "({href: document.activeElement.getAttribute('href'),"
+        " name: document.activeElement.querySelector('.result-name')?.textContent})"
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/company/" in url or "/person/" in url, timeout=WAIT_MS)
+    page.wait_for_function("() => document.querySelector('h1').textContent !== ''", timeout=WAIT_MS)
+    report = {
+        "focused_at_start": focused_at_start,
+        "typed": typed,
+        "focused": focused,
+        "opened": page.url[len(base):],
+        "heading": page.text_content("h1"),
+        "errors": watched.errors,
+    }
+    page.close()
+    return report
+
+
+def company(browser, base, orgnr, screenshot=None, viewport=None):
+    watched = Watched(browser, viewport=viewport or {"width": 1280, "height": 900})
+    page = watched.page
+    response = page.goto(f"{base}/company/{orgnr}")
+    page.wait_for_function("() => document.getElementById('name').textContent !== ''", timeout=WAIT_MS)
+    for section in ("owners", "holdings", "ultimate"):
+        wait_for_table(page, section)
+    page.wait_for_function(
+        "() => document.querySelector('#graph svg') || document.querySelector('#graph .status')",
+        timeout=WAIT_MS,
+    )
+    page.wait_for_function("() => document.querySelector('#summary div')", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#beneficial-list').children.length > 0", timeout=WAIT_MS
+    )
+    source = page.get_attribute("#graph", "data-source")
+    drawn = api(base, source)
+    report = {
+        "status": response.status,
+        "content_security_policy": response.headers.get("content-security-policy"),
+        "title": page.title(),
+        "heading": page.text_content("h1"),
+        "facts": definitions(page, "#facts"),
+        "badges": texts(page, "#badges li"),
+        "summary": definitions(page, "#summary"),
+        "owners": table(page, "owners"),
+        "owner_links": page.eval_on_selector_all(
+            "#owners tbody a", "links => links.map(a => a.getAttribute('href'))"
+        ),
+        "holdings": table(page, "holdings"),
+        "ultimate_owners": table(page, "ultimate"),
+        "beneficial": page.text_content("#beneficial-list"),
+        "graph": {
+            "source": source,
+            "svg_nodes": page.eval_on_selector_all(
+                "#graph svg g.node", "nodes => nodes.map(n => n.dataset.id)"
+            ),
+            "svg_node_names": page.eval_on_selector_all(
+                "#graph svg g.node title", "titles => titles.map(t => t.textContent)"
+            ),
+            "svg_edges": page.eval_on_selector_all(
+                "#graph svg g.edge",
+                "edges => edges.map(e => [e.dataset.from, e.dataset.to,"
+                " e.querySelector('text').textContent])",
+            ),
+            "links": page.eval_on_selector_all(
+                "#graph svg g.node a", "links => links.map(a => a.getAttribute('href'))"
+            ),
+            "truncated_notice_shown": page.is_visible("#graph-truncated"),
+            "api_nodes": [node["id"] for node in drawn["nodes"]],
+            "api_edges": [[edge["from"], edge["to"], edge["percentage"]] for edge in drawn["edges"]],
+            "api_truncated": drawn["truncated"],
+        },
+        "scripts_in_document": page.evaluate("document.scripts.length"),
+        "images_in_main": page.evaluate("document.querySelectorAll('main img').length"),
+        "horizontal_overflow": page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        ),
+    }
+    if screenshot:
+        os.makedirs(os.path.dirname(screenshot) or ".", exist_ok=True)
+        page.screenshot(path=screenshot, full_page=True)
+    report["dialogs"] = watched.dialogs
+    report["errors"] = watched.errors
+    page.close()
+    return report
+
+
+def person_from(browser, base, name):
+    """Follows the owners table's link to the person called `name`."""
+    watched = Watched(browser)
+    page = watched.page
+    page.goto(f"{base}/company/{TVIST_1}")
+    wait_for_table(page, "owners")
+    page.get_by_role("link", name=name, exact=True).first.click()
+    page.wait_for_url("**/person/**", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('name').textContent !== ''", timeout=WAIT_MS)
+    wait_for_table(page, "holdings")
+    wait_for_table(page, "ultimate")
+    report = {
+        "path": page.url[len(base):],
+        "heading": page.text_content("h1"),
+        "facts": definitions(page, "#facts"),
+        "holdings": table(page, "holdings"),
+        "ultimate_holdings": table(page, "ultimate"),
+        "errors": watched.errors,
+    }
+    page.close()
+    return report
+
+
+def error_page(browser, base, path):
+    watched = Watched(browser)
+    page = watched.page
+    response = page.goto(base + path)
+    report = {
+        "status": response.status,
+        "content_type": response.headers.get("content-type"),
+        "heading": page.text_content("h1"),
+        "text": page.text_content("main"),
+    }
+    page.close()
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--injection", required=True, help="the orgnr of the company with a hostile name")
+    parser.add_argument("--screenshot", required=True)
+    parser.add_argument("--chromium", default=os.environ.get("SHAREHOLDERS_TEST_CHROMIUM", "/usr/bin/chromium"))
+    args = parser.parse_args()
+    if not os.access(args.chromium, os.X_OK):
+        sys.exit(f"chromium is not installed at {args.chromium}; scripts/test installs it")
+    started = time.monotonic()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium, headless=True)
+        report = {"chromium": browser.version}
+        report["search"] = search(browser, args.base)
+        report["keyboard"] = keyboard(browser, args.base)
+        report["company"] = company(browser, args.base, COMPANY, screenshot=args.screenshot)
+        report["phone"] = company(browser, args.base, COMPANY, viewport={"width": 390, "height": 844})
+        report["foreign_owned"] = company(browser, args.base, FOREIGN_OWNED)
+        report["tvist_1"] = company(browser, args.base, TVIST_1)
+        report["injection"] = company(browser, args.base, args.injection)
+        report["person"] = person_from(browser, args.base, "HAGEN STEIN ERIK")
+        report["unknown"] = error_page(browser, args.base, "/company/123456785")
+        report["check_digit"] = error_page(browser, args.base, "/company/891450051")
+        browser.close()
+    report["seconds"] = round(time.monotonic() - started, 1)
+    json.dump(report, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
