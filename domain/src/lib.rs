@@ -17,6 +17,7 @@ mod orgnr;
 mod ownership;
 mod party;
 mod purchase;
+mod search;
 mod share;
 mod text;
 mod year;
@@ -45,6 +46,10 @@ pub use party::{
     PersonIdError, Purchase, PurchaseId,
 };
 pub use purchase::{PurchaseApplied, apply_purchase};
+pub use search::{
+    MAX_QUERY_CHARS, MAX_QUERY_WORDS, SearchQuery, SearchQueryError, SearchRank, fold,
+    matches_words, search_words,
+};
 pub use share::{ShareClass, ShareClassError, ShareCount, ShareCountError};
 pub use text::{Name, Place, PostalCode, TextError};
 pub use year::{Register, RegisterYear, RegisterYearError, moves_live_register};

@@ -34,14 +34,15 @@ pub use outbox::{EventPublisher, Outbox, OutboxBacklog, PublishError, RelayError
 pub use pipeline::{DirectPublisher, RebuildReport, RelaySettings, rebuild, run_relay};
 pub use projection::{Projection, ProjectionError};
 pub use read::{
-    CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError, ReadStore,
+    CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError,
+    ReadStore, SearchMatches,
 };
 pub use service::{
     BeneficialOwnersView, ChainLinkView, ChainView, ChangeEntry, ChangesView, ClassEntry,
     GraphDirection, GraphEdge, GraphNode, GraphRequest, GraphRequestError, GraphView, HistoryEntry,
-    HoldingChangeEntry, HoldingEntry, HoldingsView, MAX_WAIT, OwnerChangesView, OwnerEntry,
-    OwnersView, PageInfo, PersonDetails, QueryError, Service, SummaryView, UltimateHoldingEntry,
-    UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
+    HoldingChangeEntry, HoldingEntry, HoldingsView, MAX_SEARCH_RESULTS, MAX_WAIT, OwnerChangesView,
+    OwnerEntry, OwnersView, PageInfo, PersonDetails, QueryError, SearchView, Service, SummaryView,
+    UltimateHoldingEntry, UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
 };
 pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot,

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shareholders_domain::{
     ClassShares, CompanyProfile, OrgNr, Organisation, OwnerProfile, OwnerRef, Person, PersonId,
-    Position, RegisterYear,
+    Position, RegisterYear, SearchQuery,
 };
 
 use crate::YearRecord;
@@ -50,6 +50,16 @@ impl HoldingRecord {
     pub fn shares(&self) -> u64 {
         self.classes.iter().map(|class| class.shares).sum()
     }
+}
+
+/// What a search found in the read model: how many parties match, and the first of them.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct SearchMatches {
+    /// Every matching party, however many were returned.
+    pub total: u64,
+    /// At most the limit asked for: the matches with the shortest names, then by name, kind
+    /// and id.
+    pub parties: Vec<OwnerProfile>,
 }
 
 /// A page of a list: 1-based `page`, and `size` between 1 and [`PageRequest::MAX_SIZE`].
@@ -165,6 +175,16 @@ pub trait ReadStore: Send + Sync + 'static {
     /// # Errors
     /// [`ReadError::Unknown`] when the store fails.
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError>;
+
+    /// The registered parties a search finds (see [`SearchQuery`]): organisations and persons
+    /// whose name has a word starting with each of the query's words, and organisations whose
+    /// orgnr starts with its digits; only those of its kind when it has one. Returns their
+    /// number and the `limit` with the shortest names, then ordered by name, kind and id; the
+    /// caller ranks those.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError>;
 
     /// The imported years the read model serves, oldest first, with their provenance.
     ///

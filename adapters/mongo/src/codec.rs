@@ -54,6 +54,7 @@ pub(crate) fn organisation_profile(organisation: &Organisation) -> Document {
         "place": optional(organisation.place(), |p| Bson::String(p.as_str().to_owned())),
         "country": organisation.country().alpha2(),
         "registered": true,
+        "search": crate::search::search_field(organisation.name().as_str()),
     }
 }
 
@@ -66,6 +67,7 @@ pub(crate) fn person_profile(person: &Person) -> Document {
         "place": optional(person.place(), |p| Bson::String(p.as_str().to_owned())),
         "country": person.country().alpha2(),
         "registered": true,
+        "search": crate::search::search_field(person.name().as_str()),
     }
 }
 

@@ -30,6 +30,7 @@ mod guarded;
 mod health;
 mod projection;
 mod read;
+mod search;
 mod snapshot;
 mod years;
 
@@ -94,6 +95,7 @@ impl MongoReadModel {
         let mut model = Self::new(client.database(database));
         model.pool = pool;
         model.create_indexes().await?;
+        model.index_names().await?;
         Ok(model)
     }
 
@@ -141,6 +143,12 @@ impl MongoReadModel {
             ])
             .await
             .context("creating the holdings indexes")?;
+        for parties in [&self.organisations, &self.persons] {
+            parties
+                .create_index(search::index())
+                .await
+                .context("creating the search index")?;
+        }
         Ok(())
     }
 

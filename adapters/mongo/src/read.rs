@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use futures::stream::TryStreamExt as _;
 use mongodb::bson::{Document, doc};
 use shareholders_domain::{
-    OrgNr, OwnerKind, OwnerRef, PersonId, Position, RegisterYear, ShareCount,
+    OrgNr, OwnerKind, OwnerRef, PersonId, Position, RegisterYear, SearchQuery, ShareCount,
 };
 use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, PageRequest, PersonRecord, PersonSnapshot,
-    ReadError, ReadStore, YearRecord,
+    ReadError, ReadStore, SearchMatches, YearRecord,
 };
 
 use crate::codec::{self, int};
@@ -90,6 +90,14 @@ pub(crate) fn company_snapshot(doc: &Document) -> anyhow::Result<CompanySnapshot
     read().with_context(|| format!("reading organisation {orgnr}"))
 }
 
+/// [`company_snapshot`], for the whole-model comparisons of `verify`: a document whose search
+/// words do not fit its name is refused too.
+pub(crate) fn checked_company_snapshot(doc: &Document) -> anyhow::Result<CompanySnapshot> {
+    crate::search::check_search_field(doc)
+        .with_context(|| format!("organisation {}", doc.get_str("_id").unwrap_or("?")))?;
+    company_snapshot(doc)
+}
+
 pub(crate) fn person_snapshot(doc: &Document) -> anyhow::Result<PersonSnapshot> {
     let id = doc.get_str("_id").unwrap_or("?").to_owned();
     let read = || -> anyhow::Result<PersonSnapshot> {
@@ -102,6 +110,13 @@ pub(crate) fn person_snapshot(doc: &Document) -> anyhow::Result<PersonSnapshot> 
         })
     };
     read().with_context(|| format!("reading person {id}"))
+}
+
+/// [`person_snapshot`], with the check of [`checked_company_snapshot`].
+pub(crate) fn checked_person_snapshot(doc: &Document) -> anyhow::Result<PersonSnapshot> {
+    crate::search::check_search_field(doc)
+        .with_context(|| format!("person {}", doc.get_str("_id").unwrap_or("?")))?;
+    person_snapshot(doc)
 }
 
 impl MongoReadModel {
@@ -277,6 +292,10 @@ impl ReadStore for MongoReadModel {
             );
         }
         Ok(all)
+    }
+
+    async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
+        Ok(self.search_parties(query, limit).await?)
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {

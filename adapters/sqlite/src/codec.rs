@@ -86,11 +86,11 @@ pub(crate) fn birth_year(value: Option<i64>) -> anyhow::Result<Option<BirthYear>
         .transpose()
 }
 
-fn name(value: &str) -> anyhow::Result<Name> {
+pub(crate) fn name(value: &str) -> anyhow::Result<Name> {
     Name::parse(value).with_context(|| format!("stored name {value:?}"))
 }
 
-fn country(value: &str) -> anyhow::Result<Country> {
+pub(crate) fn country(value: &str) -> anyhow::Result<Country> {
     Country::parse(value).with_context(|| format!("stored country {value:?}"))
 }
 

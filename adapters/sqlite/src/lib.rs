@@ -96,6 +96,7 @@ impl SqliteStore {
             relay_lock: Arc::new(Mutex::new(())),
         };
         store.migrate().await?;
+        years::index_served_years(&store).await?;
         tracing::info!(path = %path.display(), "opened the SQLite store");
         Ok(store)
     }

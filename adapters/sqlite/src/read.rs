@@ -4,10 +4,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use shareholders_domain::{OrgNr, OwnerKind, OwnerRef, PersonId, Position, RegisterYear};
-use shareholders_ports::{
-    CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, YearRecord,
+use shareholders_domain::{
+    OrgNr, OwnerKind, OwnerProfile, OwnerRef, PersonId, Position, RegisterYear, SearchQuery,
 };
+use shareholders_ports::{
+    CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
+    YearRecord,
+};
+use sqlx::Row as _;
 use sqlx::{AssertSqlSafe, SqlitePool};
 
 use crate::SqliteStore;
@@ -23,6 +27,20 @@ fn records(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<HoldingRecord>, ReadE
         .iter()
         .map(|row| codec::holding(row).map(|h| h.record))
         .collect::<anyhow::Result<_>>()?)
+}
+
+fn search_hit(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<OwnerProfile> {
+    let kind: String = row.try_get("kind")?;
+    let id: String = row.try_get("id")?;
+    let name: String = row.try_get("name")?;
+    let country: Option<String> = row.try_get("country")?;
+    let birth_year: Option<i64> = row.try_get("birth_year")?;
+    Ok(OwnerProfile {
+        owner: codec::owner_ref(&kind, &id)?,
+        name: codec::name(&name)?,
+        country: codec::country(country.as_deref().unwrap_or_default())?,
+        birth_year: codec::birth_year(birth_year)?,
+    })
 }
 
 /// The queries over one register's read tables.
@@ -143,6 +161,63 @@ impl Queries {
         records(&rows)
     }
 
+    /// Through the FTS5 index of names (migration 0005), plus the orgnr's primary key for a
+    /// query of digits.
+    async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
+        // Each word is folded letters and digits, so quoting it makes it a plain FTS5 string;
+        // the trailing `*` makes it a prefix.
+        let expression = query
+            .words()
+            .iter()
+            .map(|word| format!("\"{}\"*", word.replace('"', "")))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let prefix = query.orgnr_prefix();
+        // Every orgnr that starts with the prefix sorts before the prefix followed by ':'.
+        let after = prefix.map(|prefix| format!("{prefix}:"));
+        let ReadTables {
+            organisations,
+            persons,
+            search,
+            search_parties,
+            ..
+        } = &self.tables;
+        let sql = format!(
+            "WITH hits (kind, id) AS ( \
+                 SELECT p.kind, p.id FROM {search} JOIN {search_parties} p \
+                 ON p.rowid = {search}.rowid WHERE {search} MATCH ?1 \
+                 UNION \
+                 SELECT 'organization', orgnr FROM {organisations} \
+                 WHERE ?2 IS NOT NULL AND orgnr >= ?2 AND orgnr < ?3 AND registered = 1), \
+             found AS ( \
+                 SELECT h.kind, h.id, o.name, o.country, NULL AS birth_year FROM hits h \
+                 JOIN {organisations} o ON h.kind = 'organization' AND o.orgnr = h.id \
+                 UNION ALL \
+                 SELECT h.kind, h.id, p.name, p.country, p.birth_year FROM hits h \
+                 JOIN {persons} p ON h.kind = 'person' AND p.id = h.id) \
+             SELECT kind, id, name, country, birth_year, COUNT(*) OVER () AS total FROM found \
+             WHERE ?4 IS NULL OR kind = ?4 \
+             ORDER BY length(name), name, kind, id LIMIT ?5"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(expression)
+            .bind(prefix)
+            .bind(after)
+            .bind(query.kind().map(OwnerKind::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .context("searching the register")?;
+        let total = rows
+            .first()
+            .map(|row| row.try_get::<i64, _>("total"))
+            .transpose()
+            .context("reading a search's total")?
+            .map_or(Ok(0), codec::count)?;
+        let parties = rows.iter().map(search_hit).collect::<anyhow::Result<_>>()?;
+        Ok(SearchMatches { total, parties })
+    }
+
     async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
         let keys: Vec<&str> = companies.iter().map(OrgNr::as_str).collect();
         self.holdings_where_in(
@@ -206,6 +281,10 @@ impl ReadStore for SqliteStore {
 
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
         self.live_queries().holdings_of(owners).await
+    }
+
+    async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
+        self.live_queries().search(query, limit).await
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {
@@ -282,6 +361,10 @@ impl ReadStore for YearQueries {
 
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
         self.0.holdings_of(owners).await
+    }
+
+    async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
+        self.0.search(query, limit).await
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {

@@ -39,21 +39,29 @@ async fn years_are_served_as_imported() {
     .await;
 }
 
-#[tokio::test]
-async fn the_ownership_graph_is_served() {
-    let (_dir, store) = store().await;
-    let service = shareholders_ports::Service::new(
-        std::sync::Arc::new(store.clone()),
-        std::sync::Arc::new(store.clone()),
-    );
-    shareholders_ports::conformance::graph::the_ownership_graph_is_served(
-        years::YearStores {
-            import: &store,
-            source: &store,
-            target: &store,
-            reads: &store,
-        },
-        &service,
-    )
-    .await;
+/// A scenario over a year served through the service, as the API serves it.
+macro_rules! served {
+    ($module:ident :: $name:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            let (_dir, store) = store().await;
+            let service = shareholders_ports::Service::new(
+                std::sync::Arc::new(store.clone()),
+                std::sync::Arc::new(store.clone()),
+            );
+            shareholders_ports::conformance::$module::$name(
+                years::YearStores {
+                    import: &store,
+                    source: &store,
+                    target: &store,
+                    reads: &store,
+                },
+                &service,
+            )
+            .await;
+        }
+    };
 }
+
+served!(graph::the_ownership_graph_is_served);
+served!(search::parties_are_found_by_name_and_orgnr);

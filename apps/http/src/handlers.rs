@@ -23,11 +23,13 @@ use crate::problem::{FieldError, Kind, Problem};
 use crate::request::{Auth, ReadQuery, WriteRequest, idempotency, parse_json, read_query};
 
 mod graph;
+mod search;
 
 pub use graph::{
     beneficial_owners, graph, organisation_ultimate_holdings, person_ultimate_holdings,
     ultimate_owners,
 };
+pub use search::search;
 
 /// Marks a reply that repeats the result of an earlier request with the same idempotency key.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";

@@ -186,6 +186,7 @@ pub fn routes(
         .or(owners(service.clone()))
         .or(organisation_holdings(service.clone()))
         .or(summary(service.clone()))
+        .or(search(service.clone()))
         .map(Reply::into_response)
         .boxed();
     let years = years(service.clone())
@@ -392,6 +393,15 @@ fn summary(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rej
         .and(raw_query())
         .and(with_service(service))
         .then(handlers::summary)
+}
+
+/// `GET /api/search`.
+fn search(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "search")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::search)
 }
 
 /// `GET /api/years`.

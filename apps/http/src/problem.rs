@@ -233,6 +233,11 @@ impl Problem {
     pub fn detail(&self) -> &str {
         &self.detail
     }
+
+    /// The field errors of a validation problem, to merge into another.
+    pub fn field_errors(self) -> Vec<FieldError> {
+        self.errors
+    }
 }
 
 impl warp::Reply for Problem {

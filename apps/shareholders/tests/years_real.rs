@@ -65,6 +65,19 @@ async fn the_ownership_graph_is_served_from_mongodb() {
     real.cleanup().await;
 }
 
+/// Search by name and orgnr on PostgreSQL's year projected into MongoDB.
+#[tokio::test]
+async fn parties_are_found_by_name_and_orgnr_in_mongodb() {
+    let real = RealStack::new().await;
+    let stack = connect(&real).await;
+    shareholders_ports::conformance::search::parties_are_found_by_name_and_orgnr(
+        YearPorts::of(&stack).stores(),
+        &stack.service(),
+    )
+    .await;
+    real.cleanup().await;
+}
+
 /// A year's read model on MongoDB is verified field by field too: a corrupted stored share
 /// total in a year's holdings is named, and projecting the year again repairs it.
 #[tokio::test]

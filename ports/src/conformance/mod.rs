@@ -5,5 +5,6 @@
 //! Enabled by the `conformance` feature, for tests only.
 
 pub mod graph;
+pub mod search;
 pub mod write;
 pub mod years;

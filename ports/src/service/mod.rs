@@ -426,6 +426,7 @@ impl Service {
 }
 
 mod graph;
+mod search;
 mod years;
 
 pub use graph::{
@@ -433,6 +434,7 @@ pub use graph::{
     GraphRequest, GraphRequestError, GraphView, UltimateHoldingEntry, UltimateHoldingsView,
     UltimateOwnerEntry, UltimateOwnersView,
 };
+pub use search::{MAX_SEARCH_RESULTS, SearchView};
 pub use years::{ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView};
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 mod read_model;
 
+pub(crate) use read_model::index_served_years;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -25,6 +27,10 @@ pub(crate) struct ReadTables {
     pub(crate) organisations: String,
     pub(crate) persons: String,
     pub(crate) holdings: String,
+    /// The FTS5 index of the registered parties' names (migration 0005).
+    pub(crate) search: String,
+    /// The party each row of `search` is, by rowid.
+    pub(crate) search_parties: String,
 }
 
 impl ReadTables {
@@ -33,6 +39,8 @@ impl ReadTables {
             organisations: "read_organisations".to_owned(),
             persons: "read_persons".to_owned(),
             holdings: "read_holdings".to_owned(),
+            search: "read_search".to_owned(),
+            search_parties: "read_search_parties".to_owned(),
         }
     }
 
@@ -43,6 +51,8 @@ impl ReadTables {
             organisations: format!("{prefix}_organisations"),
             persons: format!("{prefix}_persons"),
             holdings: format!("{prefix}_holdings"),
+            search: format!("{prefix}_search"),
+            search_parties: format!("{prefix}_search_parties"),
         }
     }
 }

@@ -39,7 +39,13 @@ async fn shaped_as(conn: &mut SqliteConnection, live: &str, table: &str) -> anyh
 }
 
 async fn drop_tables(conn: &mut SqliteConnection, tables: &ReadTables) -> anyhow::Result<()> {
-    for table in [&tables.holdings, &tables.organisations, &tables.persons] {
+    for table in [
+        &tables.search,
+        &tables.search_parties,
+        &tables.holdings,
+        &tables.organisations,
+        &tables.persons,
+    ] {
         execute(
             conn,
             format!("DROP TABLE IF EXISTS {table}"),
@@ -206,6 +212,7 @@ impl YearReadLoad for SqliteYearReadLoad {
             "index a year's holdings",
         )
         .await?;
+        index_names(conn, &self.tables).await?;
         let previous: Option<i64> =
             sqlx::query_scalar("SELECT generation FROM read_years WHERE year = ?")
                 .bind(self.year)
@@ -218,6 +225,89 @@ impl YearReadLoad for SqliteYearReadLoad {
         }
         writer.commit().await
     }
+}
+
+/// `column` spelt twice, as `shareholders_domain::search_words` spells the Norwegian letters;
+/// the FTS5 tokenizer does the rest of the folding (migration 0005 has the same expression).
+fn folded_name(column: &str) -> String {
+    let spelt = |oe: &str, aa: &str| {
+        format!(
+            "replace(replace(replace(replace(replace(replace(replace({column}, \
+             'Æ', 'ae'), 'æ', 'ae'), 'Ø', '{oe}'), 'ø', '{oe}'), 'Å', '{aa}'), 'å', '{aa}'), \
+             'ß', 'ss')"
+        )
+    };
+    format!("{} || ' ' || {}", spelt("oe", "aa"), spelt("o", "a"))
+}
+
+/// Builds the search index of a year's names (the live register's is kept by the triggers of
+/// migration 0005): a year's tables never change once loaded, so it is built once, whole.
+async fn index_names(conn: &mut SqliteConnection, tables: &ReadTables) -> anyhow::Result<()> {
+    let ReadTables {
+        organisations,
+        persons,
+        search,
+        search_parties,
+        ..
+    } = tables;
+    let organisation_name = folded_name("o.name");
+    let person_name = folded_name("p.name");
+    for (sql, what) in [
+        (
+            format!(
+                "CREATE TABLE {search_parties} (rowid INTEGER PRIMARY KEY, kind TEXT NOT NULL, \
+                 id TEXT NOT NULL, UNIQUE (kind, id))"
+            ),
+            "create a year's search parties",
+        ),
+        (
+            format!(
+                "CREATE VIRTUAL TABLE {search} USING fts5(name, content = '', \
+                 tokenize = 'unicode61 remove_diacritics 2')"
+            ),
+            "create a year's search index",
+        ),
+        (
+            format!(
+                "INSERT INTO {search_parties} (kind, id) \
+                 SELECT 'organization', orgnr FROM {organisations} WHERE registered = 1 \
+                 UNION ALL SELECT 'person', id FROM {persons} WHERE registered = 1"
+            ),
+            "list a year's parties for search",
+        ),
+        (
+            format!(
+                "INSERT INTO {search} (rowid, name) \
+                 SELECT s.rowid, {organisation_name} FROM {search_parties} s \
+                 JOIN {organisations} o ON s.kind = 'organization' AND o.orgnr = s.id \
+                 UNION ALL SELECT s.rowid, {person_name} FROM {search_parties} s \
+                 JOIN {persons} p ON s.kind = 'person' AND p.id = s.id"
+            ),
+            "index a year's names",
+        ),
+    ] {
+        execute(conn, sql, what).await?;
+    }
+    Ok(())
+}
+
+/// Indexes the names of the served years published before search existed.
+pub(crate) async fn index_served_years(store: &SqliteStore) -> anyhow::Result<()> {
+    let unindexed: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT year, generation FROM read_years y WHERE NOT EXISTS \
+         (SELECT 1 FROM sqlite_master WHERE type = 'table' \
+          AND name = 'read_y' || y.year || 'g' || y.generation || '_search_parties')",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .context("listing the years without a search index")?;
+    for (year, generation) in unindexed {
+        let mut writer = store.writer().await?;
+        index_names(&mut writer.tx, &ReadTables::year(year, generation)).await?;
+        writer.commit().await?;
+        tracing::info!(year, "indexed the names of an imported year for search");
+    }
+    Ok(())
 }
 
 async fn insert_companies(

@@ -3,12 +3,14 @@
 //! reports all the invalid ones at once.
 
 mod graph;
+mod search;
 mod years;
 
 pub use graph::{
     BeneficialOwnersOut, ChainLinkOut, ChainOut, GraphEdgeOut, GraphNodeOut, GraphOut,
     UltimateHoldingOut, UltimateHoldingsOut, UltimateOwnerOut, UltimateOwnersOut,
 };
+pub use search::SearchOut;
 pub use years::{
     ChangeOut, ChangesOut, HistoryEntryOut, HistoryOut, HoldingChangeOut, OwnerChangesOut, Span,
     YearOut, YearsOut, rfc3339,

@@ -267,6 +267,79 @@ fn assert_close(actual: f64, expected: f64, what: &str) {
 }
 
 /// Checks every figure the 20 sample rows determine, reading with `?min_position=`.
+/// The names a search of the loaded sample finds, best first, with its `total_matches`.
+async fn searched(api: &Api, query: &str) -> (Vec<(String, String)>, u64) {
+    let found = api.get_ok(&format!("/api/search?{query}")).await;
+    let names = found["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().expect("kind").to_owned(),
+                r["name"].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect();
+    (
+        names,
+        found["total_matches"].as_u64().expect("total_matches"),
+    )
+}
+
+/// Search over the live register of the sample: word prefixes, Norwegian letters, a kind, an
+/// orgnr, the ranking.
+async fn check_search(api: &Api, wait: &str) {
+    let org = |name: &str| ("organization".to_owned(), name.to_owned());
+    let person = |name: &str| ("person".to_owned(), name.to_owned());
+    assert_eq!(
+        searched(api, &format!("q=tvist&{wait}")).await,
+        (vec![org("TVIST 1 AS"), org("TVIST 5 AS")], 2)
+    );
+    assert_eq!(
+        searched(api, &format!("q=Tvist+5+AS&{wait}")).await.0,
+        [org("TVIST 5 AS")]
+    );
+    assert_eq!(
+        searched(api, &format!("q=sorli&{wait}")).await.0,
+        [person("SØRLI NINA CAMILLA HAGEN")],
+        "ø typed as o"
+    );
+    assert_eq!(
+        searched(api, &format!("q=r%C3%A5dhus&{wait}")).await.0,
+        [org("RÅDHUSGATEN 24 AS")],
+        "å typed as å"
+    );
+    assert_eq!(
+        searched(api, &format!("q=hagen&kind=person&{wait}")).await,
+        (
+            vec![
+                person("HAGEN CARL ERIK"),
+                person("HAGEN STEIN ERIK"),
+                person("KJOS CAROLINE MARIE HAGEN"),
+                person("SØRLI NINA CAMILLA HAGEN"),
+            ],
+            4
+        ),
+        "shorter names first (folded: SØRLI is soerli), then by name"
+    );
+    assert_eq!(
+        searched(api, &format!("q=891+450+052&{wait}")).await.0,
+        [org("CANICA EIENDOM AS")],
+        "an orgnr written in groups"
+    );
+    let (canica, total) = searched(api, &format!("q=canica&size=2&page=2&{wait}")).await;
+    assert_eq!(
+        (canica, total),
+        (vec![org("CANICA EIENDOM 2 AS")], 3),
+        "a page"
+    );
+    assert_eq!(
+        searched(api, &format!("q=nobody&{wait}")).await,
+        (vec![], 0)
+    );
+}
+
 pub async fn check_sample(api: &Api, position: u64) {
     let rows = sample_rows();
     let wait = format!("min_position={position}");
@@ -339,6 +412,8 @@ pub async fn check_sample(api: &Api, position: u64) {
         assert_eq!(summary["registered_shares"], registered);
         assert_eq!(summary["number_of_owners"], by_owner.len());
     }
+
+    check_search(api, &wait).await;
 
     // The acceptance figures.
     let owners = api.get_ok(&format!("/api/891450052/owners?{wait}")).await;
