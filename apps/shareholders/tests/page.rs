@@ -6,10 +6,14 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use support::{Api, embedded, load_sample};
+use shareholders::cli::ImportArgs;
+use shareholders::commands::import;
+use shareholders::serve::start;
+use support::{Api, embedded, embedded_storage, load_sample, local, sample_path};
 
 /// A company whose name, and whose owner's name, are markup.
 const INJECTION: &str = "910000004";
@@ -133,33 +137,15 @@ fn assert_error_page(report: &Value, status: u16, heading: &str, excerpt: &str) 
     );
 }
 
-#[tokio::test]
-async fn the_pages_show_the_register_in_a_real_browser() {
-    let (running, _dir) = embedded().await;
-    let api = Api::new(running.addr);
-    load_sample(&api).await;
-    let position = register_injection(&api).await;
-    // The pages read without min_position: wait until the read model has every write.
-    api.get_ok(&format!("/api/{INJECTION}/owners?min_position={position}"))
-        .await;
-
-    let artifacts = workspace().join("target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).expect("the artifacts folder");
-    let screenshot = artifacts.join("company-page.png");
-    let _ = std::fs::remove_file(&screenshot);
+/// Runs `tests/page/browser.py` against the service behind `api`, and answers its report.
+async fn browse(api: &Api, args: &[&str]) -> Value {
     let script = workspace().join("apps/shareholders/tests/page/browser.py");
     let started = std::time::Instant::now();
     let output = tokio::process::Command::new("python3")
         .arg("-B")
         .arg(&script)
-        .args([
-            "--base",
-            &api.base,
-            "--injection",
-            INJECTION,
-            "--screenshot",
-        ])
-        .arg(&screenshot)
+        .args(args)
+        .args(["--base", &api.base])
         .kill_on_drop(true)
         .output()
         .await
@@ -177,10 +163,38 @@ async fn the_pages_show_the_register_in_a_real_browser() {
         )
     });
     eprintln!(
-        "browser run: {:.1} s in chromium {}",
+        "browser run {}: {:.1} s in chromium {}",
+        args[0],
         started.elapsed().as_secs_f64(),
         report["chromium"]
     );
+    report
+}
+
+#[tokio::test]
+async fn the_pages_show_the_register_in_a_real_browser() {
+    let (running, _dir) = embedded().await;
+    let api = Api::new(running.addr);
+    load_sample(&api).await;
+    let position = register_injection(&api).await;
+    // The pages read without min_position: wait until the read model has every write.
+    api.get_ok(&format!("/api/{INJECTION}/owners?min_position={position}"))
+        .await;
+
+    let artifacts = workspace().join("target/test-artifacts");
+    let screenshot = artifacts.join("company-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let report = browse(
+        &api,
+        &[
+            "sample",
+            "--injection",
+            INJECTION,
+            "--artifacts",
+            artifacts.to_str().expect("a UTF-8 path"),
+        ],
+    )
+    .await;
 
     // Search: /?q=tvist opens with results, each a link to its party's page.
     let search = &report["search"];
@@ -389,5 +403,81 @@ async fn the_pages_show_the_register_in_a_real_browser() {
         png.len()
     );
 
+    running.stop().await.expect("clean shutdown");
+}
+
+/// The sample as the register of 2023, and as that of 2024 where HAGEN STEIN ERIK holds 2
+/// A-shares of TVIST 1 AS instead of 3.
+fn two_years(dir: &Path) -> [PathBuf; 2] {
+    let sample = std::fs::read_to_string(sample_path()).expect("the sample");
+    let sold = sample.replace(
+        "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;NOR;3;120",
+        "988844322;TVIST 1 AS;A-aksjer;HAGEN STEIN ERIK;1956;0790 OSLO;NOR;2;120",
+    );
+    assert_ne!(sold, sample, "the sample has the line");
+    let files = [
+        dir.join("aksjeeiebok__2023.csv"),
+        dir.join("aksjeeiebok__2024.csv"),
+    ];
+    std::fs::write(&files[0], &sample).expect("2023 written");
+    std::fs::write(&files[1], &sold).expect("2024 written");
+    files
+}
+
+#[tokio::test]
+async fn the_company_page_chooses_a_year_and_shows_the_changes_since_the_one_before() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = embedded_storage(&dir.path().join("data"));
+    for file in two_years(dir.path()) {
+        let args = ImportArgs {
+            file,
+            year: None,
+            rejects: None,
+            batch: 7,
+            no_rebuild: false,
+        };
+        let code = import(&storage, args).await.expect("imports");
+        assert_eq!(code, ExitCode::SUCCESS);
+    }
+    let running = start(&storage, local()).await.expect("starts");
+    let api = Api::new(running.addr);
+
+    let report = browse(&api, &["years"]).await;
+    assert_clean(&report, "years");
+    assert_eq!(
+        report["options"],
+        json!([
+            ["", "the live register"],
+            ["2024", "2024"],
+            ["2023", "2023"]
+        ])
+    );
+    // The live register is 2024's: its changes are those since 2023.
+    assert_eq!(report["changes_heading"], "Changes from 2023 to 2024");
+    let changes = cells(&report["changes"]);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0][..3], ["HAGEN STEIN ERIK", "decreased", "3 → 2"]);
+    assert!(changes[0][3].starts_with("2.5 % → 1.666"), "{changes:?}");
+
+    // Choosing 2023 opens the page of that year, whose links stay in it.
+    let chosen = &report["chosen"];
+    assert_eq!(chosen["selected"], "2023");
+    assert_eq!(chosen["facts"]["Register"], "of 2023");
+    let hagen = cells(&chosen["owners"])
+        .into_iter()
+        .find(|row| row[0] == "HAGEN STEIN ERIK")
+        .expect("an owner in 2023");
+    assert_eq!(hagen[3], "3");
+    let links = strings(&chosen["owner_links"]);
+    assert_eq!(links.len(), 2);
+    assert!(
+        links.iter().all(|link| link.ends_with("?year=2023")),
+        "{links:?}"
+    );
+    assert_eq!(
+        chosen["changes_heading"],
+        Value::Null,
+        "no year before 2023"
+    );
     running.stop().await.expect("clean shutdown");
 }

@@ -5,8 +5,12 @@ version scripts/test installs); no browser is downloaded. This script only obser
 reports: apps/shareholders/tests/page.rs asserts on the report. It exits non-zero, saying why,
 when playwright or chromium is missing or a page never becomes ready.
 
-    python3 browser.py --base http://127.0.0.1:8080 --injection 910000004 \
-        --screenshot target/test-artifacts/company-page.png
+    python3 browser.py sample --base http://127.0.0.1:8080 --injection 910000004 \
+        --artifacts target/test-artifacts
+    python3 browser.py years --base http://127.0.0.1:8080
+
+`sample` expects the register sample loaded through the API plus a company with a hostile
+name; `years` expects the sample imported as two years.
 """
 
 import argparse
@@ -82,11 +86,13 @@ def wait_for_table(page, section):
     )
 
 
-def settled_search(page):
-    """Waits until the search shows results or says why not."""
+def settled_search(page, query):
+    """Waits until the search for `query` shows its results or says why it has none."""
     page.wait_for_function(
-        "() => document.querySelector('#results li') || "
-        "!['', 'Searching…'].includes(document.getElementById('search-status').textContent)",
+        "q => { const status = document.getElementById('search-status').textContent;"
+        " return status.includes(`“${q}”`) || status.startsWith('The search failed')"
+        " || status.startsWith('Not a search'); }",
+        arg=query,
         timeout=WAIT_MS,
     )
     return {
@@ -97,12 +103,13 @@ def settled_search(page):
     }
 
 
-def search(browser, base):
+def search(browser, base, screenshot):
     watched = Watched(browser)
     page = watched.page
     page.goto(f"{base}/?q=tvist")
-    report = settled_search(page)
+    report = settled_search(page, "tvist")
     report["input"] = page.input_value("#q")
+    page.screenshot(path=screenshot, full_page=True)
     report["errors"] = watched.errors
     page.close()
     return report
@@ -115,7 +122,7 @@ def keyboard(browser, base):
     page.goto(f"{base}/")
     focused_at_start = page.evaluate("document.activeElement.id")
     page.keyboard.type("tvist 1", delay=40)
-    typed = settled_search(page)
+    typed = settled_search(page, "tvist 1")
     page.keyboard.press("Tab")
     focused = page.evaluate(
         "({href: document.activeElement.getAttribute('href'),"
@@ -196,7 +203,6 @@ def company(browser, base, orgnr, screenshot=None, viewport=None):
         ),
     }
     if screenshot:
-        os.makedirs(os.path.dirname(screenshot) or ".", exist_ok=True)
         page.screenshot(path=screenshot, full_page=True)
     report["dialogs"] = watched.dialogs
     report["errors"] = watched.errors
@@ -241,30 +247,83 @@ def error_page(browser, base, path):
     return report
 
 
+def years(browser, base):
+    """The year selector of TVIST 1 AS, the changes since the previous year, and a year chosen."""
+    watched = Watched(browser)
+    page = watched.page
+    page.goto(f"{base}/company/{TVIST_1}")
+    page.wait_for_selector("#years:not([hidden])", timeout=WAIT_MS)
+    wait_for_table(page, "changes")
+    report = {
+        "options": page.eval_on_selector_all(
+            "#year option", "options => options.map(o => [o.value, o.textContent])"
+        ),
+        "changes_heading": page.text_content("#changes h3"),
+        "changes": table(page, "changes"),
+    }
+    page.select_option("#year", "2023")
+    page.wait_for_url("**/company/988844322?year=2023", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('name').textContent !== ''", timeout=WAIT_MS)
+    wait_for_table(page, "owners")
+    report["chosen"] = {
+        "selected": page.input_value("#year"),
+        "facts": definitions(page, "#facts"),
+        "owners": table(page, "owners"),
+        "owner_links": page.eval_on_selector_all(
+            "#owners tbody a", "links => links.map(a => a.getAttribute('href'))"
+        ),
+        "changes_heading": page.evaluate("document.querySelector('#changes h3')?.textContent ?? null"),
+    }
+    report["errors"] = watched.errors
+    report["dialogs"] = watched.dialogs
+    page.close()
+    return report
+
+
+def sample(browser, args):
+    report = {}
+    artifacts = args.artifacts
+    os.makedirs(artifacts, exist_ok=True)
+    report["search"] = search(browser, args.base, os.path.join(artifacts, "search-page.png"))
+    report["keyboard"] = keyboard(browser, args.base)
+    report["company"] = company(
+        browser, args.base, COMPANY, screenshot=os.path.join(artifacts, "company-page.png")
+    )
+    report["phone"] = company(
+        browser,
+        args.base,
+        COMPANY,
+        screenshot=os.path.join(artifacts, "company-page-phone.png"),
+        viewport={"width": 390, "height": 844},
+    )
+    report["foreign_owned"] = company(browser, args.base, FOREIGN_OWNED)
+    report["tvist_1"] = company(browser, args.base, TVIST_1)
+    report["injection"] = company(browser, args.base, args.injection)
+    report["person"] = person_from(browser, args.base, "HAGEN STEIN ERIK")
+    report["unknown"] = error_page(browser, args.base, "/company/123456785")
+    report["check_digit"] = error_page(browser, args.base, "/company/891450051")
+    return report
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("scenario", choices=["sample", "years"])
     parser.add_argument("--base", required=True)
-    parser.add_argument("--injection", required=True, help="the orgnr of the company with a hostile name")
-    parser.add_argument("--screenshot", required=True)
+    parser.add_argument("--injection", help="sample: the orgnr of the company with a hostile name")
+    parser.add_argument("--artifacts", help="sample: the folder for the screenshots")
     parser.add_argument("--chromium", default=os.environ.get("SHAREHOLDERS_TEST_CHROMIUM", "/usr/bin/chromium"))
     args = parser.parse_args()
+    if args.scenario == "sample" and not (args.injection and args.artifacts):
+        parser.error("sample needs --injection and --artifacts")
     if not os.access(args.chromium, os.X_OK):
         sys.exit(f"chromium is not installed at {args.chromium}; scripts/test installs it")
     started = time.monotonic()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, headless=True)
-        report = {"chromium": browser.version}
-        report["search"] = search(browser, args.base)
-        report["keyboard"] = keyboard(browser, args.base)
-        report["company"] = company(browser, args.base, COMPANY, screenshot=args.screenshot)
-        report["phone"] = company(browser, args.base, COMPANY, viewport={"width": 390, "height": 844})
-        report["foreign_owned"] = company(browser, args.base, FOREIGN_OWNED)
-        report["tvist_1"] = company(browser, args.base, TVIST_1)
-        report["injection"] = company(browser, args.base, args.injection)
-        report["person"] = person_from(browser, args.base, "HAGEN STEIN ERIK")
-        report["unknown"] = error_page(browser, args.base, "/company/123456785")
-        report["check_digit"] = error_page(browser, args.base, "/company/891450051")
+        version = browser.version
+        report = sample(browser, args) if args.scenario == "sample" else years(browser, args.base)
         browser.close()
+    report["chromium"] = version
     report["seconds"] = round(time.monotonic() - started, 1)
     json.dump(report, sys.stdout)
 
