@@ -353,6 +353,19 @@ async fn the_pages_show_the_register_in_a_real_browser() {
         "{tvist}"
     );
 
+    // TVIST 1 AS's graph stops at 3 levels each way, before CANICA EIENDOM AS's holdings: the
+    // page says so, and draws more when asked.
+    let first = &tvist["graph"];
+    assert_graph_is_the_apis(first, "TVIST 1 AS");
+    assert_eq!(first["api_truncated"], true, "{first}");
+    let further = &tvist["graph_drawn_further"];
+    assert_graph_is_the_apis(further, "TVIST 1 AS drawn further");
+    assert_eq!(further["api_truncated"], false, "{further}");
+    assert!(
+        further["svg_nodes"].as_array().map(Vec::len) > first["svg_nodes"].as_array().map(Vec::len),
+        "{further}"
+    );
+
     // A person's page, reached from an owners table.
     let person = &report["person"];
     assert_clean(person, "person");

@@ -119,7 +119,6 @@ async function graph(name, size) {
         + `(at most ${count(size.limit)}, ${size.depth} levels each way); the tables list every owner and holding. `,
       size === GRAPH.first ? more : '');
     }
-    container.dataset.drawn = 'true';
   } catch (error) {
     show(container, el('p', { class: 'status' }, `Could not draw the graph: ${error.message}`));
   } finally {

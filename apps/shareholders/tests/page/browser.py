@@ -158,8 +158,6 @@ def company(browser, base, orgnr, screenshot=None, viewport=None):
     page.wait_for_function(
         "() => document.querySelector('#beneficial-list').children.length > 0", timeout=WAIT_MS
     )
-    source = page.get_attribute("#graph", "data-source")
-    drawn = api(base, source)
     report = {
         "status": response.status,
         "content_security_policy": response.headers.get("content-security-policy"),
@@ -175,27 +173,7 @@ def company(browser, base, orgnr, screenshot=None, viewport=None):
         "holdings": table(page, "holdings"),
         "ultimate_owners": table(page, "ultimate"),
         "beneficial": page.text_content("#beneficial-list"),
-        "graph": {
-            "source": source,
-            "svg_nodes": page.eval_on_selector_all(
-                "#graph svg g.node", "nodes => nodes.map(n => n.dataset.id)"
-            ),
-            "svg_node_names": page.eval_on_selector_all(
-                "#graph svg g.node title", "titles => titles.map(t => t.textContent)"
-            ),
-            "svg_edges": page.eval_on_selector_all(
-                "#graph svg g.edge",
-                "edges => edges.map(e => [e.dataset.from, e.dataset.to,"
-                " e.querySelector('text').textContent])",
-            ),
-            "links": page.eval_on_selector_all(
-                "#graph svg g.node a", "links => links.map(a => a.getAttribute('href'))"
-            ),
-            "truncated_notice_shown": page.is_visible("#graph-truncated"),
-            "api_nodes": [node["id"] for node in drawn["nodes"]],
-            "api_edges": [[edge["from"], edge["to"], edge["percentage"]] for edge in drawn["edges"]],
-            "api_truncated": drawn["truncated"],
-        },
+        "graph": graph_report(page, base),
         "scripts_in_document": page.evaluate("document.scripts.length"),
         "images_in_main": page.evaluate("document.querySelectorAll('main img').length"),
         "horizontal_overflow": page.evaluate(
@@ -204,10 +182,48 @@ def company(browser, base, orgnr, screenshot=None, viewport=None):
     }
     if screenshot:
         page.screenshot(path=screenshot, full_page=True)
+    if report["graph"]["truncated_notice_shown"]:
+        report["graph_drawn_further"] = draw_more(page, base)
     report["dialogs"] = watched.dialogs
     report["errors"] = watched.errors
     page.close()
     return report
+
+
+def graph_report(page, base):
+    """The graph drawn (its nodes, and its edges with their labels) and the API's graph at the
+    address the page drew it from."""
+    source = page.get_attribute("#graph", "data-source")
+    drawn = api(base, source)
+    return {
+        "source": source,
+        "svg_nodes": page.eval_on_selector_all("#graph svg g.node", "nodes => nodes.map(n => n.dataset.id)"),
+        "svg_node_names": page.eval_on_selector_all(
+            "#graph svg g.node title", "titles => titles.map(t => t.textContent)"
+        ),
+        "svg_edges": page.eval_on_selector_all(
+            "#graph svg g.edge",
+            "edges => edges.map(e => [e.dataset.from, e.dataset.to, e.querySelector('text').textContent])",
+        ),
+        "links": page.eval_on_selector_all("#graph svg g.node a", "links => links.map(a => a.getAttribute('href'))"),
+        "truncated_notice_shown": page.is_visible("#graph-truncated"),
+        "api_nodes": [node["id"] for node in drawn["nodes"]],
+        "api_edges": [[edge["from"], edge["to"], edge["percentage"]] for edge in drawn["edges"]],
+        "api_truncated": drawn["truncated"],
+    }
+
+
+def draw_more(page, base):
+    """Asks a truncated graph for more, and reports the graph drawn then with the API's."""
+    first = page.get_attribute("#graph", "data-source")
+    page.click("#graph-truncated button")
+    page.wait_for_function(
+        "first => document.getElementById('graph').dataset.source !== first"
+        " && !document.getElementById('graph').hasAttribute('aria-busy')",
+        arg=first,
+        timeout=WAIT_MS,
+    )
+    return graph_report(page, base)
 
 
 def person_from(browser, base, name):
