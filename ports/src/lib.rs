@@ -45,8 +45,8 @@ pub use service::{
     UltimateHoldingEntry, UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
 };
 pub use snapshot::{
-    CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot,
-    SnapshotBatch, diff,
+    CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, SearchField,
+    Snapshot, SnapshotBatch, diff,
 };
 pub use write::{
     Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,

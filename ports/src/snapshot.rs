@@ -6,7 +6,7 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
-use shareholders_domain::{OwnerKind, Position};
+use shareholders_domain::{OwnerKind, Position, search_words};
 
 use crate::{CompanyRecord, HoldingRecord, PersonRecord};
 
@@ -18,12 +18,37 @@ pub struct CompanySnapshot {
     pub version: u64,
     /// The organisation's version as an owner (see `OwnerState::version`).
     pub owner_version: u64,
+    /// The search words and name length the store keeps of its own (see [`SearchField`]).
+    pub search: Option<SearchField>,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct PersonSnapshot {
     pub record: PersonRecord,
     pub owner_version: u64,
+    /// As [`CompanySnapshot::search`].
+    pub search: Option<SearchField>,
+}
+
+/// What a read model stores to find a party by search, when it keeps its own copy (MongoDB's
+/// `search` field): the name's [`search_words`] and its length in characters. `None` where
+/// nothing of it is stored (the write model) or an index derives it from the name in the
+/// same transaction (SQLite's FTS5 triggers); `verify` then compares what the name makes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SearchField {
+    pub words: Vec<String>,
+    pub length: u64,
+}
+
+impl SearchField {
+    /// What a party named `name` has.
+    #[must_use]
+    pub fn of(name: &str) -> Self {
+        Self {
+            words: search_words(name),
+            length: name.chars().count() as u64,
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -174,7 +199,12 @@ fn company_fields(c: &CompanySnapshot) -> Fields {
         ("foreign_owner_count", text(&r.foreign_owner_count)),
         ("holding_count", text(&r.holding_count)),
         ("classes", text(&r.classes)),
+        ("search", search(c.search.as_ref(), o.name().as_str())),
     ]
+}
+
+fn search(stored: Option<&SearchField>, name: &str) -> String {
+    text(&stored.cloned().unwrap_or_else(|| SearchField::of(name)))
 }
 
 fn person_fields(p: &PersonSnapshot) -> Fields {
@@ -186,6 +216,7 @@ fn person_fields(p: &PersonSnapshot) -> Fields {
         ("place", text(&person.place())),
         ("country", text(&person.country())),
         ("holding_count", text(&p.record.holding_count)),
+        ("search", search(p.search.as_ref(), person.name().as_str())),
     ]
 }
 

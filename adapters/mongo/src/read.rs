@@ -85,17 +85,10 @@ pub(crate) fn company_snapshot(doc: &Document) -> anyhow::Result<CompanySnapshot
             },
             version: codec::get_opt_u64(doc, "version")?.unwrap_or(0),
             owner_version: codec::get_opt_u64(doc, "owner_version")?.unwrap_or(0),
+            search: Some(crate::search::read_search_field(doc)),
         })
     };
     read().with_context(|| format!("reading organisation {orgnr}"))
-}
-
-/// [`company_snapshot`], for the whole-model comparisons of `verify`: a document whose search
-/// words do not fit its name is refused too.
-pub(crate) fn checked_company_snapshot(doc: &Document) -> anyhow::Result<CompanySnapshot> {
-    crate::search::check_search_field(doc)
-        .with_context(|| format!("organisation {}", doc.get_str("_id").unwrap_or("?")))?;
-    company_snapshot(doc)
 }
 
 pub(crate) fn person_snapshot(doc: &Document) -> anyhow::Result<PersonSnapshot> {
@@ -107,16 +100,10 @@ pub(crate) fn person_snapshot(doc: &Document) -> anyhow::Result<PersonSnapshot> 
                 holding_count: codec::get_opt_u64(doc, "holding_count")?.unwrap_or(0),
             },
             owner_version: codec::get_opt_u64(doc, "owner_version")?.unwrap_or(0),
+            search: Some(crate::search::read_search_field(doc)),
         })
     };
     read().with_context(|| format!("reading person {id}"))
-}
-
-/// [`person_snapshot`], with the check of [`checked_company_snapshot`].
-pub(crate) fn checked_person_snapshot(doc: &Document) -> anyhow::Result<PersonSnapshot> {
-    crate::search::check_search_field(doc)
-        .with_context(|| format!("person {}", doc.get_str("_id").unwrap_or("?")))?;
-    person_snapshot(doc)
 }
 
 impl MongoReadModel {

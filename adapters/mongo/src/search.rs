@@ -1,7 +1,8 @@
 //! Search by name or orgnr ([`ReadStore::search`](shareholders_ports::ReadStore::search)):
 //! every organisation's and person's document carries its name's search words (folded by
 //! [`shareholders_domain::search_words`]) and the name's length, written with the profile, and
-//! a multikey index on the words answers a word prefix as an index range.
+//! a multikey index on the words answers a word prefix as an index range. The snapshot reads
+//! the field back, so `verify` compares it with what the name makes.
 
 use anyhow::Context as _;
 use futures::stream::TryStreamExt as _;
@@ -9,8 +10,8 @@ use mongodb::Collection;
 use mongodb::IndexModel;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::IndexOptions;
-use shareholders_domain::{OwnerKind, OwnerProfile, OwnerRef, SearchQuery, search_words};
-use shareholders_ports::SearchMatches;
+use shareholders_domain::{OwnerKind, OwnerProfile, OwnerRef, SearchQuery};
+use shareholders_ports::{SearchField, SearchMatches};
 
 use crate::MongoReadModel;
 use crate::codec;
@@ -20,20 +21,28 @@ const SEARCH: &str = "search";
 
 /// The `search` field of a party named `name`.
 pub(crate) fn search_field(name: &str) -> Document {
-    let length = i64::try_from(name.chars().count()).unwrap_or(i64::MAX);
-    doc! { "words": search_words(name), "length": length }
+    let SearchField { words, length } = SearchField::of(name);
+    doc! { "words": words, "length": i64::try_from(length).unwrap_or(i64::MAX) }
 }
 
-/// Whether a document's `search` field is what its name makes it; a snapshot refuses one
-/// that is not, so that `verify` sees a corrupted or missing search field.
-pub(crate) fn check_search_field(doc: &Document) -> anyhow::Result<()> {
-    let name = codec::get_str(doc, "name")?;
+/// A document's `search` field as stored; a missing or malformed one reads as no words and
+/// no length, so that `verify` names it.
+pub(crate) fn read_search_field(doc: &Document) -> SearchField {
     let stored = doc.get_document(SEARCH).ok();
-    anyhow::ensure!(
-        stored == Some(&search_field(name)),
-        "its search words {stored:?} are not those of its name {name:?}"
-    );
-    Ok(())
+    let words = stored
+        .and_then(|s| s.get_array("words").ok())
+        .map(|words| {
+            words
+                .iter()
+                .map(|w| w.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let length = stored
+        .and_then(|s| s.get_i64("length").ok())
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or_default();
+    SearchField { words, length }
 }
 
 /// The index of the search words, on the organisations' and the persons' collections.
@@ -222,12 +231,15 @@ mod tests {
     }
 
     #[test]
-    fn a_search_field_that_does_not_fit_the_name_is_refused() {
-        let mut doc = doc! { "name": "TVIST 5 AS", SEARCH: search_field("TVIST 5 AS") };
-        assert!(check_search_field(&doc).is_ok());
-        doc.insert(SEARCH, search_field("TVIST 6 AS"));
-        assert!(check_search_field(&doc).is_err());
-        doc.remove(SEARCH);
-        assert!(check_search_field(&doc).is_err());
+    fn a_search_field_reads_back_and_a_missing_one_reads_as_empty() {
+        let doc = doc! { "name": "TVIST 5 AS", SEARCH: search_field("TVIST 5 AS") };
+        assert_eq!(read_search_field(&doc), SearchField::of("TVIST 5 AS"));
+        assert_eq!(
+            read_search_field(&doc! { "name": "TVIST 5 AS" }),
+            SearchField {
+                words: vec![],
+                length: 0
+            }
+        );
     }
 }

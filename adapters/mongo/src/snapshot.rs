@@ -12,8 +12,7 @@ use shareholders_ports::{CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snaps
 use crate::MongoReadModel;
 use crate::codec::{self, int};
 use crate::read::{
-    CompanyTotals, checked_company_snapshot, checked_person_snapshot, holding_record,
-    totals_projection,
+    CompanyTotals, company_snapshot, holding_record, person_snapshot, totals_projection,
 };
 
 /// The read model's whole state: organisations by orgnr, persons by id, holdings by company,
@@ -114,7 +113,7 @@ impl Snapshot for MongoSnapshot {
             doc! { "registered": true },
             None,
         )
-        .map(|doc| doc.and_then(|doc| checked_company_snapshot(&doc)))
+        .map(|doc| doc.and_then(|doc| company_snapshot(&doc)))
         .boxed()
     }
 
@@ -124,7 +123,7 @@ impl Snapshot for MongoSnapshot {
             doc! { "registered": true },
             None,
         )
-        .map(|doc| doc.and_then(|doc| checked_person_snapshot(&doc)))
+        .map(|doc| doc.and_then(|doc| person_snapshot(&doc)))
         .boxed()
     }
 

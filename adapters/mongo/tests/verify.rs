@@ -38,6 +38,10 @@ fn named(difference: &Difference) -> (String, String, String) {
 #[case::organisation_gone("organisations", "{c}", None, "organisation", "missing")]
 #[case::person_name("persons", "alice", Some(doc! {"$set": {"name": "NOBODY"}}), "person", "name")]
 #[case::person_country("persons", "bob", Some(doc! {"$set": {"country": "NO"}}), "person", "country")]
+#[case::organisation_search_words("organisations", "{b}", Some(doc! {"$set": {"search.words": ["other"]}}), "organisation", "search")]
+#[case::organisation_search_length("organisations", "{a}", Some(doc! {"$set": {"search.length": 1_i64}}), "organisation", "search")]
+#[case::organisation_search_gone("organisations", "{c}", Some(doc! {"$unset": {"search": ""}}), "organisation", "search")]
+#[case::person_search_words("persons", "alice", Some(doc! {"$set": {"search.words": []}}), "person", "search")]
 #[case::person_holding_count("persons", "carol", Some(doc! {"$set": {"holding_count": 4_i64}}), "person", "holding_count")]
 #[tokio::test]
 async fn a_corrupted_field_is_named_and_a_rebuild_repairs_it(

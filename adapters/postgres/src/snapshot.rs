@@ -92,6 +92,7 @@ pub(crate) fn company(row: &PgRow) -> anyhow::Result<CompanySnapshot> {
         },
         version: to_u64(row.try_get("version")?, "version")?,
         owner_version: to_u64(row.try_get("owner_version")?, "owner version")?,
+        search: None,
     })
 }
 
@@ -111,6 +112,7 @@ pub(crate) fn person(row: &PgRow) -> anyhow::Result<PersonSnapshot> {
             holding_count: to_u64(row.try_get("holding_count")?, "holding count")?,
         },
         owner_version: to_u64(row.try_get("owner_version")?, "owner version")?,
+        search: None,
     })
 }
 

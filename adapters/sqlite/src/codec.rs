@@ -134,6 +134,7 @@ pub(crate) fn company(row: &SqliteRow) -> anyhow::Result<CompanySnapshot> {
         },
         version: count(row.try_get("version")?)?,
         owner_version: count(row.try_get("owner_version")?)?,
+        search: None,
     })
 }
 
@@ -154,6 +155,7 @@ pub(crate) fn person(row: &SqliteRow) -> anyhow::Result<PersonSnapshot> {
             holding_count: count(row.try_get("holding_count")?)?,
         },
         owner_version: count(row.try_get("owner_version")?)?,
+        search: None,
     })
 }
 

@@ -18,7 +18,7 @@ use shareholders_domain::{
 use shareholders_mongo::MongoReadModel;
 use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, HoldingSnapshot, PersonRecord, PersonSnapshot,
-    Snapshot,
+    SearchField, Snapshot,
 };
 
 /// The server's URI: `SHAREHOLDERS_TEST_MONGODB_URI`, or a SecantusDB started once for this
@@ -336,6 +336,7 @@ impl WriteModel {
                     },
                     version: *version,
                     owner_version: owner.version,
+                    search: Some(SearchField::of(organisation.name().as_str())),
                 }
             })
             .collect();
@@ -350,6 +351,7 @@ impl WriteModel {
                         holding_count: owner.holding_count,
                     },
                     owner_version: owner.version,
+                    search: Some(SearchField::of(person.name().as_str())),
                 }
             })
             .collect();
