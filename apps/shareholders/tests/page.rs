@@ -13,12 +13,14 @@ use serde_json::{Value, json};
 use shareholders::cli::ImportArgs;
 use shareholders::commands::import;
 use shareholders::serve::start;
-use support::{Api, embedded, embedded_storage, load_sample, local, sample_path};
+use support::{Api, buy, embedded, embedded_storage, load_sample, local, sample_path};
 
 /// A company whose name, and whose owner's name, are markup.
 const INJECTION: &str = "910000004";
 const SCRIPT_NAME: &str = "<script>alert(1)</script>";
 const IMAGE_NAME: &str = "<img src=x onerror=alert(2)>";
+/// A company with more owners than a page of the owners table holds (25).
+const MANY_OWNERS: &str = "910000012";
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,8 +31,8 @@ fn workspace() -> PathBuf {
 }
 
 /// Registers the hostile company: a person called like an image tag owns 60 %, TVIST 1 AS
-/// 40 %. Returns the last position.
-async fn register_injection(api: &Api) -> u64 {
+/// 40 %.
+async fn register_injection(api: &Api) {
     let (status, body) = api
         .post(
             "/api/organization/",
@@ -45,19 +47,35 @@ async fn register_injection(api: &Api) -> u64 {
         )
         .await;
     assert_eq!(status, 201, "{person}");
-    let mut position = 0;
     for (owner, shares) in [
         (json!({"kind": "person", "id": person["id"]}), 60),
         (json!({"kind": "organization", "id": "988844322"}), 40),
     ] {
-        let (status, body) = api
+        buy(api, INJECTION, &owner, shares).await;
+    }
+}
+
+/// Registers MANY_OWNERS, owned by 30 persons: OWNER 1 holds 1 share, OWNER 30 holds 30.
+/// Returns the last position.
+async fn register_many_owners(api: &Api) -> u64 {
+    let (status, body) = api
+        .post(
+            "/api/organization/",
+            &json!({"orgnr": MANY_OWNERS, "name": "MANGE EIERE AS", "total_shares": 465}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut position = 0;
+    for n in 1..=30_u64 {
+        let (status, person) = api
             .post(
-                "/api/share/",
-                &json!({"company": INJECTION, "owner": owner, "share_class": "A-aksjer", "shares": shares}),
+                "/api/person/",
+                &json!({"name": format!("OWNER {n}"), "country": "NO"}),
             )
             .await;
-        assert_eq!(status, 201, "{body}");
-        position = body["position"].as_u64().expect("a position");
+        assert_eq!(status, 201, "{person}");
+        let owner = json!({"kind": "person", "id": person["id"]});
+        position = buy(api, MANY_OWNERS, &owner, n).await;
     }
     position
 }
@@ -176,7 +194,8 @@ async fn the_pages_show_the_register_in_a_real_browser() {
     let (running, _dir) = embedded().await;
     let api = Api::new(running.addr);
     load_sample(&api).await;
-    let position = register_injection(&api).await;
+    register_injection(&api).await;
+    let position = register_many_owners(&api).await;
     // The pages read without min_position: wait until the read model has every write.
     api.get_ok(&format!("/api/{INJECTION}/owners?min_position={position}"))
         .await;
@@ -190,6 +209,8 @@ async fn the_pages_show_the_register_in_a_real_browser() {
             "sample",
             "--injection",
             INJECTION,
+            "--many-owners",
+            MANY_OWNERS,
             "--artifacts",
             artifacts.to_str().expect("a UTF-8 path"),
         ],
@@ -391,6 +412,30 @@ async fn the_pages_show_the_register_in_a_real_browser() {
     assert!(
         cells(&person["ultimate_holdings"]).len() > direct.len(),
         "through CANICA INVESTOR AS the person owns more: {person}"
+    );
+
+    // The owners table is paged: 25 owners, largest first, then the other 5.
+    let paging = &report["paging"];
+    assert_clean(paging, "paging");
+    let first: Vec<String> = cells(&paging["first"]["rows"])
+        .iter()
+        .map(|row| row[0].clone())
+        .collect();
+    let expected: Vec<String> = (6..=30).rev().map(|n| format!("OWNER {n}")).collect();
+    assert_eq!(first, expected);
+    assert_eq!(paging["first"]["pager"], "← PreviousPage 1 of 2Next →");
+    let second: Vec<String> = cells(&paging["second"]["rows"])
+        .iter()
+        .map(|row| row[0].clone())
+        .collect();
+    assert_eq!(
+        second,
+        ["OWNER 5", "OWNER 4", "OWNER 3", "OWNER 2", "OWNER 1"]
+    );
+    assert_eq!(paging["second"]["pager"], "← PreviousPage 2 of 2Next →");
+    assert_eq!(
+        paging["caption"],
+        "Direct owners, largest first (30, page 2 of 2)"
     );
 
     // Clear error pages, not empty tables.

@@ -6,11 +6,11 @@ reports: apps/shareholders/tests/page.rs asserts on the report. It exits non-zer
 when playwright or chromium is missing or a page never becomes ready.
 
     python3 browser.py sample --base http://127.0.0.1:8080 --injection 910000004 \
-        --artifacts target/test-artifacts
+        --many-owners 910000012 --artifacts target/test-artifacts
     python3 browser.py years --base http://127.0.0.1:8080
 
-`sample` expects the register sample loaded through the API plus a company with a hostile
-name; `years` expects the sample imported as two years.
+`sample` expects the register sample loaded through the API, a company with a hostile name and
+one with 30 owners; `years` expects the sample imported as two years.
 """
 
 import argparse
@@ -226,6 +226,25 @@ def draw_more(page, base):
     return graph_report(page, base)
 
 
+def paging(browser, base, orgnr):
+    """The owners table of a company with more owners than a page holds, and its next page."""
+    watched = Watched(browser)
+    page = watched.page
+    page.goto(f"{base}/company/{orgnr}")
+    wait_for_table(page, "owners")
+    first = {"rows": table(page, "owners"), "pager": page.text_content("#owners nav")}
+    page.click("#owners nav button:has-text('Next')")
+    page.wait_for_function("() => document.querySelector('#owners caption').textContent.includes('page 2')", timeout=WAIT_MS)
+    report = {
+        "first": first,
+        "second": {"rows": table(page, "owners"), "pager": page.text_content("#owners nav")},
+        "caption": page.text_content("#owners caption"),
+        "errors": watched.errors,
+    }
+    page.close()
+    return report
+
+
 def person_from(browser, base, name):
     """Follows the owners table's link to the person called `name`."""
     watched = Watched(browser)
@@ -316,6 +335,7 @@ def sample(browser, args):
     report["tvist_1"] = company(browser, args.base, TVIST_1)
     report["injection"] = company(browser, args.base, args.injection)
     report["person"] = person_from(browser, args.base, "HAGEN STEIN ERIK")
+    report["paging"] = paging(browser, args.base, args.many_owners)
     report["unknown"] = error_page(browser, args.base, "/company/123456785")
     report["check_digit"] = error_page(browser, args.base, "/company/891450051")
     return report
@@ -327,10 +347,11 @@ def main():
     parser.add_argument("--base", required=True)
     parser.add_argument("--injection", help="sample: the orgnr of the company with a hostile name")
     parser.add_argument("--artifacts", help="sample: the folder for the screenshots")
+    parser.add_argument("--many-owners", help="sample: the orgnr of a company with 30 owners")
     parser.add_argument("--chromium", default=os.environ.get("SHAREHOLDERS_TEST_CHROMIUM", "/usr/bin/chromium"))
     args = parser.parse_args()
-    if args.scenario == "sample" and not (args.injection and args.artifacts):
-        parser.error("sample needs --injection and --artifacts")
+    if args.scenario == "sample" and not (args.injection and args.artifacts and args.many_owners):
+        parser.error("sample needs --injection, --many-owners and --artifacts")
     if not os.access(args.chromium, os.X_OK):
         sys.exit(f"chromium is not installed at {args.chromium}; scripts/test installs it")
     started = time.monotonic()

@@ -527,7 +527,7 @@ pub async fn check_sample(api: &Api, position: u64) {
 }
 
 /// A purchase through the API; returns its event's position.
-async fn buy(api: &Api, company: &str, owner: &Value, shares: u64) -> u64 {
+pub async fn buy(api: &Api, company: &str, owner: &Value, shares: u64) -> u64 {
     let (status, body) = api
         .post(
             "/api/share/",
