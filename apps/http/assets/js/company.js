@@ -144,7 +144,9 @@ async function years() {
   const select = byId('year');
   show(select, el('option', { value: '' }, 'the live register'),
     imported.map((y) => el('option', { value: y, selected: String(y) === year }, String(y))));
-  select.addEventListener('change', () => {
+  // The year changes when asked (Show), not on each arrow key in the list.
+  byId('year-form').addEventListener('submit', (event) => {
+    event.preventDefault();
     window.location.assign(companyHref(orgnr, select.value || undefined));
   });
   byId('years').hidden = false;

@@ -297,6 +297,7 @@ def years(browser, base):
         "changes": table(page, "changes"),
     }
     page.select_option("#year", "2023")
+    page.click("#year-form button")
     page.wait_for_url("**/company/988844322?year=2023", timeout=WAIT_MS)
     page.wait_for_function("() => document.getElementById('name').textContent !== ''", timeout=WAIT_MS)
     wait_for_table(page, "owners")
