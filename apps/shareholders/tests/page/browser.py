@@ -268,10 +268,12 @@ def person_from(browser, base, name):
     return report
 
 
-def error_page(browser, base, path):
+def error_page(browser, base, path, screenshot=None):
     watched = Watched(browser)
     page = watched.page
     response = page.goto(base + path)
+    if screenshot:
+        page.screenshot(path=screenshot)
     report = {
         "status": response.status,
         "content_type": response.headers.get("content-type"),
@@ -338,7 +340,9 @@ def sample(browser, args):
     report["person"] = person_from(browser, args.base, "HAGEN STEIN ERIK")
     report["paging"] = paging(browser, args.base, args.many_owners)
     report["unknown"] = error_page(browser, args.base, "/company/123456785")
-    report["check_digit"] = error_page(browser, args.base, "/company/891450051")
+    report["check_digit"] = error_page(
+        browser, args.base, "/company/891450051", os.path.join(artifacts, "error-page.png")
+    )
     return report
 
 
