@@ -39,7 +39,7 @@ pub use snapshot::MongoSnapshot;
 use anyhow::Context;
 use futures::try_join;
 use mongodb::bson::{Document, doc};
-use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::options::{ClientOptions, IndexOptions, Tls};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::guarded::Mode;
@@ -86,9 +86,25 @@ impl MongoReadModel {
     /// # Errors
     /// When the URI is invalid or the server cannot be reached.
     pub async fn connect(uri: &str, database: &str) -> anyhow::Result<Self> {
+        Self::connect_trusting(uri, database, None).await
+    }
+
+    /// As [`MongoReadModel::connect`], trusting the certificates of the PEM file `ca` for TLS
+    /// when the connection string asks for it (`tls=true`).
+    ///
+    /// # Errors
+    /// When the URI is invalid or the server cannot be reached.
+    pub async fn connect_trusting(
+        uri: &str,
+        database: &str,
+        ca: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
         let mut options = ClientOptions::parse(uri)
             .await
             .context("parsing the MongoDB connection string")?;
+        if let (Some(ca), Some(Tls::Enabled(tls))) = (ca, options.tls.as_mut()) {
+            tls.ca_file_path = Some(ca.to_path_buf());
+        }
         let pool = std::sync::Arc::new(health::PoolEvents::default());
         options.cmap_event_handler = Some(pool.handler());
         let client = Client::with_options(options).context("configuring the MongoDB client")?;

@@ -15,7 +15,9 @@ mod year;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr as _;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use snapshot::PostgresSnapshot;
 
@@ -45,10 +47,33 @@ impl PostgresStore {
     /// # Errors
     /// When the database cannot be reached.
     pub async fn connect_with(url: &str, max_connections: u32) -> anyhow::Result<PostgresStore> {
+        Self::connect_trusting(url, max_connections, None).await
+    }
+
+    /// As [`PostgresStore::connect_with`], trusting the PEM certificates of `ca` for TLS
+    /// (`sslmode=verify-ca` or `verify-full` in the URL checks the server's certificate
+    /// against them; `require` encrypts without checking, as libpq does).
+    ///
+    /// # Errors
+    /// When the URL is invalid or the database cannot be reached.
+    pub async fn connect_trusting(
+        url: &str,
+        max_connections: u32,
+        ca: Option<&[u8]>,
+    ) -> anyhow::Result<PostgresStore> {
+        let mut options = PgConnectOptions::from_str(url).with_context(|| {
+            format!(
+                "invalid PostgreSQL URL {}",
+                shareholders_redact::redact(url)
+            )
+        })?;
+        if let Some(ca) = ca {
+            options = options.ssl_root_cert_from_pem(ca.to_vec());
+        }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
+            .connect_with(options)
             .await
             .with_context(|| {
                 format!(

@@ -36,6 +36,8 @@ pub struct ConsumerSettings {
     pub connect_timeout: Duration,
     /// The connection's name, as `rabbitmqctl list_connections` shows it.
     pub connection_name: String,
+    /// PEM certificates trusted for `amqps://`, besides the system's roots.
+    pub ca: Option<String>,
 }
 
 impl Default for ConsumerSettings {
@@ -49,6 +51,7 @@ impl Default for ConsumerSettings {
             max_reconnect_backoff: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             connection_name: "shareholders-projector".to_owned(),
+            ca: None,
         }
     }
 }
@@ -139,6 +142,7 @@ impl Session<'_> {
             self.url,
             &self.settings.connection_name,
             self.settings.connect_timeout,
+            self.settings.ca.as_deref(),
         )
         .await?;
         let result = self.consume(&connection, shutdown, connected).await;

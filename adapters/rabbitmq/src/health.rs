@@ -14,6 +14,7 @@ pub struct BrokerHealth {
     url: String,
     connection_name: String,
     timeout: Duration,
+    ca: Option<String>,
 }
 
 impl std::fmt::Debug for BrokerHealth {
@@ -34,7 +35,15 @@ impl BrokerHealth {
             url: url.to_owned(),
             connection_name: connection_name.into(),
             timeout: Duration::from_secs(5),
+            ca: None,
         })
+    }
+
+    /// Trusts these PEM certificates for `amqps://`, besides the system's roots.
+    #[must_use]
+    pub fn trusting(mut self, ca: Option<String>) -> Self {
+        self.ca = ca;
+        self
     }
 }
 
@@ -45,7 +54,13 @@ impl Dependency for BrokerHealth {
     }
 
     async fn check(&self) -> anyhow::Result<()> {
-        let connection = open_connection(&self.url, &self.connection_name, self.timeout).await?;
+        let connection = open_connection(
+            &self.url,
+            &self.connection_name,
+            self.timeout,
+            self.ca.as_deref(),
+        )
+        .await?;
         // Best effort: the check has passed once the broker accepted the connection.
         let _ = connection.close(200, "health check done".into()).await;
         Ok(())

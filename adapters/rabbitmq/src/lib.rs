@@ -24,16 +24,30 @@ pub use topology::Topology;
 use shareholders_redact::redact;
 
 /// Connects with a timeout and the given connection name (shown by `rabbitmqctl
-/// list_connections` and the management UI).
+/// list_connections` and the management UI). An `amqps://` URL is served over TLS, trusting
+/// the system's roots and, when given, the PEM certificates of `ca`.
 async fn open_connection(
     url: &str,
     connection_name: &str,
     timeout: std::time::Duration,
+    ca: Option<&str>,
 ) -> anyhow::Result<lapin::Connection> {
     use anyhow::Context as _;
     let properties =
         lapin::ConnectionProperties::default().with_connection_name(connection_name.into());
-    tokio::time::timeout(timeout, lapin::Connection::connect(url, properties))
+    let tls = lapin::tcp::OwnedTLSConfig {
+        identity: None,
+        cert_chain: ca.map(str::to_owned),
+    };
+    let connect = async {
+        lapin::ConnectionBuilder::new()?
+            .with_uri_str(url.to_owned())
+            .with_properties(properties)
+            .with_tls_config(tls)
+            .connect()
+            .await
+    };
+    tokio::time::timeout(timeout, connect)
         .await
         .map_err(|_| anyhow::anyhow!("timed out after {timeout:?}"))
         .and_then(|connected| connected.map_err(anyhow::Error::from))

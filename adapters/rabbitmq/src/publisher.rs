@@ -39,6 +39,8 @@ pub struct PublisherSettings {
     pub connect_timeout: Duration,
     /// How long a batch may wait for the broker's confirms before it counts as failed.
     pub confirm_timeout: Duration,
+    /// PEM certificates trusted for `amqps://`, besides the system's roots.
+    pub ca: Option<String>,
 }
 
 impl Default for PublisherSettings {
@@ -47,6 +49,7 @@ impl Default for PublisherSettings {
             connection_name: "shareholders-relay".to_owned(),
             connect_timeout: Duration::from_secs(10),
             confirm_timeout: Duration::from_secs(30),
+            ca: None,
         }
     }
 }
@@ -161,6 +164,7 @@ impl RabbitPublisher {
             &self.url,
             &self.settings.connection_name,
             self.settings.connect_timeout,
+            self.settings.ca.as_deref(),
         )
         .await?;
         let channel = connection

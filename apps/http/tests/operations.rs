@@ -1,6 +1,9 @@
 //! The platform's endpoints (`/health/live`, `/health/ready`, `/metrics`), the route templates
 //! metrics are labelled with, and the server's request ids over a real socket.
 
+#[path = "tls/certificates.rs"]
+mod certificates;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -410,81 +413,6 @@ async fn past_the_connection_cap_a_client_waits_for_a_free_slot() {
     server.await.expect("stops");
 }
 
-/// Runs `openssl` with `args` in `dir`.
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let output = std::process::Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A certificate authority named `name` and a server certificate it signed for `localhost`
-/// and 127.0.0.1, made by `openssl` in `dir`: (the CA's certificate, the server's certificate
-/// chain, the server's key).
-fn certificate(
-    dir: &std::path::Path,
-    name: &str,
-) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let ca = format!("{name}-ca");
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut args = vec!["req", "-x509"];
-    args.extend(ec);
-    args.extend(["-days", "1", "-subj", "/CN=test CA"]);
-    let (ca_key, ca_pem) = (format!("{ca}.key"), format!("{ca}.pem"));
-    args.extend(["-keyout", &ca_key, "-out", &ca_pem]);
-    args.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
-    args.extend(["-addext", "keyUsage=critical,keyCertSign"]);
-    openssl(dir, &args);
-    let (key, csr, pem) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.pem"),
-    );
-    let mut args = vec!["req"];
-    args.extend(ec);
-    args.extend(["-subj", "/CN=localhost", "-keyout", &key, "-out", &csr]);
-    openssl(dir, &args);
-    let extensions = dir.join(format!("{name}.ext"));
-    std::fs::write(
-        &extensions,
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .expect("write");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca_pem,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-out",
-            &pem,
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-    (dir.join(ca_pem), dir.join(pem), dir.join(key))
-}
-
 /// GET /health over TLS, trusting only `ca`.
 async fn https_health(
     addr: std::net::SocketAddr,
@@ -517,8 +445,8 @@ async fn https_health(
 #[tokio::test]
 async fn with_tls_https_is_served_and_plain_http_or_an_untrusted_certificate_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (ca, cert, key) = certificate(dir.path(), "server");
-    let (other_ca, _, _) = certificate(dir.path(), "other");
+    let (ca, cert, key) = certificates::make(dir.path(), "server", "localhost");
+    let (other_ca, _, _) = certificates::make(dir.path(), "other", "localhost");
     let settings = ServerSettings {
         tls: Some(shareholders_http::tls_config(&cert, &key).expect("a TLS configuration")),
         ..ServerSettings::default()
@@ -546,8 +474,8 @@ async fn with_tls_https_is_served_and_plain_http_or_an_untrusted_certificate_is_
 #[test]
 fn a_key_that_is_not_the_certificates_or_a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (_, cert, _) = certificate(dir.path(), "server");
-    let (_, _, other_key) = certificate(dir.path(), "other");
+    let (_, cert, _) = certificates::make(dir.path(), "server", "localhost");
+    let (_, _, other_key) = certificates::make(dir.path(), "other", "localhost");
     let mismatched = shareholders_http::tls_config(&cert, &other_key).expect_err("mismatch");
     assert!(
         format!("{mismatched:#}").contains("do not go together"),

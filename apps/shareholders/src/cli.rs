@@ -90,6 +90,11 @@ pub struct StorageArgs {
         global = true
     )]
     pub mongodb_database: String,
+    /// A PEM file of CA certificates trusted, besides the system's roots, for TLS to RabbitMQ
+    /// (amqps://), PostgreSQL (sslmode=verify-full or verify-ca in the URL) and MongoDB
+    /// (tls=true in the URI).
+    #[arg(long, env = "SHAREHOLDERS_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod serve;
 pub mod stack;
 pub mod telemetry;
+pub mod trust;
 
 use std::process::ExitCode;
 

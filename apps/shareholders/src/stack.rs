@@ -17,6 +17,7 @@ use shareholders_rabbitmq::{
 use shareholders_sqlite::SqliteStore;
 
 use crate::cli::StorageArgs;
+use crate::trust::TrustedCa;
 use shareholders_redact::redact;
 
 /// The write model.
@@ -39,6 +40,8 @@ pub struct Broker {
     pub url: String,
     pub prefix: String,
     pub topology: Topology,
+    /// `--ca-file`'s certificates, for `amqps://`.
+    pub ca: Option<String>,
 }
 
 impl Broker {
@@ -47,6 +50,7 @@ impl Broker {
     pub fn publisher_settings(&self) -> PublisherSettings {
         PublisherSettings {
             connection_name: format!("{}.relay", self.prefix),
+            ca: self.ca.clone(),
             ..PublisherSettings::default()
         }
     }
@@ -56,6 +60,7 @@ impl Broker {
     pub fn consumer_settings(&self) -> ConsumerSettings {
         ConsumerSettings {
             connection_name: format!("{}.projector", self.prefix),
+            ca: self.ca.clone(),
             ..ConsumerSettings::default()
         }
     }
@@ -85,6 +90,11 @@ impl Stack {
     /// # Errors
     /// When a store cannot be reached or migrated; the message names it (redacted).
     pub async fn connect(storage: &StorageArgs) -> anyhow::Result<Self> {
+        let ca = storage
+            .ca_file
+            .as_deref()
+            .map(TrustedCa::read)
+            .transpose()?;
         let needs_embedded = storage.database_url.is_none() || storage.mongodb_uri.is_none();
         let embedded = if needs_embedded {
             let store = SqliteStore::open(&storage.data_dir)
@@ -101,9 +111,13 @@ impl Stack {
         };
         let write = match (&storage.database_url, &embedded) {
             (Some(url), _) => {
-                let store = PostgresStore::connect(url)
-                    .await
-                    .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))?;
+                let store = PostgresStore::connect_trusting(
+                    url,
+                    shareholders_postgres::DEFAULT_MAX_CONNECTIONS,
+                    ca.as_ref().map(|ca| ca.pem().as_bytes()),
+                )
+                .await
+                .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))?;
                 store
                     .migrate()
                     .await
@@ -121,9 +135,13 @@ impl Stack {
         };
         let read = match (&storage.mongodb_uri, &embedded) {
             (Some(uri), _) => {
-                let model = MongoReadModel::connect(uri, &storage.mongodb_database)
-                    .await
-                    .with_context(|| format!("connecting to MongoDB at {}", redact(uri)))?;
+                let model = MongoReadModel::connect_trusting(
+                    uri,
+                    &storage.mongodb_database,
+                    ca.as_ref().map(TrustedCa::path),
+                )
+                .await
+                .with_context(|| format!("connecting to MongoDB at {}", redact(uri)))?;
                 tracing::info!(uri = %redact(uri), database = %storage.mongodb_database, "read model: MongoDB");
                 ReadSide::Mongo(model)
             }
@@ -141,6 +159,7 @@ impl Stack {
                 url: url.clone(),
                 prefix: storage.amqp_prefix.clone(),
                 topology: Topology::named(&storage.amqp_prefix),
+                ca: ca.as_ref().map(|ca| ca.pem().to_owned()),
             }
         });
         if broker.is_none() {
@@ -191,10 +210,10 @@ impl Stack {
             (ReadSide::Mongo(m), _) => dependencies.push(Arc::new(m.clone())),
         }
         if let Some(broker) = &self.broker {
-            dependencies.push(Arc::new(BrokerHealth::new(
-                &broker.url,
-                format!("{}.health", broker.prefix),
-            )?));
+            dependencies.push(Arc::new(
+                BrokerHealth::new(&broker.url, format!("{}.health", broker.prefix))?
+                    .trusting(broker.ca.clone()),
+            ));
         }
         Ok(dependencies)
     }

@@ -239,6 +239,7 @@ pub fn embedded_storage(dir: &std::path::Path) -> StorageArgs {
         amqp_prefix: "unused".into(),
         mongodb_uri: None,
         mongodb_database: "unused".into(),
+        ca_file: None,
     }
 }
 

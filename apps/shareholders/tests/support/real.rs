@@ -94,6 +94,7 @@ impl RealStack {
                 amqp_prefix: prefix.clone(),
                 mongodb_uri: Some(mongodb_uri()),
                 mongodb_database: prefix.replace('-', "_"),
+                ca_file: None,
             },
             database,
             _data_dir: data_dir,
