@@ -229,8 +229,8 @@ where
     warp::Reply::into_response(response)
 }
 
-fn page(body: &str) -> Reply {
-    reply(StatusCode::OK, HTML, REVALIDATE, body.to_owned())
+fn page(body: &'static str) -> Reply {
+    reply(StatusCode::OK, HTML, REVALIDATE, body)
 }
 
 /// An HTML page that says what went wrong: `title` and `detail` are escaped here.
@@ -292,7 +292,7 @@ fn detail(problem: &Problem) -> String {
 /// The page of a party, once the register said whether it has it.
 fn party_page<T>(
     found: Result<Option<T>, QueryError>,
-    body: &str,
+    body: &'static str,
     absent: impl FnOnce() -> (String, String),
 ) -> Reply {
     match found {
