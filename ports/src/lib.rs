@@ -46,7 +46,7 @@ pub use service::{
 };
 pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, SearchField,
-    Snapshot, SnapshotBatch, diff,
+    Snapshot, SnapshotBatch, diff, diff_settled,
 };
 pub use write::{
     Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,

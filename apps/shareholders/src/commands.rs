@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use shareholders_ports::{RelaySettings, diff, diff_years, project_year, project_years, run_relay};
+use shareholders_ports::{
+    QueryError, RelaySettings, diff_settled, diff_years, project_year, project_years, run_relay,
+};
 use shareholders_rabbitmq::run_consumer;
 use tokio::sync::watch;
 
@@ -105,6 +107,9 @@ pub async fn project(storage: &StorageArgs, args: WorkerArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// The most passes `verify` makes over a busy system (see `ports::diff_settled`).
+pub const VERIFY_PASSES: u32 = 5;
+
 /// `verify`: every difference between the write model and the read model.
 ///
 /// # Errors
@@ -116,9 +121,24 @@ pub async fn verify(storage: &StorageArgs, show: usize, json: bool) -> anyhow::R
         eprintln!("note: {backlog} event(s) are still in the outbox, not yet published");
     }
     let started = Instant::now();
-    let mut differences = diff(
+    // Writes may go on: a difference counts once two passes, between which the read model
+    // caught up with the last position issued, see it alike (ports::diff_settled).
+    let (write, service) = (stack.write_store(), stack.service());
+    let mut differences = diff_settled(
         stack.write_snapshot().as_ref(),
         stack.read_snapshot().as_ref(),
+        VERIFY_PASSES,
+        || {
+            let (write, service) = (write.clone(), service.clone());
+            async move {
+                let last = write.last_position().await?;
+                match service.wait_for(last).await {
+                    // Still behind after the wait: the next pass tells.
+                    Ok(()) | Err(QueryError::NotYetApplied(_)) => Ok(()),
+                    Err(other) => Err(other.into()),
+                }
+            }
+        },
     )
     .await?;
     let years = stack.year_snapshots().years().await?.len();
