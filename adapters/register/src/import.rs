@@ -309,10 +309,17 @@ impl Rejects {
         Ok(())
     }
 
+    /// Flushes the file; with no reject, removes a rejects file an earlier import of the same
+    /// extract left at the path, so that no file ever describes rejects this import did not
+    /// make.
     fn finish(&mut self) -> anyhow::Result<()> {
         if let Some(out) = &mut self.out {
             out.flush()
                 .with_context(|| format!("writing {}", self.path.display()))?;
+        } else if self.path.is_file() {
+            std::fs::remove_file(&self.path).with_context(|| {
+                format!("removing the earlier rejects file {}", self.path.display())
+            })?;
         }
         Ok(())
     }

@@ -231,6 +231,38 @@ async fn a_given_year_wins_a_missing_one_is_an_error_and_no_reject_writes_no_fil
 }
 
 #[tokio::test]
+async fn a_corrected_import_removes_the_rejects_file_of_the_earlier_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut with_year = options(dir.path(), 10);
+    with_year.year = Some(RegisterYear::new(2019).expect("year"));
+    let rejects = dir.path().join("rejects.csv");
+    let faulty = write_file(
+        dir.path(),
+        "eiere.csv",
+        format!("{GOOD_1}\n{BAD_COUNT}\n").as_bytes(),
+    );
+    let store = Recording::default();
+    let first = import_file(&faulty, with_year.clone(), &store)
+        .await
+        .expect("imported");
+    assert_eq!(
+        (first.rejects, first.rejects_path),
+        (1, Some(rejects.clone()))
+    );
+    assert!(rejects.exists());
+
+    let corrected = write_file(dir.path(), "eiere.csv", format!("{GOOD_1}\n").as_bytes());
+    let second = import_file(&corrected, with_year, &store)
+        .await
+        .expect("imported");
+    assert_eq!((second.rejects, second.rejects_path), (0, None));
+    assert!(
+        !rejects.exists(),
+        "no rejects file describes rejects the corrected import did not make"
+    );
+}
+
+#[tokio::test]
 async fn a_store_failure_is_returned_aborts_the_load_and_stops_the_parser() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut contents = Vec::new();
