@@ -7,6 +7,8 @@
 //! - [`ReadStore`]: the queries, answered from the read model.
 //! - [`Snapshot`] and [`ReadModelLoader`]: the whole state at once, to verify and rebuild.
 //! - [`Dependency`]: a configured store or broker, as readiness checks it.
+//! - [`WriteRetention`] and [`AppliedRetention`]: pruning what is kept only for a while
+//!   ([`run_pruning`]).
 //!
 //! Every trait has a `mockall` mock (`MockWriteStore`, …) in tests and behind the `mocks`
 //! feature.
@@ -20,6 +22,7 @@ mod outbox;
 mod pipeline;
 mod projection;
 mod read;
+mod retention;
 mod service;
 mod snapshot;
 mod write;
@@ -36,6 +39,10 @@ pub use projection::{Projection, ProjectionError};
 pub use read::{
     CompanyRecord, HoldingRecord, PageRequest, PageRequestError, PersonRecord, ReadError,
     ReadStore, SearchMatches,
+};
+pub use retention::{
+    AppliedRetention, PruneReport, Pruned, Retained, RetentionSettings, WriteRetention, prune,
+    run_pruning,
 };
 pub use service::{
     BeneficialOwnersView, ChainLinkView, ChainView, ChangeEntry, ChangesView, ClassEntry,
@@ -64,5 +71,7 @@ pub use outbox::{MockEventPublisher, MockOutbox};
 pub use projection::MockProjection;
 #[cfg(any(test, feature = "mocks"))]
 pub use read::MockReadStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use retention::{MockAppliedRetention, MockWriteRetention};
 #[cfg(any(test, feature = "mocks"))]
 pub use write::MockWriteStore;

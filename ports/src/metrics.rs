@@ -35,6 +35,11 @@ pub const PROJECTOR_LAG_SECONDS: &str = "shareholders_projector_lag_seconds";
 /// wait for the file's one writer.
 pub const POOL_WAIT_SECONDS: &str = "shareholders_pool_wait_seconds";
 
+/// Counter, by `what` (`outbox_events`, `idempotency_keys`, `applied_positions`): rows or
+/// documents the retention task deleted once they were older than their retention (see
+/// [`crate::run_pruning`]).
+pub const PRUNED_TOTAL: &str = "shareholders_pruned_total";
+
 /// Records that the read model applied `events`: one more applied each, and the lag of each
 /// whose recording time is known (0 when the clocks disagree and it seems to be in the future).
 pub fn record_applied(events: &[RecordedEvent]) {
@@ -56,11 +61,11 @@ pub fn record_dead_lettered(count: usize) {
     ::metrics::counter!(PROJECTOR_DEAD_LETTERED_TOTAL).increment(count as u64);
 }
 
-/// What a test's [`metrics_util::debugging::DebuggingRecorder`] saw, by metric name: for the
-/// tests of the code that records (this crate's and the adapters').
+/// What a test's [`metrics_util::debugging::DebuggingRecorder`] saw, by metric name (and
+/// label): for the tests of the code that records (this crate's and the adapters').
 #[cfg(any(test, feature = "conformance"))]
 #[derive(Debug)]
-pub struct Observed(std::collections::HashMap<String, metrics_util::debugging::DebugValue>);
+pub struct Observed(Vec<(::metrics::Key, metrics_util::debugging::DebugValue)>);
 
 #[cfg(any(test, feature = "conformance"))]
 impl Observed {
@@ -73,28 +78,48 @@ impl Observed {
                 .snapshot()
                 .into_vec()
                 .into_iter()
-                .map(|(key, _, _, value)| (key.key().name().to_owned(), value))
+                .map(|(key, _, _, value)| (key.key().clone(), value))
                 .collect(),
         )
     }
 
-    /// The counter `name`, 0 when it was not incremented.
+    /// The counter `name` summed over its labels, 0 when it was not incremented.
     #[must_use]
     pub fn counter(&self, name: &str) -> u64 {
-        match self.0.get(name) {
-            Some(metrics_util::debugging::DebugValue::Counter(n)) => *n,
-            _ => 0,
-        }
+        self.counter_where(name, |_| true)
     }
 
-    /// The samples of the histogram `name`.
+    /// The counter `name` with the label `label` = `value`, 0 when it was not incremented.
+    #[must_use]
+    pub fn labelled_counter(&self, name: &str, label: &str, value: &str) -> u64 {
+        self.counter_where(name, |key| {
+            key.labels().any(|l| l.key() == label && l.value() == value)
+        })
+    }
+
+    fn counter_where(&self, name: &str, keep: impl Fn(&::metrics::Key) -> bool) -> u64 {
+        self.0
+            .iter()
+            .filter(|(key, _)| key.name() == name && keep(key))
+            .map(|(_, value)| match value {
+                metrics_util::debugging::DebugValue::Counter(n) => *n,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The samples of the histogram `name`, over all its labels.
     #[must_use]
     pub fn samples(&self, name: &str) -> Vec<f64> {
-        match self.0.get(name) {
-            Some(metrics_util::debugging::DebugValue::Histogram(samples)) => {
-                samples.iter().map(|s| s.into_inner()).collect()
-            }
-            _ => Vec::new(),
-        }
+        self.0
+            .iter()
+            .filter(|(key, _)| key.name() == name)
+            .flat_map(|(_, value)| match value {
+                metrics_util::debugging::DebugValue::Histogram(samples) => {
+                    samples.iter().map(|s| s.into_inner()).collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect()
     }
 }

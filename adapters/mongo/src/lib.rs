@@ -12,8 +12,8 @@
 //!   {orgnr, name, total_shares}, `owner` {kind, id, name, country, birth_year}, `classes`,
 //!   `shares` (Int64) and `version`. A company's owners are never kept in one array, so no
 //!   document grows with the number of owners.
-//! - `applied`: one document per applied event position; `meta` holds the `applied_through`
-//!   watermark set by a rebuild.
+//! - `applied`: one document per applied event position (`at`: when it was applied); `meta`
+//!   holds the `applied_through` watermark set by a rebuild and raised by [`retention`].
 //!
 //! Every stored field is either compared by `verify` (the fields of
 //! [`shareholders_ports::diff`]) or read by no query; `version`, `owner_version` and the
@@ -30,6 +30,7 @@ mod guarded;
 mod health;
 mod projection;
 mod read;
+mod retention;
 mod search;
 mod snapshot;
 mod years;
@@ -51,6 +52,8 @@ pub(crate) const HOLDINGS: &str = "holdings";
 pub(crate) const APPLIED: &str = "applied";
 pub(crate) const META: &str = "meta";
 pub(crate) const WATERMARK_ID: &str = "applied_through";
+/// An applied position's field: when it was applied.
+pub(crate) const APPLIED_AT: &str = "at";
 
 /// The read model on MongoDB: queries ([`ReadStore`]), event application ([`Projection`]),
 /// bulk loading ([`ReadModelLoader`]) and the whole state ([`MongoReadModel::snapshot`]).
@@ -159,6 +162,10 @@ impl MongoReadModel {
             ])
             .await
             .context("creating the holdings indexes")?;
+        self.applied
+            .create_index(index("applied_at", doc! { APPLIED_AT: 1 }))
+            .await
+            .context("creating the applied positions' index")?;
         for parties in [&self.organisations, &self.persons] {
             parties
                 .create_index(search::index())

@@ -12,7 +12,9 @@ use shareholders_ports::{
 
 use crate::codec::{self, IssuerState, int};
 use crate::guarded::{self, Mode, Op};
-use crate::{APPLIED, HOLDINGS, META, MongoReadModel, ORGANISATIONS, PERSONS, WATERMARK_ID};
+use crate::{
+    APPLIED, APPLIED_AT, HOLDINGS, META, MongoReadModel, ORGANISATIONS, PERSONS, WATERMARK_ID,
+};
 
 /// The writes of a batch of events or snapshots, per collection.
 #[derive(Default)]
@@ -189,10 +191,14 @@ impl Projection for MongoReadModel {
         let mut plan = Plan::default();
         let mut positions = Vec::with_capacity(events.len());
         let mut poison = Vec::new();
+        // When they were applied: what their retention is measured from (see `retention`).
+        let now = mongodb::bson::DateTime::now();
         for recorded in events {
             let position = int(recorded.position.get(), "position");
             match (plan.event(&recorded.event), position) {
-                (Ok(()), Ok(position)) => positions.push(doc! { "_id": position }),
+                (Ok(()), Ok(position)) => {
+                    positions.push(doc! { "_id": position, APPLIED_AT: now });
+                }
                 (Err(error), _) | (_, Err(error)) => poison.push(format!(
                     "event {} ({}): {error:#}",
                     recorded.position.get(),

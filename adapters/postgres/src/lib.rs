@@ -7,6 +7,7 @@
 
 mod health;
 mod outbox;
+mod retention;
 mod rows;
 mod snapshot;
 mod write;

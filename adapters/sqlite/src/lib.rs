@@ -19,6 +19,7 @@ mod import;
 mod outbox;
 mod projection;
 mod read;
+mod retention;
 mod snapshot;
 mod write;
 mod years;

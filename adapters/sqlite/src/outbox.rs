@@ -57,9 +57,10 @@ impl Outbox for SqliteStore {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut writer = self.writer().await?;
         sqlx::query(
-            "UPDATE outbox SET published = 1 \
+            "UPDATE outbox SET published = 1, published_at_ms = ? \
              WHERE position IN (SELECT value FROM json_each(?)) AND published = 0",
         )
+        .bind(crate::codec::millis(std::time::SystemTime::now()))
         .bind(serde_json::to_string(&positions).context("encoding positions")?)
         .execute(&mut *writer.tx)
         .await

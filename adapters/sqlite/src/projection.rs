@@ -281,11 +281,14 @@ async fn apply_event(
             .await?;
         }
     }
-    sqlx::query("INSERT INTO read_applied (position) VALUES (?) ON CONFLICT DO NOTHING")
-        .bind(int(recorded.position.get()).map_err(poison)?)
-        .execute(&mut *conn)
-        .await
-        .context("recording an applied position")?;
+    sqlx::query(
+        "INSERT INTO read_applied (position, applied_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(int(recorded.position.get()).map_err(poison)?)
+    .bind(crate::codec::millis(std::time::SystemTime::now()))
+    .execute(&mut *conn)
+    .await
+    .context("recording an applied position")?;
     Ok(())
 }
 

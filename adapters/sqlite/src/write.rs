@@ -64,13 +64,17 @@ async fn save_key(
     position: Position,
 ) -> anyhow::Result<()> {
     if let Some(idempotency) = idempotency {
-        sqlx::query("INSERT INTO idempotency_keys (key, fingerprint, position) VALUES (?, ?, ?)")
-            .bind(idempotency.key.as_str().to_owned())
-            .bind(idempotency.fingerprint.clone())
-            .bind(int(position.get())?)
-            .execute(&mut *conn)
-            .await
-            .context("saving an idempotency key")?;
+        sqlx::query(
+            "INSERT INTO idempotency_keys (key, fingerprint, position, created_at_ms) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(idempotency.key.as_str().to_owned())
+        .bind(idempotency.fingerprint.clone())
+        .bind(int(position.get())?)
+        .bind(codec::millis(SystemTime::now()))
+        .execute(&mut *conn)
+        .await
+        .context("saving an idempotency key")?;
     }
     Ok(())
 }

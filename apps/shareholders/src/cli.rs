@@ -153,6 +153,8 @@ pub struct WorkerArgs {
     /// 0.0.0.0:9090); nothing is served without it.
     #[arg(long, env = "SHAREHOLDERS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub retention: crate::retention::RetentionArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -188,6 +190,8 @@ pub struct ServeArgs {
     /// Do not run the projector in this process.
     #[arg(long)]
     pub no_projector: bool,
+    #[command(flatten)]
+    pub retention: crate::retention::RetentionArgs,
 }
 
 impl Default for ServeArgs {
@@ -201,6 +205,7 @@ impl Default for ServeArgs {
             header_read_timeout: shareholders_http::server::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
             no_relay: false,
             no_projector: false,
+            retention: crate::retention::RetentionArgs::default(),
         }
     }
 }

@@ -71,9 +71,15 @@ pub async fn relay(storage: &StorageArgs, args: WorkerArgs) -> anyhow::Result<Ex
     let publisher = stack.publisher().await?;
     let signal = stop_on_signal();
     let operations = serve_operations(&stack, &args, signal.clone()).await?;
+    // Without a broker, this process also applies the events (in-process).
+    let retained = crate::retention::retained(&stack, true, stack.broker.is_none());
+    let pruning = crate::retention::start(retained, &args.retention, signal.clone());
     run_relay(stack.outbox(), publisher, RelaySettings::default(), signal).await;
     if let Some(operations) = operations {
         let _ = operations.await;
+    }
+    if let Some(pruning) = pruning {
+        let _ = pruning.await;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -93,6 +99,8 @@ pub async fn project(storage: &StorageArgs, args: WorkerArgs) -> anyhow::Result<
     };
     let signal = stop_on_signal();
     let operations = serve_operations(&stack, &args, signal.clone()).await?;
+    let retained = crate::retention::retained(&stack, false, true);
+    let pruning = crate::retention::start(retained, &args.retention, signal.clone());
     run_consumer(
         &broker.url,
         broker.topology.clone(),
@@ -103,6 +111,9 @@ pub async fn project(storage: &StorageArgs, args: WorkerArgs) -> anyhow::Result<
     .await?;
     if let Some(operations) = operations {
         operations.abort();
+    }
+    if let Some(pruning) = pruning {
+        pruning.abort();
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod metrics;
+pub mod retention;
 pub mod serve;
 pub mod stack;
 pub mod telemetry;

@@ -136,6 +136,10 @@ fn describe() {
         Unit::Seconds,
         "Time spent waiting for a connection (MongoDB checkouts; PostgreSQL and SQLite write transactions)."
     );
+    describe_counter!(
+        pipeline::PRUNED_TOTAL,
+        "Records deleted once older than their retention, by what: outbox_events, idempotency_keys, applied_positions."
+    );
     // Counters without labels are shown from the start, at 0, so a rate over them is defined
     // before the first event.
     for counter in [

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use shareholders_http::{HttpConfig, ServerSettings, routes};
-use shareholders_ports::{RelaySettings, run_relay};
+use shareholders_ports::{RelaySettings, run_pruning, run_relay};
 use shareholders_rabbitmq::run_consumer;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -94,6 +94,21 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
         tasks.spawn(async move {
             run_relay(outbox, publisher, RelaySettings::default(), signal).await;
             ("outbox relay", Ok(()))
+        });
+    }
+    // The relay's process prunes the write model; the process that applies events (the
+    // projector, or without a broker the relay's in-process publisher) prunes the read
+    // model's applied positions (see `crate::retention`).
+    let applies = match stack.broker {
+        Some(_) => !args.no_projector,
+        None => !args.no_relay,
+    };
+    let retained = crate::retention::retained(&stack, !args.no_relay, applies);
+    if !retained.is_empty() {
+        let (settings, signal) = (args.retention.settings(), signal.clone());
+        tasks.spawn(async move {
+            run_pruning(retained, settings, signal).await;
+            ("pruning", Ok(()))
         });
     }
     if let (Some(broker), false) = (&stack.broker, args.no_projector) {

@@ -5,6 +5,7 @@
 //! Enabled by the `conformance` feature, for tests only.
 
 pub mod graph;
+pub mod retention;
 pub mod search;
 pub mod write;
 pub mod years;
