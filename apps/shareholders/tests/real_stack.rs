@@ -268,13 +268,8 @@ async fn the_relay_survives_its_broker_connection_closing() {
         let mut closed = 0;
         for _ in 0..3 {
             tokio::time::sleep(Duration::from_millis(700)).await;
-            let relay = relay_name.clone();
-            let projector = projector_name.clone();
-            closed += tokio::task::spawn_blocking(move || {
-                close_broker_connections(&relay) + close_broker_connections(&projector)
-            })
-            .await
-            .expect("rabbitmqctl");
+            closed += close_broker_connections(&relay_name).await
+                + close_broker_connections(&projector_name).await;
         }
         closed
     };
