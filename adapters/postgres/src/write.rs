@@ -52,44 +52,53 @@ enum Claim {
 
 /// Claims the key in the transaction. A concurrent transaction holding the same key makes this
 /// wait until it ends: if it committed, the command is a replay (or a reuse); if it rolled
-/// back, the key is ours.
+/// back, the key is ours. A key found is locked `FOR SHARE` until the transaction ends, so
+/// the retention task (which skips locked keys) cannot delete it, nor the outbox event its
+/// replay is read from, in between; a key it deleted in between is claimed afresh.
 async fn claim(
     conn: &mut PgConnection,
     command: &str,
     idempotency: &Idempotency,
 ) -> anyhow::Result<Claim> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (key, command, fingerprint) VALUES ($1, $2, $3)
-         ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(idempotency.key.as_str())
-    .bind(command)
-    .bind(&idempotency.fingerprint)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| db(e, "cannot claim the idempotency key"))?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(Claim::New);
-    }
-    let row = sqlx::query(
-        "SELECT command, fingerprint, result, position FROM idempotency_keys WHERE key = $1",
-    )
-    .bind(idempotency.key.as_str())
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| db(e, "cannot read the idempotency key"))?;
-    let same = row.try_get::<String, _>("command")? == command
-        && row.try_get::<String, _>("fingerprint")? == idempotency.fingerprint;
-    if !same {
-        return Ok(Claim::Reused);
-    }
-    let position: Option<i64> = row.try_get("position")?;
-    match position {
-        Some(position) => Ok(Claim::Replay {
-            position: Position::new(to_u64(position, "position")?),
-        }),
-        None => Err(anyhow!("idempotency key without a result")),
+    loop {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (key, command, fingerprint) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(idempotency.key.as_str())
+        .bind(command)
+        .bind(&idempotency.fingerprint)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| db(e, "cannot claim the idempotency key"))?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Claim::New);
+        }
+        let row = sqlx::query(
+            "SELECT command, fingerprint, result, position FROM idempotency_keys WHERE key = $1
+             FOR SHARE",
+        )
+        .bind(idempotency.key.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| db(e, "cannot read the idempotency key"))?;
+        let Some(row) = row else {
+            // Pruned past its retention since the insert found it.
+            continue;
+        };
+        let same = row.try_get::<String, _>("command")? == command
+            && row.try_get::<String, _>("fingerprint")? == idempotency.fingerprint;
+        if !same {
+            return Ok(Claim::Reused);
+        }
+        let position: Option<i64> = row.try_get("position")?;
+        return match position {
+            Some(position) => Ok(Claim::Replay {
+                position: Position::new(to_u64(position, "position")?),
+            }),
+            None => Err(anyhow!("idempotency key without a result")),
+        };
     }
 }
 
