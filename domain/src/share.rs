@@ -13,7 +13,7 @@ pub enum ShareClassError {
     Empty,
     #[error("a share class has at most {max} characters, not {actual}")]
     TooLong { max: usize, actual: usize },
-    #[error("a share class must not contain control characters")]
+    #[error("a share class must not contain control characters or text-direction overrides")]
     Control,
 }
 
@@ -28,7 +28,7 @@ impl ShareClass {
         if folded.is_empty() {
             return Err(ShareClassError::Empty);
         }
-        if folded.chars().any(char::is_control) {
+        if folded.chars().any(crate::text::unprintable) {
             return Err(ShareClassError::Control);
         }
         let actual = folded.chars().count();

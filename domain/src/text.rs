@@ -8,8 +8,17 @@ pub enum TextError {
     Empty,
     #[error("must be at most {max} characters, not {actual}")]
     TooLong { max: usize, actual: usize },
-    #[error("must not contain control characters")]
+    #[error("must not contain control characters or text-direction overrides")]
     Control,
+}
+
+/// A character no name or class holds: a control character, or one that overrides or
+/// isolates the direction of the text around it (U+202A–U+202E, U+2066–U+2069), with which a
+/// name could show as something else than it is.
+pub(crate) fn unprintable(c: char) -> bool {
+    c.is_control()
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
 fn bounded(input: &str, max: usize) -> Result<String, TextError> {
@@ -18,7 +27,7 @@ fn bounded(input: &str, max: usize) -> Result<String, TextError> {
     if folded.is_empty() {
         return Err(TextError::Empty);
     }
-    if folded.chars().any(char::is_control) {
+    if folded.chars().any(unprintable) {
         return Err(TextError::Control);
     }
     let actual = folded.chars().count();
@@ -107,6 +116,8 @@ mod tests {
     #[case("", TextError::Empty)]
     #[case("   ", TextError::Empty)]
     #[case("A\u{0}B", TextError::Control)]
+    #[case("SA 1\u{202E}SA", TextError::Control)]
+    #[case("\u{2066}TVIST\u{2069}", TextError::Control)]
     fn bad_names_are_refused(#[case] input: &str, #[case] expected: TextError) {
         assert_eq!(Name::parse(input), Err(expected));
     }
