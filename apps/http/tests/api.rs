@@ -10,8 +10,9 @@ use shareholders_domain::{
 };
 use shareholders_http::{HttpConfig, Operations, openapi, routes};
 use shareholders_ports::{
-    CompanyRecord, HoldingRecord, Idempotency, MockReadStore, MockWriteStore, PageRequest,
-    PersonRecord, PurchaseError, PurchaseReceipt, ReadError, Recorded, RegisterError, Service,
+    CompanyRecord, HoldingRecord, Idempotency, MAX_SEARCH_RESULTS, MockReadStore, MockWriteStore,
+    PageRequest, PersonRecord, PurchaseError, PurchaseReceipt, ReadError, Recorded, RegisterError,
+    SearchMatches, Service,
 };
 use warp::http::HeaderMap;
 use warp::test::RequestBuilder;
@@ -259,6 +260,7 @@ async fn the_openapi_document_lists_every_path_and_method() {
         ("/api/{orgnr}/owners", "get"),
         ("/api/{orgnr}/holdings", "get"),
         ("/api/{orgnr}/summary", "get"),
+        ("/api/search", "get"),
         ("/api/years", "get"),
         ("/api/{orgnr}/history", "get"),
         ("/api/{orgnr}/changes", "get"),
@@ -1079,6 +1081,58 @@ async fn a_summary_without_owners_has_no_largest_owner() {
 }
 
 // ===== Read-your-writes and failures =====
+
+#[rstest]
+#[case("/api/search", &["q"])]
+#[case("/api/search?q=", &["q"])]
+#[case("/api/search?q=---", &["q"])]
+#[case("/api/search?q=tvist&kind=company&page=0", &["kind", "page"])]
+#[case("/api/search?q=tvist&q=as", &["q"])]
+#[tokio::test]
+async fn a_search_that_asks_for_nothing_is_400_naming_every_field(
+    #[case] path: &str,
+    #[case] fields: &[&str],
+) {
+    // The store is never asked: a MockReadStore with no expectation panics when called.
+    let reply = Api::new().send(get(path)).await;
+    reply.problem(400);
+    let mut named = reply.fields();
+    named.sort();
+    assert_eq!(named, fields, "{path}");
+}
+
+fn found_company(nr: &str, label: &str) -> OwnerProfile {
+    OwnerProfile {
+        owner: OwnerRef::Organisation(orgnr(nr)),
+        name: name(label),
+        country: Country::NORWAY,
+        birth_year: None,
+    }
+}
+
+#[tokio::test]
+async fn a_search_answers_what_the_store_found_ranked() {
+    let mut api = Api::new();
+    api.read.expect_search().times(1).returning(|query, limit| {
+        assert_eq!((query.folded(), limit), ("tvist", MAX_SEARCH_RESULTS));
+        Ok(SearchMatches {
+            total: 2,
+            parties: vec![
+                found_company("891450052", "TVIST 5 AS"),
+                found_company("988844322", "TVIST"),
+            ],
+        })
+    });
+    let reply = api.send(get("/api/search?q=Tvist&size=1")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let found = reply.json();
+    assert_eq!(found["query"], "tvist");
+    assert_eq!(found["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found["results"][0]["name"], "TVIST", "the exact name first");
+    assert_eq!(found["page"]["total_items"], 2);
+    assert_eq!(found["page"]["total_pages"], 2);
+    assert_eq!(found["total_matches"], 2);
+}
 
 #[tokio::test]
 async fn min_position_waits_for_the_read_model() {
