@@ -17,7 +17,7 @@ fn sample_path() -> PathBuf {
         .find(|dir| dir.join("Cargo.lock").exists() || dir.join(".git").exists())
         .expect("the repository root")
         .to_path_buf();
-    root.join("../shared/data/register-sample.csv")
+    root.join("samples/register-sample.csv")
 }
 
 fn sample_lines() -> Vec<RegisterLine> {

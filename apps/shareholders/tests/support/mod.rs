@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use shareholders::cli::{ServeArgs, StorageArgs};
 use shareholders::serve::{Running, start};
 
-/// The repository's `../shared/data/register-sample.csv`.
+/// The repository's `samples/register-sample.csv`: 20 real rows of the extract.
 pub fn sample_path() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let root = manifest
@@ -19,7 +19,7 @@ pub fn sample_path() -> PathBuf {
         .nth(2)
         .expect("repo root")
         .to_path_buf();
-    root.join("../shared/data/register-sample.csv")
+    root.join("samples/register-sample.csv")
 }
 
 /// One row of the sample: Orgnr; Selskap; Aksjeklasse; Navn aksjonær; Fødselsår/orgnr;
