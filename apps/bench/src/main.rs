@@ -57,6 +57,10 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 2)]
         warmup_seconds: u64,
+        /// Requests per second over all connections (an open loop, as a soak wants); 0 sends
+        /// as fast as the connections allow.
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
     },
     /// Concurrent purchases, with the projection lag measured alongside.
     Writes {
@@ -75,7 +79,35 @@ enum Command {
         /// Seed of the random choices.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Purchases per second over all connections; 0 sends as fast as they allow.
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
     },
+}
+
+/// A shared pace: at most `rate` requests a second over every worker that waits on it.
+#[derive(Clone, Debug)]
+struct Pace(Option<Arc<tokio::sync::Mutex<tokio::time::Interval>>>);
+
+impl Pace {
+    fn new(rate: f64) -> anyhow::Result<Self> {
+        if rate == 0.0 {
+            return Ok(Self(None));
+        }
+        anyhow::ensure!(
+            rate.is_finite() && rate > 0.0,
+            "--rate is a positive number of requests a second, not {rate}"
+        );
+        let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ok(Self(Some(Arc::new(tokio::sync::Mutex::new(interval)))))
+    }
+
+    async fn wait(&self) {
+        if let Some(interval) = &self.0 {
+            interval.lock().await.tick().await;
+        }
+    }
 }
 
 /// splitmix64: small, fast and deterministic.
@@ -149,6 +181,7 @@ async fn reads(
     connections: usize,
     seconds: u64,
     warmup: u64,
+    pace: Pace,
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
@@ -175,13 +208,14 @@ async fn reads(
             for worker in 0..connections {
                 let (client, orgnrs, stop, base) =
                     (client.clone(), orgnrs.clone(), stop.clone(), base.clone());
-                let path_of = path_of.clone();
+                let (path_of, pace) = (path_of.clone(), pace.clone());
                 tasks.push(tokio::spawn(async move {
                     let mut rng = Rng(worker as u64 + 1);
                     let mut micros = Vec::new();
                     let mut errors = 0u64;
                     let mut slowest: (u64, String) = (0, String::new());
                     while !stop.load(Ordering::Relaxed) {
+                        pace.wait().await;
                         let orgnr = &orgnrs[rng.below(orgnrs.len())];
                         let url = format!("{base}{}", path_of(orgnr));
                         let sent = Instant::now();
@@ -267,6 +301,7 @@ async fn writes(
     parties: usize,
     token: Option<String>,
     seed: u64,
+    pace: Pace,
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections + 2)
@@ -304,12 +339,13 @@ async fn writes(
             stop.clone(),
             base.clone(),
         );
-        let token = token.map(str::to_owned);
+        let (token, pace) = (token.map(str::to_owned), pace.clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(seed ^ (worker as u64 + 1) << 20);
             let mut micros = Vec::new();
             let mut errors = 0u64;
             while !stop.load(Ordering::Relaxed) {
+                pace.wait().await;
                 let company = &companies[rng.below(companies.len())];
                 let owner = if rng.below(3) == 0 {
                     json!({"kind": "organization", "id": companies[rng.below(companies.len())]})
@@ -423,6 +459,7 @@ async fn main() -> anyhow::Result<()> {
             connections,
             seconds,
             warmup_seconds,
+            rate,
         } => {
             reads(
                 base,
@@ -431,6 +468,7 @@ async fn main() -> anyhow::Result<()> {
                 connections,
                 seconds,
                 warmup_seconds,
+                Pace::new(rate)?,
             )
             .await
         }
@@ -441,6 +479,18 @@ async fn main() -> anyhow::Result<()> {
             parties,
             token,
             seed,
-        } => writes(base, connections, seconds, parties, token, seed).await,
+            rate,
+        } => {
+            writes(
+                base,
+                connections,
+                seconds,
+                parties,
+                token,
+                seed,
+                Pace::new(rate)?,
+            )
+            .await
+        }
     }
 }
