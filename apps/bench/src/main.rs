@@ -272,9 +272,24 @@ async fn post(
     let response = request.send().await?;
     let status = response.status();
     let body: Value = response.json().await?;
+    if status.is_client_error() {
+        return Err(Refused(format!("POST {url}: {status} {body}")).into());
+    }
     anyhow::ensure!(status.as_u16() == 201, "POST {url}: {status} {body}");
     Ok(body)
 }
+
+/// A request the service refused (a 4xx): a business answer, not a failure of the service.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// Valid orgnrs from a counter: 8 digits, then the MOD11 check digit (skipping those with 10).
 fn orgnr_from(mut n: u64) -> String {
@@ -343,7 +358,7 @@ async fn writes(
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(seed ^ (worker as u64 + 1) << 20);
             let mut micros = Vec::new();
-            let mut errors = 0u64;
+            let (mut errors, mut refused) = (0u64, 0u64);
             while !stop.load(Ordering::Relaxed) {
                 pace.wait().await;
                 let company = &companies[rng.below(companies.len())];
@@ -357,10 +372,11 @@ async fn writes(
                 let sent = Instant::now();
                 match post(&client, token.as_deref(), &format!("{base}/api/share/"), &body).await {
                     Ok(_) => micros.push(sent.elapsed().as_micros() as u64),
+                    Err(error) if error.is::<Refused>() => refused += 1,
                     Err(_) => errors += 1,
                 }
             }
-            (micros, errors)
+            (micros, errors, refused)
         }));
     }
     // The lag probe: one purchase of one share at a time in a company no one else buys, then
@@ -417,15 +433,19 @@ async fn writes(
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let elapsed = started.elapsed();
-    let (mut all, mut errors) = (Vec::new(), 0);
+    let (mut all, mut errors, mut refused) = (Vec::new(), 0, 0);
     for task in tasks {
-        let (micros, e) = task.await?;
+        let (micros, e, r) = task.await?;
         all.extend(micros);
         errors += e;
+        refused += r;
     }
     let lags = lag_task.await?;
     let mut result = stats("post_share", all, errors, elapsed);
     result["connections"] = json!(connections);
+    // Refusals (4xx) are answers: a purchase beyond a company's declared total, say, when a
+    // company the load registers already exists in the imported register.
+    result["refused"] = json!(refused);
     println!("{result}");
     println!("{}", stats("projection_lag", lags, 0, elapsed));
     Ok(())
