@@ -55,9 +55,31 @@ pub fn recorder() -> PrometheusHandle {
                 .install_recorder()
                 .expect("no other metrics recorder is installed in this process");
             describe();
+            keep_up(handle.clone(), UPKEEP_EVERY);
             handle
         })
         .clone()
+}
+
+/// How often the recorder's histograms are drained when nobody scrapes `/metrics`.
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Drains the recorder's histograms every `every`, on a thread of its own, for the life of
+/// the process. The recorder keeps every recorded sample until it is drained (a scrape drains
+/// it too), so a process nobody scrapes would otherwise grow by every request's latency:
+/// the soak saw the API's memory rise by about 3 MB a minute before this.
+fn keep_up(handle: PrometheusHandle, every: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start the metrics upkeep; histograms drain only when scraped");
+    }
 }
 
 /// Every metric's help text and unit, as the exposition's `# HELP` lines show them.
