@@ -199,7 +199,13 @@ impl PostgresStore {
                 Claim::New => {}
                 Claim::Reused => return Err(RegisterError::IdempotencyKeyReused),
                 Claim::Replay { position } => {
-                    return match recorded(&mut tx, position).await? {
+                    let event = recorded(&mut tx, position).await?;
+                    // Ends the transaction, and the key's FOR SHARE lock, before answering,
+                    // not whenever the dropped transaction's rollback reaches the server.
+                    tx.rollback()
+                        .await
+                        .map_err(|e| db(e, "cannot end a replay"))?;
+                    return match event {
                         Event::OrganisationRegistered(value) => Ok(replayed(value, position)),
                         _ => Err(RegisterError::IdempotencyKeyReused),
                     };
@@ -264,7 +270,13 @@ impl PostgresStore {
                 Claim::New => {}
                 Claim::Reused => return Err(RegisterError::IdempotencyKeyReused),
                 Claim::Replay { position } => {
-                    return match recorded(&mut tx, position).await? {
+                    let event = recorded(&mut tx, position).await?;
+                    // Ends the transaction, and the key's FOR SHARE lock, before answering,
+                    // not whenever the dropped transaction's rollback reaches the server.
+                    tx.rollback()
+                        .await
+                        .map_err(|e| db(e, "cannot end a replay"))?;
+                    return match event {
                         Event::PersonRegistered(value) => Ok(replayed(value, position)),
                         _ => Err(RegisterError::IdempotencyKeyReused),
                     };
@@ -319,7 +331,13 @@ impl PostgresStore {
                 Claim::New => {}
                 Claim::Reused => return Err(PurchaseError::IdempotencyKeyReused),
                 Claim::Replay { position } => {
-                    return match recorded(&mut tx, position).await? {
+                    let event = recorded(&mut tx, position).await?;
+                    // Ends the transaction, and the key's FOR SHARE lock, before answering,
+                    // not whenever the dropped transaction's rollback reaches the server.
+                    tx.rollback()
+                        .await
+                        .map_err(|e| db(e, "cannot end a replay"))?;
+                    return match event {
                         Event::SharesPurchased(purchased) => Ok(replayed(
                             PurchaseReceipt {
                                 id: purchased.purchase_id,
@@ -341,11 +359,7 @@ impl PostgresStore {
         // NO KEY UPDATE does not block the foreign-key checks of other transactions.
         let Some(state) = sqlx::query(
             "SELECT o.name, o.total_shares, c.version, c.registered, c.owner_count,
-                    c.foreign_owner_count,
-                    array(SELECT share_class FROM company_classes k
-                          WHERE k.company = c.orgnr ORDER BY share_class) AS class_names,
-                    array(SELECT shares FROM company_classes k
-                          WHERE k.company = c.orgnr ORDER BY share_class) AS class_shares
+                    c.foreign_owner_count
              FROM company_state c JOIN organisations o ON o.orgnr = c.orgnr
              WHERE c.orgnr = $1
              FOR NO KEY UPDATE OF c",
@@ -357,6 +371,21 @@ impl PostgresStore {
         else {
             return Err(PurchaseError::UnknownCompany(company));
         };
+        // Its classes only now, in a statement of their own: when the lock above waited for
+        // another purchase, PostgreSQL gave it the locked row as that purchase left it, but
+        // anything else the same statement read (a subquery on company_classes) still as it
+        // was before the wait, so an event could carry the newest registered total with the
+        // classes of the purchase before (found by the soak). A new statement reads what every
+        // purchase serialised before this one committed.
+        let classes = sqlx::query(
+            "SELECT array_agg(share_class ORDER BY share_class) AS class_names,
+                    array_agg(shares ORDER BY share_class) AS class_shares
+             FROM company_classes WHERE company = $1",
+        )
+        .bind(company.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db(e, "cannot read the company's classes"))?;
         let profile = CompanyProfile {
             orgnr: company,
             name: rows::name(&get::<String>(&state, "name")?)?,
@@ -370,7 +399,10 @@ impl PostgresStore {
                 get(&state, "foreign_owner_count")?,
                 "foreign owner count",
             )?,
-            classes: rows::classes(get(&state, "class_names")?, get(&state, "class_shares")?)?,
+            classes: rows::classes(
+                get::<Option<Vec<String>>>(&classes, "class_names")?.unwrap_or_default(),
+                get::<Option<Vec<i64>>>(&classes, "class_shares")?.unwrap_or_default(),
+            )?,
         };
 
         // Then the owner's state row (always after a company's, so two purchases never wait

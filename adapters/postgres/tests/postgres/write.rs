@@ -141,6 +141,70 @@ async fn purchases_past_the_declared_total_are_refused() {
     assert_eq!(store.backlog().await.expect("backlog").events, 4);
 }
 
+/// Purchases of two classes of one company, concurrently: each waits for the company's lock
+/// while another commits. Every event must carry the classes as the purchases before it left
+/// them (their sum is its registered total), and the last one what the write model holds.
+#[tokio::test]
+async fn concurrent_purchases_of_several_classes_carry_consistent_classes() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let company = orgnr(1);
+    store
+        .register_organisation(&organisation(company, "CLASSES AS", None), None)
+        .await
+        .expect("registered");
+    for i in 0..8 {
+        store
+            .register_person(&person(&format!("p{i}"), "BUYER", "NO"), None)
+            .await
+            .expect("registered");
+    }
+    let results = join_all((0..80).map(|i| {
+        let store = store.clone();
+        async move {
+            let class = if i % 2 == 0 { "A" } else { "B" };
+            store
+                .purchase(
+                    &purchase(
+                        company,
+                        person_owner(&format!("p{}", i % 8)),
+                        class,
+                        1 + i % 3,
+                    ),
+                    None,
+                )
+                .await
+        }
+    }))
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let recorder = Arc::new(Recorder::default());
+    store.relay(1000, recorder.clone()).await.expect("relay");
+    let mut states: Vec<_> = recorder
+        .events()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            Event::SharesPurchased(p) => Some(p.company_state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states.len(), 80);
+    for state in &states {
+        let classes: u64 = state.classes.iter().map(|c| c.shares).sum();
+        assert_eq!(
+            classes, state.registered_shares,
+            "version {}: classes {:?}",
+            state.version, state.classes
+        );
+    }
+    states.sort_by_key(|s| s.version);
+    let last = states.last().expect("events");
+    let written = state(store).await;
+    let c = written.company(company);
+    assert_eq!(last.registered_shares, c.record.registered_shares);
+    assert_eq!(last.classes, c.record.classes);
+}
+
 #[tokio::test]
 async fn concurrent_purchases_never_exceed_the_total() {
     let db = TestDb::new().await;
