@@ -67,8 +67,12 @@ impl Outbox for PostgresStore {
         }
         if !events.is_empty() {
             if let Err(error) = publisher.publish(&events).await {
-                // Dropping the transaction rolls it back: the rows stay unpublished.
-                drop(tx);
+                // The rows stay unpublished. Rolled back now, not on drop: a dropped
+                // transaction's rollback reaches the server only later, and until then its
+                // row locks hide the rows from the next claim (SKIP LOCKED).
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "cannot roll back the relay's claim; the connection's close will");
+                }
                 return Err(RelayError::Publish(error));
             }
         }
