@@ -13,11 +13,14 @@ use mongodb::options::IndexOptions;
 use shareholders_domain::{OwnerKind, OwnerProfile, OwnerRef, SearchQuery};
 use shareholders_ports::{SearchField, SearchMatches};
 
-use crate::MongoReadModel;
 use crate::codec;
+use crate::{MongoReadModel, years};
 
 /// The field holding a document's search words and its name's length.
 const SEARCH: &str = "search";
+
+/// The `meta` document saying the documents written before search existed have their field.
+const SEARCH_BACKFILLED: &str = "search_words_backfilled";
 
 /// The `search` field of a party named `name`.
 pub(crate) fn search_field(name: &str) -> Document {
@@ -184,8 +187,38 @@ impl MongoReadModel {
         Ok(SearchMatches { total, parties })
     }
 
-    /// Gives the search field to the documents written before it existed.
+    /// Gives the search field to the documents written before it existed, in the live
+    /// collections and every served year's, once: a marker in `meta` says it was done, so a
+    /// start does not scan the parties again (every write since carries the field).
     pub(crate) async fn index_names(&self) -> anyhow::Result<()> {
+        let done = doc! { "_id": SEARCH_BACKFILLED };
+        if self
+            .meta
+            .find_one(done.clone())
+            .await
+            .context("reading whether the search words were given")?
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.backfill_search().await?;
+        for record in years::served(&self.db).await? {
+            if let Some(year) = years::served_model(&self.db, record.year).await? {
+                year.backfill_search().await?;
+            }
+        }
+        self.meta
+            .update_one(
+                done,
+                doc! { "$set": { "at": mongodb::bson::DateTime::now() } },
+            )
+            .upsert(true)
+            .await
+            .context("marking the search words given")?;
+        Ok(())
+    }
+
+    async fn backfill_search(&self) -> anyhow::Result<()> {
         for collection in [&self.organisations, &self.persons] {
             let mut cursor = collection
                 .find(doc! { "registered": true, SEARCH: { "$exists": false } })

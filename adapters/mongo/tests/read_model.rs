@@ -563,3 +563,54 @@ async fn a_served_year_keeps_how_long_its_import_took() {
     );
     drop_database(&read).await;
 }
+
+/// Documents written before search existed get their search field at the next start, once:
+/// a start after that does not scan the parties again.
+#[tokio::test]
+async fn documents_from_before_search_are_given_their_words_at_the_next_start_once() {
+    use mongodb::bson::Document;
+    use shareholders_domain::SearchQuery;
+
+    let read = fresh().await;
+    let organisations = read.db.collection::<Document>("organisations");
+    let old = |n: u32, name: &str| {
+        doc! { "_id": orgnr(n).as_str(), "registered": true, "name": name, "country": "NO" }
+    };
+    organisations
+        .insert_one(old(1, "RØKKE AS"))
+        .await
+        .expect("an old document");
+    // As a database from before this version has no marker.
+    read.db
+        .collection::<Document>("meta")
+        .delete_one(doc! { "_id": "search_words_backfilled" })
+        .await
+        .expect("no marker");
+    let database = read.db.name().to_owned();
+    let restarted = MongoReadModel::connect(common::uri(), &database)
+        .await
+        .expect("connects");
+    let found = restarted
+        .search(&SearchQuery::parse("rokke", None).expect("a query"), 10)
+        .await
+        .expect("searches");
+    assert_eq!(found.total, 1, "the old document is found");
+
+    organisations
+        .insert_one(old(2, "RØKKE TO AS"))
+        .await
+        .expect("another document without the field");
+    MongoReadModel::connect(common::uri(), &database)
+        .await
+        .expect("connects");
+    let untouched = organisations
+        .find_one(doc! { "_id": orgnr(2).as_str() })
+        .await
+        .expect("reads")
+        .expect("there");
+    assert!(
+        !untouched.contains_key("search"),
+        "the second start did not scan again: {untouched}"
+    );
+    drop_database(&read).await;
+}
