@@ -36,7 +36,7 @@ pub use graph::{
     BENEFICIAL_ABOVE, Because, CONTROL_ABOVE, Chain, ChainLink, DROPPED_BELOW, MAX_CHAINS,
     OwnershipGraph, UltimateHolding, UltimateOwner, UltimateOwnership,
 };
-pub use movers::{MoverCandidate, MoverLinks, link_movers};
+pub use movers::{AdjacentYears, MoverCandidate, MoverLinks, link_movers};
 pub use orgnr::{OrgNr, OrgNrError};
 pub use ownership::{
     Interest, Percentage, PurchaseRefused, check_purchase, company_total, percentage,

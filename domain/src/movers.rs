@@ -16,8 +16,13 @@
 //!
 //! A linked person keeps the other year's id. A candidate that matches more than one person,
 //! or whose match is contested, is left unlinked and counted as ambiguous.
+//!
+//! **Both adjacent years.** A new year is linked to the nearest imported year before it, then
+//! to the nearest one after it ([`AdjacentYears`]): a person linked to the year before keeps
+//! that id and is not offered to the year after; one left ambiguous with the year before may
+//! still be linked to the year after, and is then no longer counted as ambiguous.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::{BirthYear, Country, Name, OrgNr, PersonId};
 
@@ -100,6 +105,53 @@ pub fn link_movers(appeared: &[MoverCandidate], vanished: &[MoverCandidate]) -> 
     result
 }
 
+/// Linking one year's persons to each adjacent year in turn, the year before first, and the
+/// tally the import reports.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct AdjacentYears {
+    /// The ids linked persons now have (the adjacent year's).
+    linked: BTreeSet<PersonId>,
+    ambiguous: BTreeSet<PersonId>,
+}
+
+impl AdjacentYears {
+    /// Links the persons who appeared in the new year (as [`Self::unlinked`] left them) to
+    /// those who vanished from the next adjacent year. The caller gives the returned links'
+    /// persons their adjacent year's id before the next call.
+    #[must_use]
+    pub fn link(&mut self, appeared: &[MoverCandidate], vanished: &[MoverCandidate]) -> MoverLinks {
+        let links = link_movers(appeared, vanished);
+        for (new_id, old_id) in &links.links {
+            self.ambiguous.remove(new_id);
+            self.linked.insert(old_id.clone());
+        }
+        self.ambiguous.extend(links.ambiguous.iter().cloned());
+        links
+    }
+
+    /// The appeared persons in `candidates` that no earlier adjacent year has linked.
+    #[must_use]
+    pub fn unlinked(&self, candidates: Vec<MoverCandidate>) -> Vec<MoverCandidate> {
+        candidates
+            .into_iter()
+            .filter(|candidate| !self.linked.contains(&candidate.id))
+            .collect()
+    }
+
+    /// How many persons were linked, to either year.
+    #[must_use]
+    pub fn linked(&self) -> u64 {
+        self.linked.len() as u64
+    }
+
+    /// How many persons were left unlinked because their match was ambiguous, in every
+    /// adjacent year they were offered to.
+    #[must_use]
+    pub fn ambiguous(&self) -> u64 {
+        self.ambiguous.len() as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +221,34 @@ mod tests {
             .collect();
         assert_eq!(found.links, expected);
         assert_eq!(found.ambiguous.len() as u64, ambiguous);
+    }
+
+    #[test]
+    fn a_person_linked_to_the_year_before_is_not_offered_to_the_year_after() {
+        let mut years = AdjacentYears::default();
+        // The year before: new1 moves from old1; new2 matches two persons.
+        let appeared = years.unlinked(vec![
+            candidate("new1:KARI:1970:NO:988844322"),
+            candidate("new2:OLA:1980:NO:988844322"),
+        ]);
+        let before = years.link(
+            &appeared,
+            &[
+                candidate("old1:KARI:1970:NO:988844322"),
+                candidate("old2:OLA:1980:NO:988844322"),
+                candidate("old3:OLA:1980:NO:988844322"),
+            ],
+        );
+        assert_eq!(before.links.len(), 1);
+        assert_eq!((years.linked(), years.ambiguous()), (1, 1));
+        // In the year after, new1 has old1's id now; new2 finds a single match there.
+        let appeared = years.unlinked(vec![
+            candidate("old1:KARI:1970:NO:988844322"),
+            candidate("new2:OLA:1980:NO:988844322"),
+        ]);
+        assert_eq!(appeared.len(), 1, "old1 was linked already");
+        let after = years.link(&appeared, &[candidate("later2:OLA:1980:NO:988844322")]);
+        assert_eq!(after.links[0].1.as_str(), "later2");
+        assert_eq!((years.linked(), years.ambiguous()), (2, 0));
     }
 }

@@ -25,6 +25,8 @@ mod read;
 mod retention;
 mod service;
 mod snapshot;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 mod write;
 mod years;
 

@@ -33,6 +33,8 @@ mod read;
 mod retention;
 mod search;
 mod snapshot;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod years;
 
 pub use snapshot::MongoSnapshot;

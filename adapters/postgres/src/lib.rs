@@ -10,6 +10,8 @@ mod outbox;
 mod retention;
 mod rows;
 mod snapshot;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 mod write;
 mod year;
 

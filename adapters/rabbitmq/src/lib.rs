@@ -14,6 +14,8 @@
 mod consumer;
 mod health;
 mod publisher;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod topology;
 
 pub use consumer::{ConsumerSettings, run_consumer};

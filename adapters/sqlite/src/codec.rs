@@ -94,7 +94,7 @@ pub(crate) fn country(value: &str) -> anyhow::Result<Country> {
     Country::parse(value).with_context(|| format!("stored country {value:?}"))
 }
 
-fn orgnr(value: &str) -> anyhow::Result<OrgNr> {
+pub(crate) fn orgnr(value: &str) -> anyhow::Result<OrgNr> {
     OrgNr::parse(value).with_context(|| format!("stored orgnr {value:?}"))
 }
 

@@ -46,14 +46,14 @@ async fn populate(store: &SqliteStore) {
             .expect("registered");
     }
     for purchase in [
-        buy(orgnr(1), person_ref("p1"), "A-aksjer", 3),
-        buy(orgnr(1), person_ref("p2"), "B-aksjer", 60),
-        buy(orgnr(1), person_ref("p2"), "B-aksjer", 57),
-        buy(orgnr(2), person_ref("p1"), "B-aksjer", 9),
-        buy(orgnr(2), OwnerRef::Organisation(orgnr(3)), "B-aksjer", 36),
-        buy(orgnr(2), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 36),
-        buy(orgnr(2), OwnerRef::Organisation(orgnr(1)), "B-aksjer", 9),
-        buy(orgnr(2), person_ref("p3"), "B-aksjer", 9),
+        purchase(orgnr(1), person_ref("p1"), "A-aksjer", 3),
+        purchase(orgnr(1), person_ref("p2"), "B-aksjer", 60),
+        purchase(orgnr(1), person_ref("p2"), "B-aksjer", 57),
+        purchase(orgnr(2), person_ref("p1"), "B-aksjer", 9),
+        purchase(orgnr(2), OwnerRef::Organisation(orgnr(3)), "B-aksjer", 36),
+        purchase(orgnr(2), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 36),
+        purchase(orgnr(2), OwnerRef::Organisation(orgnr(1)), "B-aksjer", 9),
+        purchase(orgnr(2), person_ref("p3"), "B-aksjer", 9),
     ] {
         store.purchase(&purchase, None).await.expect("recorded");
     }
@@ -177,10 +177,10 @@ async fn the_relay_feeds_the_read_model_until_it_matches_the_write_model() {
 async fn duplicated_and_shuffled_events_give_the_same_read_model() {
     let (_dir, store) = store().await;
     populate(&store).await;
-    let capture = Arc::new(Capture::default());
+    let capture = Arc::new(Recorder::default());
     let publisher: Arc<dyn EventPublisher> = capture.clone();
     while store.relay(100, publisher.clone()).await.expect("relay") > 0 {}
-    let events = capture.taken();
+    let events = capture.events();
     assert_eq!(events.len(), 14);
     store.apply(&events).await.expect("applied in order");
     let expected = state(&store.read_snapshot()).await;
@@ -215,10 +215,10 @@ async fn duplicated_and_shuffled_events_give_the_same_read_model() {
 async fn applied_positions_and_the_watermark() {
     let (_dir, store) = store().await;
     populate(&store).await;
-    let capture = Arc::new(Capture::default());
+    let capture = Arc::new(Recorder::default());
     let publisher: Arc<dyn EventPublisher> = capture.clone();
     while store.relay(100, publisher.clone()).await.expect("relay") > 0 {}
-    let events = capture.taken();
+    let events = capture.events();
     assert!(!store.applied(Position::new(3)).await.expect("applied"));
     assert_eq!(store.read_snapshot().position().await.expect("p"), None);
     store
@@ -346,7 +346,7 @@ async fn the_data_survives_closing_and_reopening_the_file() {
     assert!(store.applied(Position::new(14)).await.expect("applied"));
     // It carries on where it was: the next purchase is the next position and version.
     let next = store
-        .purchase(&buy(orgnr(2), person_ref("p2"), "B-aksjer", 1), None)
+        .purchase(&purchase(orgnr(2), person_ref("p2"), "B-aksjer", 1), None)
         .await
         .expect("recorded");
     assert_eq!(next.position, Position::new(15));
@@ -368,12 +368,12 @@ async fn a_rebuild_reproduces_the_projected_read_model() {
     assert_eq!(state(&store.read_snapshot()).await, projected);
     assert!(store.applied(Position::new(14)).await.expect("applied"));
     // An old event delivered late changes nothing.
-    let capture = Arc::new(Capture::default());
+    let capture = Arc::new(Recorder::default());
     let publisher: Arc<dyn EventPublisher> = capture.clone();
     let (_other_dir, other) = common::store().await;
     populate(&other).await;
     while other.relay(100, publisher.clone()).await.expect("relay") > 0 {}
-    store.apply(&capture.taken()[..8]).await.expect("applied");
+    store.apply(&capture.events()[..8]).await.expect("applied");
     assert_eq!(state(&store.read_snapshot()).await, projected);
 }
 
@@ -403,13 +403,13 @@ async fn the_backlog_says_when_its_oldest_event_was_recorded() {
     let oldest = backlog.oldest_recorded_at.expect("a recorded time");
     assert!(before <= oldest && oldest <= between, "{oldest:?}");
 
-    let capture = Arc::new(Capture::default());
+    let capture = Arc::new(Recorder::default());
     assert_eq!(store.relay(1, capture.clone()).await.expect("relayed"), 1);
     let backlog = store.backlog().await.expect("backlog");
     assert_eq!(backlog.events, 1);
     let oldest = backlog.oldest_recorded_at.expect("a recorded time");
     assert!(between - Duration::from_millis(1) <= oldest && oldest <= after);
-    let relayed = capture.taken();
+    let relayed = capture.events();
     let recorded_at = relayed[0].recorded_at.expect("the event carries its time");
     assert!(before <= recorded_at && recorded_at <= between);
 
@@ -432,5 +432,5 @@ async fn the_backlog_says_when_its_oldest_event_was_recorded() {
         }
     );
     store.relay(10, capture.clone()).await.expect("relayed");
-    assert_eq!(capture.taken()[1].recorded_at, None);
+    assert_eq!(capture.events()[1].recorded_at, None);
 }

@@ -28,10 +28,10 @@ async fn register(store: &SqliteStore) {
         store.register_person(&p, None).await.expect("registered");
     }
     for purchase in [
-        buy(orgnr(1), person_ref("hagen"), "A-aksjer", 3),
-        buy(orgnr(1), person_ref("kjos"), "B-aksjer", 117),
-        buy(orgnr(1), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 9),
-        buy(orgnr(2), person_ref("kjos"), "A-aksjer", 36),
+        purchase(orgnr(1), person_ref("hagen"), "A-aksjer", 3),
+        purchase(orgnr(1), person_ref("kjos"), "B-aksjer", 117),
+        purchase(orgnr(1), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 9),
+        purchase(orgnr(2), person_ref("kjos"), "A-aksjer", 36),
     ] {
         store.purchase(&purchase, None).await.expect("recorded");
     }

@@ -30,11 +30,11 @@ fn classes(pairs: &[(&str, u64)]) -> Vec<ClassShares> {
 }
 
 async fn purchased_events(store: &SqliteStore) -> Vec<SharesPurchased> {
-    let capture = Arc::new(Capture::default());
+    let capture = Arc::new(Recorder::default());
     let publisher: Arc<dyn EventPublisher> = capture.clone();
     while store.relay(100, publisher.clone()).await.expect("relay") > 0 {}
     capture
-        .taken()
+        .events()
         .into_iter()
         .filter_map(|recorded| match recorded.event {
             Event::SharesPurchased(e) => Some(*e),
@@ -79,7 +79,7 @@ async fn unknown_companies_and_owners_are_refused() {
         .expect("registered");
     let unknown_company = store
         .purchase(
-            &buy(orgnr(2), OwnerRef::Organisation(orgnr(1)), "A", 1),
+            &purchase(orgnr(2), OwnerRef::Organisation(orgnr(1)), "A", 1),
             None,
         )
         .await;
@@ -88,7 +88,7 @@ async fn unknown_companies_and_owners_are_refused() {
         "{unknown_company:?}"
     );
     let unknown_person = store
-        .purchase(&buy(orgnr(1), person_ref("nobody"), "A", 1), None)
+        .purchase(&purchase(orgnr(1), person_ref("nobody"), "A", 1), None)
         .await;
     assert!(
         matches!(&unknown_person, Err(PurchaseError::UnknownOwner(o)) if *o == person_ref("nobody")),
@@ -96,7 +96,7 @@ async fn unknown_companies_and_owners_are_refused() {
     );
     let unknown_org = store
         .purchase(
-            &buy(orgnr(1), OwnerRef::Organisation(orgnr(3)), "A", 1),
+            &purchase(orgnr(1), OwnerRef::Organisation(orgnr(3)), "A", 1),
             None,
         )
         .await;
@@ -119,12 +119,12 @@ async fn a_purchase_past_the_declared_total_is_refused_and_changes_nothing() {
         .await
         .expect("registered");
     store
-        .purchase(&buy(orgnr(1), person_ref("p1"), "A", 100), None)
+        .purchase(&purchase(orgnr(1), person_ref("p1"), "A", 100), None)
         .await
         .expect("within the total");
     let before = state(&store.write_snapshot()).await;
     let refused = store
-        .purchase(&buy(orgnr(1), person_ref("p1"), "B", 21), None)
+        .purchase(&purchase(orgnr(1), person_ref("p1"), "B", 21), None)
         .await;
     assert!(
         matches!(
@@ -140,7 +140,7 @@ async fn a_purchase_past_the_declared_total_is_refused_and_changes_nothing() {
     assert_eq!(state(&store.write_snapshot()).await, before);
     assert_eq!(store.backlog().await.expect("backlog").events, 3);
     store
-        .purchase(&buy(orgnr(1), person_ref("p1"), "B", 20), None)
+        .purchase(&purchase(orgnr(1), person_ref("p1"), "B", 20), None)
         .await
         .expect("exactly the total");
 }
@@ -170,7 +170,10 @@ async fn concurrent_purchases_never_exceed_a_declared_total() {
         };
         tasks.push(tokio::spawn(async move {
             writer
-                .purchase(&buy(orgnr(1), person_ref(&format!("p{i}")), "A", 3), None)
+                .purchase(
+                    &purchase(orgnr(1), person_ref(&format!("p{i}")), "A", 3),
+                    None,
+                )
                 .await
         }));
     }
@@ -217,10 +220,10 @@ async fn purchases_of_one_owner_add_up_and_the_event_carries_the_state_after() {
         .await
         .expect("registered");
     for purchase in [
-        buy(orgnr(1), person_ref("p1"), "B-aksjer", 3),
-        buy(orgnr(1), person_ref("p1"), "B-aksjer", 4),
-        buy(orgnr(1), person_ref("p2"), "A-aksjer", 10),
-        buy(orgnr(1), person_ref("p1"), "A-aksjer", 5),
+        purchase(orgnr(1), person_ref("p1"), "B-aksjer", 3),
+        purchase(orgnr(1), person_ref("p1"), "B-aksjer", 4),
+        purchase(orgnr(1), person_ref("p2"), "A-aksjer", 10),
+        purchase(orgnr(1), person_ref("p1"), "A-aksjer", 5),
     ] {
         store.purchase(&purchase, None).await.expect("recorded");
     }
@@ -256,7 +259,7 @@ async fn a_company_may_hold_its_own_shares() {
         .register_organisation(&organisation(orgnr(1), "TVIST 1 AS", Some(120)), None)
         .await
         .expect("registered");
-    let treasury = buy(orgnr(1), OwnerRef::Organisation(orgnr(1)), "A", 20);
+    let treasury = purchase(orgnr(1), OwnerRef::Organisation(orgnr(1)), "A", 20);
     assert!(treasury.is_treasury());
     store.purchase(&treasury, None).await.expect("recorded");
     let events = purchased_events(&store).await;
@@ -290,16 +293,16 @@ async fn an_idempotency_key_replays_its_first_result_and_refuses_another_request
         .register_person(&person("p1", "HAGEN STEIN ERIK", "NO"), key("p-1", "f-p"))
         .await
         .expect("registered");
-    let purchase = buy(orgnr(1), person_ref("p1"), "A", 3);
+    let first = purchase(orgnr(1), person_ref("p1"), "A", 3);
     let bought = store
-        .purchase(&purchase, key("buy-1", "f-buy"))
+        .purchase(&first, key("buy-1", "f-buy"))
         .await
         .expect("bought");
     assert!(!bought.replayed);
     let before = state(&store.write_snapshot()).await;
     let backlog = store.backlog().await.expect("backlog");
     let again = store
-        .purchase(&purchase, key("buy-1", "f-buy"))
+        .purchase(&first, key("buy-1", "f-buy"))
         .await
         .expect("replayed");
     assert_eq!(again.value, bought.value);
@@ -314,7 +317,7 @@ async fn an_idempotency_key_replays_its_first_result_and_refuses_another_request
 
     let reused = store
         .purchase(
-            &buy(orgnr(1), person_ref("p1"), "A", 4),
+            &purchase(orgnr(1), person_ref("p1"), "A", 4),
             key("buy-1", "another"),
         )
         .await;
@@ -359,7 +362,7 @@ async fn concurrent_requests_with_one_key_take_effect_once() {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .purchase(&buy(orgnr(1), person_ref("p1"), "A", 5), key("k", "f"))
+                    .purchase(&purchase(orgnr(1), person_ref("p1"), "A", 5), key("k", "f"))
                     .await
                     .expect("recorded or replayed")
             })

@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 use rstest::rstest;
 use serde_json::{Value, json};
 use shareholders_domain::{
-    BirthYear, ClassShares, CompanyProfile, Country, Name, OrgNr, Organisation, OwnerProfile,
-    OwnerRef, Person, PersonId, Position, PurchaseId, PurchaseRefused, ShareClass, ShareCount,
+    BirthYear, ClassShares, CompanyProfile, Country, OrgNr, Organisation, OwnerProfile, OwnerRef,
+    Person, PersonId, Position, PurchaseId, PurchaseRefused,
 };
 use shareholders_http::{HttpConfig, Operations, openapi, routes};
+use shareholders_ports::testkit::{class, name, shares as count};
 use shareholders_ports::{
     CompanyRecord, HoldingRecord, Idempotency, MAX_SEARCH_RESULTS, MockReadStore, MockWriteStore,
     PageRequest, PersonRecord, PurchaseError, PurchaseReceipt, ReadError, Recorded, RegisterError,
@@ -24,15 +25,6 @@ const TOKEN: &str = "s3cret-token";
 
 fn orgnr(s: &str) -> OrgNr {
     OrgNr::parse(s).expect("valid orgnr")
-}
-fn name(s: &str) -> Name {
-    Name::parse(s).expect("valid name")
-}
-fn class(s: &str) -> ShareClass {
-    ShareClass::parse(s).expect("valid class")
-}
-fn count(n: u64) -> ShareCount {
-    ShareCount::new(n).expect("positive")
 }
 fn person_id(s: &str) -> PersonId {
     PersonId::parse(s).expect("valid id")

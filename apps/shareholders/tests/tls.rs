@@ -142,7 +142,7 @@ fn tls_fronts() -> Tls {
             Front {
                 name: "mongodb",
                 accept: mongo,
-                connect: upstream(&mongodb_uri()),
+                connect: upstream(mongodb_uri()),
                 certificate: &local,
             },
         ],

@@ -3,10 +3,11 @@
 
 use futures::StreamExt as _;
 use shareholders_domain::{
-    BirthYear, ClassShares, Country, ExtractYear, Name, OrgNr, Organisation, OwnerRef, Person,
-    PersonId, Place, PostalCode, Purchase, RegisterYear, ShareClass, ShareCount, YearPart,
+    BirthYear, ClassShares, Country, ExtractYear, OrgNr, Organisation, OwnerRef, Person, PersonId,
+    Place, PostalCode, Purchase, RegisterYear, ShareClass, YearPart,
 };
 
+pub(crate) use crate::testkit::{name, orgnr, shares};
 use crate::{
     HoldingSnapshot, PageRequest, ReadModelLoader, ReadStore, RegisterHolder, RegisterImport,
     RegisterLine, Snapshot, WriteStore, YearImported, YearProvenance, YearReadModel, YearSnapshots,
@@ -33,31 +34,6 @@ impl std::fmt::Debug for Stores<'_> {
 
 pub(crate) fn year(y: i64) -> RegisterYear {
     RegisterYear::new(y).expect("a register year")
-}
-
-/// The test orgnr with the 8-digit stem `80000000 + n` and its MOD11 check digit.
-pub(crate) fn orgnr(n: u32) -> OrgNr {
-    let weights = [3, 2, 7, 6, 5, 4, 3, 2];
-    (0..10)
-        .map(|k| 80_000_000 + n * 10 + k)
-        .find_map(|stem| {
-            let digits: Vec<u32> = format!("{stem:08}")
-                .chars()
-                .map(|c| c.to_digit(10).expect("a digit"))
-                .collect();
-            let sum: u32 = digits.iter().zip(weights).map(|(d, w)| d * w).sum();
-            let check = (11 - sum % 11) % 11;
-            (check < 10).then(|| OrgNr::parse(&format!("{stem:08}{check}")).ok())?
-        })
-        .expect("a valid orgnr")
-}
-
-pub(crate) fn name(s: &str) -> Name {
-    Name::parse(s).expect("a name")
-}
-
-pub(crate) fn shares(n: u64) -> ShareCount {
-    ShareCount::new(n).expect("a share count")
 }
 
 pub(crate) fn company(n: u32, label: &str, total: u64) -> Organisation {

@@ -2,24 +2,16 @@ use std::sync::Arc;
 
 use rstest::rstest;
 use shareholders_domain::{
-    ClassShares, CompanyProfile, Country, Name, OrgNr, Organisation, OwnerProfile, OwnerRef,
-    PersonId, Position, Purchase, PurchaseId, PurchaseRefused, RegisterYear, ShareClass,
-    ShareCount,
+    ClassShares, CompanyProfile, Country, OrgNr, Organisation, OwnerProfile, OwnerRef, PersonId,
+    Position, Purchase, PurchaseId, PurchaseRefused, RegisterYear, ShareCount,
 };
 
 use super::*;
+use crate::testkit::{class, name};
 use crate::{MockReadStore, MockWriteStore, ReadError, YearRecord};
 
 fn orgnr(s: &str) -> OrgNr {
     OrgNr::parse(s).expect("valid orgnr")
-}
-
-fn name(s: &str) -> Name {
-    Name::parse(s).expect("valid name")
-}
-
-fn class(s: &str) -> ShareClass {
-    ShareClass::parse(s).expect("valid class")
 }
 
 fn organisation(nr: &str, total: Option<u64>) -> Organisation {

@@ -3,66 +3,24 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+#[allow(unused_imports)] // each test binary uses its own part
+pub use shareholders_ports::testkit::{State, class, country, name, orgnr, person_ref};
 
-use futures::stream::BoxStream;
-use futures::{StreamExt as _, TryStreamExt};
 use shareholders_domain::{
-    BirthYear, ClassShares, CompanyProfile, CompanyState, Country, Event, Name, OrgNr,
-    Organisation, OwnerKind, OwnerProfile, OwnerRef, OwnerState, Person, PersonId, Place, Position,
-    PostalCode, Purchase, PurchaseId, RecordedEvent, ShareClass, ShareCount, SharesPurchased,
+    BirthYear, ClassShares, CompanyProfile, CompanyState, Event, OrgNr, Organisation, OwnerKind,
+    OwnerProfile, OwnerRef, OwnerState, Person, PersonId, Place, Position, PostalCode, Purchase,
+    PurchaseId, RecordedEvent, ShareCount, SharesPurchased,
 };
 use shareholders_mongo::MongoReadModel;
 use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, HoldingSnapshot, PersonRecord, PersonSnapshot,
     SearchField, Snapshot,
 };
+use std::collections::BTreeMap;
 
-/// The server's URI: `SHAREHOLDERS_TEST_MONGODB_URI`, or a SecantusDB started once for this
-/// test binary by `scripts/mongo-test-server`. A watchdog shell stops that server and removes
-/// its data once the test binary has exited.
+/// The test server's URI.
 pub fn uri() -> &'static str {
-    static URI: OnceLock<String> = OnceLock::new();
-    URI.get_or_init(|| {
-        std::env::var("SHAREHOLDERS_TEST_MONGODB_URI")
-            .ok()
-            .filter(|uri| !uri.trim().is_empty())
-            .unwrap_or_else(start_server)
-    })
-}
-
-fn start_server() -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mongo-test-server");
-    let output = Command::new(&script)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running scripts/mongo-test-server");
-    assert!(output.status.success(), "scripts/mongo-test-server failed");
-    let text = String::from_utf8(output.stdout).expect("UTF-8 output");
-    let mut parts = text.split_whitespace();
-    let (Some(pid), Some(data), Some(uri)) = (parts.next(), parts.next(), parts.next()) else {
-        panic!("unexpected output of scripts/mongo-test-server: {text:?}");
-    };
-    assert!(pid.bytes().all(|b| b.is_ascii_digit()), "pid {pid:?}");
-    let me = std::process::id();
-    // The watchdog outlives this process by design: it is never waited for.
-    #[allow(clippy::zombie_processes)]
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null; \
-             sleep 1; rm -rf '{data}' '{data}.log'"
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting the server's watchdog");
-    uri.to_owned()
+    shareholders_mongo::testkit::server_uri()
 }
 
 /// A read model in a database of its own, with a handle on that database to corrupt or drop
@@ -94,31 +52,6 @@ pub async fn fresh() -> TestModel {
 
 pub async fn drop_database(model: &TestModel) {
     model.db.drop().await.expect("dropping the database");
-}
-
-/// The nth valid orgnr from a base: nine digits with a valid check digit.
-pub fn orgnr(n: u32) -> OrgNr {
-    let mut prefix = 91_000_000 + n * 3;
-    loop {
-        for check in 0..10 {
-            if let Ok(orgnr) = OrgNr::parse(&format!("{prefix:08}{check}")) {
-                return orgnr;
-            }
-        }
-        prefix += 1;
-    }
-}
-
-pub fn name(s: &str) -> Name {
-    Name::parse(s).expect("valid name")
-}
-
-pub fn class(s: &str) -> ShareClass {
-    ShareClass::parse(s).expect("valid class")
-}
-
-pub fn country(s: &str) -> Country {
-    Country::parse(s).expect("valid country")
 }
 
 pub fn organisation(n: u32, total: Option<u64>, land: &str) -> Organisation {
@@ -378,26 +311,9 @@ impl WriteModel {
     }
 }
 
-/// A whole state, as a snapshot gives it.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
-pub struct State {
-    pub companies: Vec<CompanySnapshot>,
-    pub persons: Vec<PersonSnapshot>,
-    pub holdings: Vec<HoldingSnapshot>,
-    pub position: Option<Position>,
-}
-
+/// The read model's whole state.
 pub async fn collect(snapshot: &dyn Snapshot) -> State {
-    State {
-        companies: snapshot.companies().try_collect().await.expect("companies"),
-        persons: snapshot.persons().try_collect().await.expect("persons"),
-        holdings: snapshot.holdings().try_collect().await.expect("holdings"),
-        position: snapshot.position().await.expect("position"),
-    }
-}
-
-pub fn person_ref(id: &str) -> OwnerRef {
-    OwnerRef::Person(PersonId::parse(id).expect("valid id"))
+    shareholders_ports::testkit::state(snapshot).await
 }
 
 /// Two companies, organisations and persons as owners, several classes, treasury shares and
@@ -423,24 +339,4 @@ pub fn scenario() -> (WriteModel, Vec<RecordedEvent>) {
     events.push(model.purchase(b, &person_ref("alice"), "Ordinære aksjer", 10));
     events.push(model.purchase(b, &org_c, "Ordinære aksjer", 30));
     (model, events)
-}
-
-/// A state kept in memory serves as the truth a read model is compared with.
-#[async_trait::async_trait]
-impl Snapshot for State {
-    fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
-        futures::stream::iter(self.companies.iter().cloned().map(Ok)).boxed()
-    }
-
-    fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
-        futures::stream::iter(self.persons.iter().cloned().map(Ok)).boxed()
-    }
-
-    fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
-        futures::stream::iter(self.holdings.iter().cloned().map(Ok)).boxed()
-    }
-
-    async fn position(&self) -> anyhow::Result<Option<Position>> {
-        Ok(self.position)
-    }
 }

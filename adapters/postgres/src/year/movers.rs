@@ -1,11 +1,11 @@
 //! Linking a year's persons to the same persons in the adjacent imported years.
 //!
 //! SQL only narrows the candidates down (persons on one side only, with a person of the same
-//! name, birth year and country on the other side only); the rule itself is the domain's
-//! [`link_movers`].
+//! name, birth year and country on the other side only); the rule itself, and which adjacent
+//! year a person is offered to, are the domain's ([`AdjacentYears`]).
 
 use anyhow::Context as _;
-use shareholders_domain::{MoverCandidate, MoverLinks, PersonId, RegisterYear, link_movers};
+use shareholders_domain::{AdjacentYears, MoverCandidate, MoverLinks, PersonId, RegisterYear};
 use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Row as _};
 
@@ -148,8 +148,7 @@ pub(super) async fn link(
         holdings: &new.holdings,
         year: i16::try_from(year.get())?,
     };
-    let mut linked: std::collections::BTreeSet<PersonId> = std::collections::BTreeSet::new();
-    let mut ambiguous: std::collections::BTreeSet<PersonId> = std::collections::BTreeSet::new();
+    let mut years = AdjacentYears::default();
     for adjacent in [before, after].into_iter().flatten() {
         let theirs = super::Tables::partitions(adjacent);
         let other = Side {
@@ -157,17 +156,12 @@ pub(super) async fn link(
             holdings: &theirs.holdings,
             year: adjacent,
         };
-        // A person linked to the year before keeps that id.
-        let appeared: Vec<MoverCandidate> = candidates(conn, mine, other)
-            .await?
-            .into_iter()
-            .filter(|candidate| !linked.contains(&candidate.id))
-            .collect();
+        let appeared = years.unlinked(candidates(conn, mine, other).await?);
         if appeared.is_empty() {
             continue;
         }
         let vanished = candidates(conn, other, mine).await?;
-        let links = link_movers(&appeared, &vanished);
+        let links = years.link(&appeared, &vanished);
         tracing::debug!(
             adjacent,
             candidates = appeared.len(),
@@ -185,12 +179,6 @@ pub(super) async fn link(
             ],
         )
         .await?;
-        for (new_id, old_id) in links.links {
-            ambiguous.remove(&new_id);
-            linked.insert(old_id);
-        }
-        ambiguous.extend(links.ambiguous);
     }
-    let (linked, ambiguous) = (linked.len() as u64, ambiguous.len() as u64);
-    Ok((linked, ambiguous))
+    Ok((years.linked(), years.ambiguous()))
 }

@@ -5,7 +5,7 @@ use shareholders_domain::{Country, OrgNr, Organisation, OwnerKind};
 use shareholders_ports::conformance::years::{self, Stores};
 use shareholders_ports::{RegisterHolder, RegisterLine, Snapshot as _};
 
-use crate::common::{TestDb, class, count, name, organisation, orgnr, person, state};
+use crate::common::{TestDb, class, name, organisation, orgnr, person, shares, state};
 
 macro_rules! scenario {
     ($name:ident) => {
@@ -36,7 +36,7 @@ fn issuer(nr: OrgNr, label: &str, total: Option<u64>) -> Organisation {
         None,
         None,
         Country::NORWAY,
-        total.map(count),
+        total.map(shares),
     )
 }
 
@@ -45,24 +45,24 @@ fn org_line(
     company: &Organisation,
     holder: OrgNr,
     class_name: &str,
-    shares: u64,
+    count: u64,
 ) -> RegisterLine {
     RegisterLine {
         line: n,
         company: company.clone(),
         holder: RegisterHolder::Organisation(organisation(holder, "HOLDER AS", None)),
         share_class: class(class_name),
-        shares: count(shares),
+        shares: shares(count),
     }
 }
 
-fn person_line(n: u64, company: &Organisation, id: &str, code: &str, shares: u64) -> RegisterLine {
+fn person_line(n: u64, company: &Organisation, id: &str, code: &str, count: u64) -> RegisterLine {
     RegisterLine {
         line: n,
         company: company.clone(),
         holder: RegisterHolder::Person(person(id, "PERSON", code)),
         share_class: class("Ordinære aksjer"),
-        shares: count(shares),
+        shares: shares(count),
     }
 }
 

@@ -10,7 +10,7 @@ use shareholders_ports::{
 };
 
 use crate::common::{
-    Recorder, TestDb, class, org_owner, organisation, orgnr, person, person_owner, purchase, state,
+    Recorder, TestDb, class, org_ref, organisation, orgnr, person, person_ref, purchase, state,
 };
 
 fn key(k: &str, fingerprint: &str) -> Option<Idempotency> {
@@ -78,7 +78,7 @@ async fn unknown_parties_are_refused(#[case] company_known: bool, #[case] owner_
     }
     let backlog = store.backlog().await.expect("backlog");
     let result = store
-        .purchase(&purchase(company, org_owner(owner), "A", 5), None)
+        .purchase(&purchase(company, org_ref(owner), "A", 5), None)
         .await;
     match result {
         Err(PurchaseError::UnknownCompany(nr)) => {
@@ -87,14 +87,14 @@ async fn unknown_parties_are_refused(#[case] company_known: bool, #[case] owner_
         }
         Err(PurchaseError::UnknownOwner(o)) => {
             assert!(company_known && !owner_known);
-            assert_eq!(o, org_owner(owner));
+            assert_eq!(o, org_ref(owner));
         }
         other => panic!("expected an unknown party, got {other:?}"),
     }
     // An unknown person too.
     if company_known {
         let result = store
-            .purchase(&purchase(company, person_owner("nobody"), "A", 5), None)
+            .purchase(&purchase(company, person_ref("nobody"), "A", 5), None)
             .await;
         assert!(matches!(result, Err(PurchaseError::UnknownOwner(_))));
     }
@@ -116,11 +116,11 @@ async fn purchases_past_the_declared_total_are_refused() {
         .await
         .expect("registered");
     store
-        .purchase(&purchase(company, org_owner(owner), "A", 60), None)
+        .purchase(&purchase(company, org_ref(owner), "A", 60), None)
         .await
         .expect("within the total");
     let refused = store
-        .purchase(&purchase(company, org_owner(owner), "B", 41), None)
+        .purchase(&purchase(company, org_ref(owner), "B", 41), None)
         .await;
     assert!(matches!(
         refused,
@@ -131,7 +131,7 @@ async fn purchases_past_the_declared_total_are_refused() {
         }))
     ));
     store
-        .purchase(&purchase(company, org_owner(owner), "B", 40), None)
+        .purchase(&purchase(company, org_ref(owner), "B", 40), None)
         .await
         .expect("exactly the total");
     let state = state(store).await;
@@ -167,7 +167,7 @@ async fn concurrent_purchases_of_several_classes_carry_consistent_classes() {
                 .purchase(
                     &purchase(
                         company,
-                        person_owner(&format!("p{}", i % 8)),
+                        person_ref(&format!("p{}", i % 8)),
                         class,
                         1 + i % 3,
                     ),
@@ -225,7 +225,7 @@ async fn concurrent_purchases_never_exceed_the_total() {
         async move {
             store
                 .purchase(
-                    &purchase(company, person_owner(&format!("p{i:02}")), "A", 1),
+                    &purchase(company, person_ref(&format!("p{i:02}")), "A", 1),
                     None,
                 )
                 .await
@@ -285,7 +285,7 @@ async fn holdings_sum_per_class_and_counts_follow_new_holdings() {
         .register_person(&person("swiss", "KJOS CAROLINE", "CHE"), None)
         .await
         .expect("registered");
-    let swiss = person_owner("swiss");
+    let swiss = person_ref("swiss");
     for (c, class_name, n) in [
         (company, "B-aksjer", 10),
         (company, "A-aksjer", 3),
@@ -330,7 +330,7 @@ async fn a_company_may_hold_its_own_shares() {
         .await
         .expect("registered");
     let bought = store
-        .purchase(&purchase(company, org_owner(company), "A", 4), None)
+        .purchase(&purchase(company, org_ref(company), "A", 4), None)
         .await
         .expect("treasury shares");
     assert!(bought.value.purchase.is_treasury());
@@ -339,7 +339,7 @@ async fn a_company_may_hold_its_own_shares() {
     assert_eq!(c.record.owner_count, 1);
     assert_eq!(c.record.holding_count, 1);
     assert_eq!((c.version, c.owner_version), (1, 1));
-    assert!(state.holding(company, &org_owner(company)).is_some());
+    assert!(state.holding(company, &org_ref(company)).is_some());
 }
 
 #[tokio::test]
@@ -359,7 +359,7 @@ async fn companies_buying_each_other_concurrently_all_succeed() {
         let class_name = if i % 3 == 0 { "A" } else { "B" };
         async move {
             store
-                .purchase(&purchase(company, org_owner(owner), class_name, 1), None)
+                .purchase(&purchase(company, org_ref(owner), class_name, 1), None)
                 .await
         }
     }))
@@ -406,7 +406,7 @@ async fn an_idempotency_key_replays_its_result_or_is_refused_for_another_request
     assert_eq!(replay.value.id().as_str(), "id1");
     assert_eq!(replay.position, first_person.position);
 
-    let p = purchase(company, person_owner("id1"), "A", 5);
+    let p = purchase(company, person_ref("id1"), "A", 5);
     let bought = store
         .purchase(&p, key("buy", "f-buy"))
         .await
@@ -444,7 +444,7 @@ async fn concurrent_requests_with_one_key_take_effect_once() {
         .register_person(&person("buyer", "BUYER", "NO"), None)
         .await
         .expect("registered");
-    let p = purchase(company, person_owner("buyer"), "A", 5);
+    let p = purchase(company, person_ref("buyer"), "A", 5);
     let results = join_all((0..20).map(|_| {
         let store = store.clone();
         let p = p.clone();
@@ -483,15 +483,15 @@ async fn each_command_records_one_event_with_the_state_after_it() {
         .await
         .expect("registered");
     let first = store
-        .purchase(&purchase(company, org_owner(holder), "B", 100), None)
+        .purchase(&purchase(company, org_ref(holder), "B", 100), None)
         .await
         .expect("bought");
     let second = store
-        .purchase(&purchase(company, person_owner("swiss"), "A", 30), None)
+        .purchase(&purchase(company, person_ref("swiss"), "A", 30), None)
         .await
         .expect("bought");
     let third = store
-        .purchase(&purchase(company, org_owner(holder), "A", 5), None)
+        .purchase(&purchase(company, org_ref(holder), "A", 5), None)
         .await
         .expect("bought");
 

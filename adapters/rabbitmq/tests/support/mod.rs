@@ -16,11 +16,8 @@ use shareholders_ports::{
     EventPublisher, Outbox, OutboxBacklog, Projection, ProjectionError, RelayError,
 };
 use shareholders_rabbitmq::Topology;
-
-pub fn amqp_url() -> String {
-    std::env::var("SHAREHOLDERS_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
+#[allow(unused_imports)] // each test binary uses its own part
+pub use shareholders_rabbitmq::testkit::{amqp_url, close_connections};
 
 pub fn unique(label: &str) -> String {
     format!("test-{label}-{}", uuid::Uuid::new_v4().simple())
@@ -369,50 +366,4 @@ impl Outbox for MemoryOutbox {
             oldest_recorded_at: events.get(*cursor).and_then(|e| e.recorded_at),
         })
     }
-}
-
-/// Closes, through `rabbitmqctl`, every broker connection whose client properties hold one of
-/// `names` (connection names). Returns how many it closed for each name.
-pub async fn close_connections(names: &[&str]) -> Vec<usize> {
-    let names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let listing = std::process::Command::new("rabbitmqctl")
-            .args([
-                "list_connections",
-                "-q",
-                "--no-table-headers",
-                "pid",
-                "client_properties",
-            ])
-            .output()
-            .expect("rabbitmqctl runs");
-        assert!(
-            listing.status.success(),
-            "rabbitmqctl list_connections failed"
-        );
-        let listing = String::from_utf8_lossy(&listing.stdout);
-        names
-            .iter()
-            .map(|name| {
-                let pids: Vec<&str> = listing
-                    .lines()
-                    .filter(|line| line.contains(name.as_str()))
-                    .filter_map(|line| line.split_whitespace().next())
-                    .collect();
-                for pid in &pids {
-                    let closed = std::process::Command::new("rabbitmqctl")
-                        .args(["close_connection", pid, "test: simulated broker fault"])
-                        .output()
-                        .expect("rabbitmqctl runs");
-                    assert!(
-                        closed.status.success(),
-                        "rabbitmqctl close_connection failed"
-                    );
-                }
-                pids.len()
-            })
-            .collect()
-    })
-    .await
-    .expect("rabbitmqctl task")
 }

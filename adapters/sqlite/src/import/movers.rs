@@ -1,16 +1,14 @@
 //! Linking a year's persons to the same persons in the adjacent imported years.
 //!
 //! SQL only narrows the candidates down (persons on one side only, with a person of the same
-//! name, birth year and country on the other side only); the rule itself is the domain's
-//! [`link_movers`].
-
-use std::collections::BTreeSet;
+//! name, birth year and country on the other side only); the rule itself, and which adjacent
+//! year a person is offered to, are the domain's ([`AdjacentYears`]).
 
 use anyhow::Context as _;
-use shareholders_domain::{
-    BirthYear, Country, MoverCandidate, Name, OrgNr, PersonId, RegisterYear, link_movers,
-};
+use shareholders_domain::{AdjacentYears, MoverCandidate, PersonId, RegisterYear};
 use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
+
+use crate::codec;
 
 /// One side's persons and holdings, as table expressions.
 #[derive(Clone, Debug)]
@@ -75,25 +73,18 @@ async fn candidates(
     rows.iter()
         .map(|row| {
             let id: String = row.try_get("id")?;
-            let name: String = row.try_get("name")?;
-            let country: String = row.try_get("country")?;
             let companies: Option<String> = row.try_get("companies")?;
             Ok(MoverCandidate {
                 id: PersonId::parse(&id).with_context(|| format!("stored person id {id:?}"))?,
-                name: Name::parse(&name).with_context(|| format!("stored name {name:?}"))?,
-                birth_year: row
-                    .try_get::<Option<i64>, _>("birth_year")?
-                    .map(BirthYear::new)
-                    .transpose()
-                    .context("stored birth year")?,
-                country: Country::parse(&country)
-                    .with_context(|| format!("stored country {country:?}"))?,
+                name: codec::name(&row.try_get::<String, _>("name")?)?,
+                birth_year: codec::birth_year(row.try_get("birth_year")?)?,
+                country: codec::country(&row.try_get::<String, _>("country")?)?,
                 companies: companies
                     .as_deref()
                     .unwrap_or_default()
                     .split(',')
                     .filter(|c| !c.is_empty())
-                    .map(|c| OrgNr::parse(c).with_context(|| format!("stored orgnr {c:?}")))
+                    .map(codec::orgnr)
                     .collect::<anyhow::Result<_>>()?,
             })
         })
@@ -127,21 +118,15 @@ pub(super) async fn link(
     .await
     .context("import: cannot index the staged holdings")?;
     let mine = Side::staged();
-    let mut linked: BTreeSet<PersonId> = BTreeSet::new();
-    let mut ambiguous: BTreeSet<PersonId> = BTreeSet::new();
+    let mut years = AdjacentYears::default();
     for adjacent in [before, after].into_iter().flatten() {
         let other = Side::year(adjacent);
-        // A person linked to the year before keeps that id.
-        let appeared: Vec<MoverCandidate> = candidates(conn, &mine, &other)
-            .await?
-            .into_iter()
-            .filter(|candidate| !linked.contains(&candidate.id))
-            .collect();
+        let appeared = years.unlinked(candidates(conn, &mine, &other).await?);
         if appeared.is_empty() {
             continue;
         }
         let vanished = candidates(conn, &other, &mine).await?;
-        let links = link_movers(&appeared, &vanished);
+        let links = years.link(&appeared, &vanished);
         tracing::debug!(
             adjacent,
             candidates = appeared.len(),
@@ -165,11 +150,6 @@ pub(super) async fn link(
                     .context("import: cannot link a person")?;
             }
         }
-        for (new_id, old_id) in links.links {
-            ambiguous.remove(&new_id);
-            linked.insert(old_id);
-        }
-        ambiguous.extend(links.ambiguous);
     }
-    Ok((linked.len() as u64, ambiguous.len() as u64))
+    Ok((years.linked(), years.ambiguous()))
 }
