@@ -22,9 +22,11 @@ use crate::dto::{
 use crate::problem::{FieldError, Kind, Problem};
 use crate::request::{Auth, ReadQuery, WriteRequest, idempotency, parse_json, read_query};
 
+mod bods;
 mod graph;
 mod search;
 
+pub use bods::bods;
 pub use graph::{
     beneficial_owners, graph, organisation_ultimate_holdings, person_ultimate_holdings,
     ultimate_owners,

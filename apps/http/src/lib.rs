@@ -16,6 +16,7 @@ use shareholders_domain::{Organisation, Purchase};
 use shareholders_ports::{PersonDetails, Service};
 use warp::{Filter, Rejection, Reply};
 
+pub mod bods;
 pub mod dto;
 mod handlers;
 mod operations;
@@ -201,7 +202,8 @@ pub fn routes(
         .or(beneficial_owners(service.clone()))
         .or(organisation_ultimate_holdings(service.clone()))
         .or(person_ultimate_holdings(service.clone()))
-        .or(ownership_graph(service))
+        .or(ownership_graph(service.clone()))
+        .or(bods(service))
         .map(Reply::into_response)
         .boxed();
     health()
@@ -500,6 +502,15 @@ fn ownership_graph(
         .and(raw_query())
         .and(with_service(service))
         .then(handlers::graph)
+}
+
+/// `GET /api/{orgnr}/bods`.
+fn bods(service: Service) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / String / "bods")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_service(service))
+        .then(handlers::bods)
 }
 
 /// Turns the framework's rejections into problem details. Business errors never get here.

@@ -263,6 +263,7 @@ async fn the_openapi_document_lists_every_path_and_method() {
         ("/api/{orgnr}/ultimate-holdings", "get"),
         ("/api/person/{id}/ultimate-holdings", "get"),
         ("/api/{orgnr}/graph", "get"),
+        ("/api/{orgnr}/bods", "get"),
     ];
     let paths = document["paths"].as_object().expect("paths");
     assert_eq!(paths.len(), expected.len());

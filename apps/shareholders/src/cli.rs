@@ -125,6 +125,10 @@ pub enum Command {
     },
     /// Import a register extract (semicolon-separated aksjeeiebok CSV).
     Import(ImportArgs),
+    /// Write the whole register as Beneficial Ownership Data Standard 0.4 statements: one JSON
+    /// array, every organisation, then every person, then each company's relationships, each
+    /// statement once, as GET /api/{orgnr}/bods gives a company's.
+    ExportBods(ExportBodsArgs),
     /// Write a synthetic register extract with the real data's shape.
     Generate {
         /// Number of data rows.
@@ -244,4 +248,15 @@ pub struct ImportArgs {
     /// Do not rebuild the read model afterwards.
     #[arg(long)]
     pub no_rebuild: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportBodsArgs {
+    /// The register year; by default the live register (which purchases may change while it is
+    /// written: a year's file is consistent).
+    #[arg(long, value_parser = parse_year)]
+    pub year: Option<RegisterYear>,
+    /// The file written (through FILE.partial, renamed once complete).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }

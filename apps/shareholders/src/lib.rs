@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod export;
 pub mod metrics;
 pub mod retention;
 pub mod serve;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { show, json } => commands::verify(&storage, show, json).await,
         Command::Rebuild { batch } => commands::rebuild(&storage, batch).await,
         Command::Import(args) => commands::import(&storage, args).await,
+        Command::ExportBods(args) => export::export_bods(&storage, args).await,
         Command::Generate {
             rows,
             seed,

@@ -11,7 +11,7 @@ use shareholders_ports::{
 use super::{CompanyOut, OwnerProfileOut, PageOut};
 
 /// A fraction as a percentage, rounded to 4 decimals like every percentage of the API.
-fn percent(fraction: f64) -> f64 {
+pub(super) fn percent(fraction: f64) -> f64 {
     (fraction * 1_000_000.0).round() / 10_000.0
 }
 

@@ -2,6 +2,7 @@
 //! (types, unknown fields), then `TryFrom` checks every field against the domain rules and
 //! reports all the invalid ones at once.
 
+pub mod bods;
 mod graph;
 mod search;
 mod years;
