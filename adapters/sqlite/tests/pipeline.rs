@@ -21,42 +21,30 @@ use sqlx::Connection as _;
 
 /// Two companies, an organisation owner, a treasury holding, persons at home and abroad.
 async fn populate(store: &SqliteStore) {
-    let tvist = organisation(orgnr(1), "TVIST 1 AS", Some(120));
-    let canica = organisation(orgnr(2), "CANICA INVESTOR AS", None);
-    store
-        .register_organisation(&tvist, None)
-        .await
-        .expect("registered");
-    store
-        .register_organisation(&canica, None)
-        .await
-        .expect("registered");
-    store
-        .register_organisation(&foreign_organisation(orgnr(3), "SVENSKA AB"), None)
-        .await
-        .expect("registered");
-    for (id, label, code) in [
-        ("p1", "HAGEN STEIN ERIK", "NO"),
-        ("p2", "KJOS CAROLINE", "CHE"),
-        ("p3", "HAGEN CARL ERIK", "NOR"),
-    ] {
-        store
-            .register_person(&person(id, label, code), None)
-            .await
-            .expect("registered");
-    }
-    for purchase in [
-        purchase(orgnr(1), person_ref("p1"), "A-aksjer", 3),
-        purchase(orgnr(1), person_ref("p2"), "B-aksjer", 60),
-        purchase(orgnr(1), person_ref("p2"), "B-aksjer", 57),
-        purchase(orgnr(2), person_ref("p1"), "B-aksjer", 9),
-        purchase(orgnr(2), OwnerRef::Organisation(orgnr(3)), "B-aksjer", 36),
-        purchase(orgnr(2), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 36),
-        purchase(orgnr(2), OwnerRef::Organisation(orgnr(1)), "B-aksjer", 9),
-        purchase(orgnr(2), person_ref("p3"), "B-aksjer", 9),
-    ] {
-        store.purchase(&purchase, None).await.expect("recorded");
-    }
+    record(
+        store,
+        &[
+            organisation(orgnr(1), "TVIST 1 AS", Some(120)),
+            organisation(orgnr(2), "CANICA INVESTOR AS", None),
+            foreign_organisation(orgnr(3), "SVENSKA AB"),
+        ],
+        &[
+            person("p1", "HAGEN STEIN ERIK", "NO"),
+            person("p2", "KJOS CAROLINE", "CHE"),
+            person("p3", "HAGEN CARL ERIK", "NOR"),
+        ],
+        &[
+            purchase(orgnr(1), person_ref("p1"), "A-aksjer", 3),
+            purchase(orgnr(1), person_ref("p2"), "B-aksjer", 60),
+            purchase(orgnr(1), person_ref("p2"), "B-aksjer", 57),
+            purchase(orgnr(2), person_ref("p1"), "B-aksjer", 9),
+            purchase(orgnr(2), OwnerRef::Organisation(orgnr(3)), "B-aksjer", 36),
+            purchase(orgnr(2), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 36),
+            purchase(orgnr(2), OwnerRef::Organisation(orgnr(1)), "B-aksjer", 9),
+            purchase(orgnr(2), person_ref("p3"), "B-aksjer", 9),
+        ],
+    )
+    .await;
 }
 
 fn page(n: u32, size: u32) -> PageRequest {

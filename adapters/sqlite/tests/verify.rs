@@ -6,35 +6,29 @@ mod common;
 use common::*;
 use rstest::rstest;
 use shareholders_domain::OwnerRef;
-use shareholders_ports::{Difference, WriteStore as _, diff, rebuild};
+use shareholders_ports::{Difference, diff, rebuild};
 use shareholders_sqlite::SqliteStore;
 
 /// Two companies, a person at home and one abroad, an organisation owner; projected.
 async fn register(store: &SqliteStore) {
-    let tvist = organisation(orgnr(1), "TVIST 1 AS", Some(200));
-    let canica = organisation(orgnr(2), "CANICA INVESTOR AS", None);
-    store
-        .register_organisation(&tvist, None)
-        .await
-        .expect("registered");
-    store
-        .register_organisation(&canica, None)
-        .await
-        .expect("registered");
-    for p in [
-        person("hagen", "HAGEN STEIN ERIK", "NO"),
-        person("kjos", "KJOS CAROLINE", "CH"),
-    ] {
-        store.register_person(&p, None).await.expect("registered");
-    }
-    for purchase in [
-        purchase(orgnr(1), person_ref("hagen"), "A-aksjer", 3),
-        purchase(orgnr(1), person_ref("kjos"), "B-aksjer", 117),
-        purchase(orgnr(1), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 9),
-        purchase(orgnr(2), person_ref("kjos"), "A-aksjer", 36),
-    ] {
-        store.purchase(&purchase, None).await.expect("recorded");
-    }
+    record(
+        store,
+        &[
+            organisation(orgnr(1), "TVIST 1 AS", Some(200)),
+            organisation(orgnr(2), "CANICA INVESTOR AS", None),
+        ],
+        &[
+            person("hagen", "HAGEN STEIN ERIK", "NO"),
+            person("kjos", "KJOS CAROLINE", "CH"),
+        ],
+        &[
+            purchase(orgnr(1), person_ref("hagen"), "A-aksjer", 3),
+            purchase(orgnr(1), person_ref("kjos"), "B-aksjer", 117),
+            purchase(orgnr(1), OwnerRef::Organisation(orgnr(2)), "A-aksjer", 9),
+            purchase(orgnr(2), person_ref("kjos"), "A-aksjer", 36),
+        ],
+    )
+    .await;
     project(store).await;
 }
 

@@ -200,32 +200,13 @@ fn verify_names_a_corrupted_field_live_and_by_year_and_rebuild_repairs_it() {
     std::fs::copy(support::sample_path(), &extract).expect("copy the sample");
     let (code, _, stderr) = run(shareholders(dir.path()).arg("import").arg(&extract));
     assert_eq!(code, 0, "{stderr}");
-    let corrupt = |sql: String| {
+    let corrupt = |sql: &str| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async {
-            let url = format!("sqlite://{}", dir.path().join("shareholders.db").display());
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE name LIKE 'read_y2024g%_holdings'",
-            )
-            .fetch_all(&pool)
-            .await
-            .expect("tables");
-            let sql = sql.replace("{year}", &tables[0]);
-            let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&pool)
-                .await
-                .expect("corrupts")
-                .rows_affected();
-            assert_eq!(changed, 1);
-            pool.close().await;
-        });
+        runtime.block_on(support::corrupt_sqlite(dir.path(), sql));
     };
     // HAGEN STEIN ERIK's 3 shares in TVIST 1 AS, said to be 1000: live, and in 2024's tables.
-    corrupt(
-        "UPDATE read_holdings SET shares = 1000 WHERE company = '988844322' AND shares = 3".into(),
-    );
-    corrupt("UPDATE {year} SET shares = 1000 WHERE company = '988844322' AND shares = 3".into());
+    corrupt("UPDATE read_holdings SET shares = 1000 WHERE company = '988844322' AND shares = 3");
+    corrupt("UPDATE {year} SET shares = 1000 WHERE company = '988844322' AND shares = 3");
     let (code, stdout, _) = run(shareholders(dir.path()).args(["verify", "--json"]));
     assert_eq!(code, 1, "{stdout}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");

@@ -170,19 +170,11 @@ async fn verify_under_load_on_the_embedded_default() {
     let storage = embedded_storage(dir.path());
     let running = start(&storage, local()).await.expect("starts");
     let api = Api::new(running.addr);
-    let file = dir.path().join("shareholders.db");
-    scenario(&storage, api, || async move {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
-            .await
-            .expect("the SQLite file");
-        let changed =
-            sqlx::query("UPDATE read_organisations SET owner_count = 99 WHERE orgnr = '885648312'")
-                .execute(&pool)
-                .await
-                .expect("corrupts")
-                .rows_affected();
-        assert_eq!(changed, 1);
-        pool.close().await;
+    scenario(&storage, api, || {
+        support::corrupt_sqlite(
+            dir.path(),
+            "UPDATE read_organisations SET owner_count = 99 WHERE orgnr = '885648312'",
+        )
     })
     .await;
     running.stop().await.expect("clean shutdown");

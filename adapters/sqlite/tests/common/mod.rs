@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
+use shareholders_domain::{Organisation, Person, Purchase};
 #[allow(unused_imports)] // each test binary uses its own part
 pub use shareholders_ports::testkit::{
     Recorder, State, class, country, foreign_organisation, name, org_ref, organisation, orgnr,
     person, person_ref, purchase, shares, state,
 };
-use shareholders_ports::{DirectPublisher, EventPublisher, Outbox};
+use shareholders_ports::{DirectPublisher, EventPublisher, Outbox, WriteStore as _};
 use shareholders_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -34,5 +35,29 @@ pub async fn project(store: &SqliteStore) -> usize {
             return total;
         }
         total += n;
+    }
+}
+
+/// Registers the organisations and the persons, then records the purchases, in that order.
+pub async fn record(
+    store: &SqliteStore,
+    organisations: &[Organisation],
+    persons: &[Person],
+    purchases: &[Purchase],
+) {
+    for organisation in organisations {
+        store
+            .register_organisation(organisation, None)
+            .await
+            .expect("registered");
+    }
+    for person in persons {
+        store
+            .register_person(person, None)
+            .await
+            .expect("registered");
+    }
+    for purchase in purchases {
+        store.purchase(purchase, None).await.expect("recorded");
     }
 }

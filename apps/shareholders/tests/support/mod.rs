@@ -72,6 +72,33 @@ pub fn split_address(address: &str) -> (Option<String>, Option<String>) {
     }
 }
 
+/// Corrupts the embedded default's file in `data_dir` with one `UPDATE`, in which `{year}`
+/// stands for 2024's served holdings table; panics unless exactly one row changed.
+pub async fn corrupt_sqlite(data_dir: &std::path::Path, sql: &str) {
+    let url = format!("sqlite://{}", data_dir.join("shareholders.db").display());
+    let pool = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("the SQLite file");
+    let sql = if sql.contains("{year}") {
+        let table: String = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'read_y2024g%_holdings'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("2024's holdings table");
+        sql.replace("{year}", &table)
+    } else {
+        sql.to_owned()
+    };
+    let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&pool)
+        .await
+        .expect("corrupts")
+        .rows_affected();
+    assert_eq!(changed, 1, "one row corrupted");
+    pool.close().await;
+}
+
 /// A client of the API at `base`.
 #[derive(Clone, Debug)]
 pub struct Api {
