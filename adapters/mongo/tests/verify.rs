@@ -6,17 +6,8 @@ mod common;
 use common::{collect, drop_database, fresh, orgnr, scenario};
 use mongodb::bson::{Document, doc};
 use rstest::rstest;
-use shareholders_ports::{Difference, Projection as _, diff, rebuild};
-
-fn named(difference: &Difference) -> (String, String, String) {
-    match difference {
-        Difference::Missing { kind, key } => ((*kind).into(), key.clone(), "missing".into()),
-        Difference::Unexpected { kind, key } => ((*kind).into(), key.clone(), "unexpected".into()),
-        Difference::Differs {
-            kind, key, field, ..
-        } => ((*kind).into(), key.clone(), (*field).into()),
-    }
-}
+use shareholders_ports::testkit::named;
+use shareholders_ports::{Projection as _, diff, rebuild};
 
 #[rstest]
 #[case::holding_shares("holdings", "{a}/person/alice", Some(doc! {"$set": {"shares": 1000_i64}}), "holding", "shares")]

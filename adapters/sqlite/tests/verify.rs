@@ -38,16 +38,6 @@ async fn differences(store: &SqliteStore) -> Vec<Difference> {
         .expect("diff runs")
 }
 
-fn named(difference: &Difference) -> (String, String, String) {
-    match difference {
-        Difference::Missing { kind, key } => ((*kind).into(), key.clone(), "missing".into()),
-        Difference::Unexpected { kind, key } => ((*kind).into(), key.clone(), "unexpected".into()),
-        Difference::Differs {
-            kind, key, field, ..
-        } => ((*kind).into(), key.clone(), (*field).into()),
-    }
-}
-
 #[rstest]
 #[case::holding_shares(
     "UPDATE read_holdings SET shares = 1000 WHERE owner_id = 'hagen'",

@@ -14,4 +14,4 @@ pub use register::{
     class, country, foreign_organisation, name, org_ref, organisation, orgnr, person, person_ref,
     purchase, shares,
 };
-pub use state::{State, state};
+pub use state::{State, named, state};

@@ -4,7 +4,7 @@ use futures::TryStreamExt as _;
 use futures::stream::{BoxStream, StreamExt as _};
 use shareholders_domain::{OrgNr, OwnerRef, Position};
 
-use crate::{CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snapshot};
+use crate::{CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, Snapshot};
 
 /// Everything a snapshot holds, versions and position included, in the snapshot's order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,5 +74,18 @@ impl Snapshot for State {
 
     async fn position(&self) -> anyhow::Result<Option<Position>> {
         Ok(self.position)
+    }
+}
+
+/// A difference as `(kind, key, field)`, the field `missing` or `unexpected` for a record only
+/// one side has: what a test of `verify` expects to be named.
+#[must_use]
+pub fn named(difference: &Difference) -> (String, String, String) {
+    match difference {
+        Difference::Missing { kind, key } => ((*kind).into(), key.clone(), "missing".into()),
+        Difference::Unexpected { kind, key } => ((*kind).into(), key.clone(), "unexpected".into()),
+        Difference::Differs {
+            kind, key, field, ..
+        } => ((*kind).into(), key.clone(), (*field).into()),
     }
 }

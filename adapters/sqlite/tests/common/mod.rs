@@ -8,8 +8,8 @@ use std::sync::Arc;
 use shareholders_domain::{Organisation, Person, Purchase};
 #[allow(unused_imports)] // each test binary uses its own part
 pub use shareholders_ports::testkit::{
-    Recorder, State, class, country, foreign_organisation, name, org_ref, organisation, orgnr,
-    person, person_ref, purchase, shares, state,
+    Recorder, State, class, country, foreign_organisation, name, named, org_ref, organisation,
+    orgnr, person, person_ref, purchase, shares, state,
 };
 use shareholders_ports::{DirectPublisher, EventPublisher, Outbox, WriteStore as _};
 use shareholders_sqlite::SqliteStore;
