@@ -263,6 +263,29 @@ pub fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, Problem> {
     })
 }
 
+/// The pairs whose name is in `known`, each name once: a repeated one is named in `errors`
+/// (which value was meant is not ours to guess), and names not in `known` are left to others.
+pub fn known_once<'a>(
+    pairs: &'a [(String, String)],
+    known: &[&str],
+    errors: &mut Vec<FieldError>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut found: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in pairs {
+        if !known.contains(&name.as_str()) {
+            continue;
+        }
+        if found.iter().any(|(seen, _)| seen == name) {
+            if !errors.iter().any(|e| e.field == *name) {
+                errors.push(FieldError::new(name.as_str(), "is given more than once"));
+            }
+            continue;
+        }
+        found.push((name, value));
+    }
+    found
+}
+
 /// Parses `page`, `size` (when `paged`), `min_position`, `year`, `from` and `to`; other
 /// parameters are ignored.
 ///
@@ -271,24 +294,15 @@ pub fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, Problem> {
 pub fn read_query(raw: &str, paged: bool) -> Result<ReadQuery, Problem> {
     let pairs = query_pairs(raw)?;
     let mut errors = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
     let (mut page, mut size, mut min_position) = (None, None, None);
     let (mut register, mut from, mut to) = (Register::Live, None, None);
-    for (name, value) in &pairs {
-        let known = match name.as_str() {
-            "page" | "size" if paged => true,
-            "min_position" | "year" | "from" | "to" => true,
-            _ => false,
-        };
-        if !known {
-            continue;
-        }
-        if seen.contains(&name.as_str()) {
-            errors.push(FieldError::new(name.as_str(), "is given more than once"));
-            continue;
-        }
-        seen.push(name);
-        match name.as_str() {
+    let known: &[&str] = if paged {
+        &["page", "size", "min_position", "year", "from", "to"]
+    } else {
+        &["min_position", "year", "from", "to"]
+    };
+    for (name, value) in known_once(&pairs, known, &mut errors) {
+        match name {
             "page" => page = number::<u32>(name, value, &mut errors),
             "size" => size = number::<u32>(name, value, &mut errors),
             "year" => {

@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 use super::{Outcome, Reply, absent, finish, json, orgnr, person_id, query, query_problem};
 use crate::dto::{BeneficialOwnersOut, GraphOut, UltimateHoldingsOut, UltimateOwnersOut};
 use crate::problem::{FieldError, Problem};
-use crate::request::{number, query_pairs};
+use crate::request::{known_once, number, query_pairs};
 
 /// The graph reads' own parameters: `min_percentage`, and `direction`, `depth` and `limit`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,8 +23,9 @@ fn graph_parameters(raw: &str) -> Result<GraphParameters, Problem> {
     let pairs = query_pairs(raw)?;
     let mut errors = Vec::new();
     let mut found = GraphParameters::default();
-    for (name, value) in &pairs {
-        match name.as_str() {
+    let known = ["min_percentage", "direction", "depth", "limit"];
+    for (name, value) in known_once(&pairs, &known, &mut errors) {
+        match name {
             "min_percentage" => match value.parse::<f64>() {
                 Ok(p) if (0.0..=100.0).contains(&p) => found.min_percentage = Some(p),
                 _ => errors.push(FieldError::new(
@@ -32,7 +33,7 @@ fn graph_parameters(raw: &str) -> Result<GraphParameters, Problem> {
                     format!("must be a number from 0 to 100, not {value:?}"),
                 )),
             },
-            "direction" => match value.as_str() {
+            "direction" => match value {
                 "up" => found.direction = Some(GraphDirection::Up),
                 "down" => found.direction = Some(GraphDirection::Down),
                 "both" => found.direction = Some(GraphDirection::Both),
@@ -42,8 +43,7 @@ fn graph_parameters(raw: &str) -> Result<GraphParameters, Problem> {
                 )),
             },
             "depth" => found.depth = number("depth", value, &mut errors),
-            "limit" => found.limit = number("limit", value, &mut errors),
-            _ => {}
+            _ => found.limit = number("limit", value, &mut errors),
         }
     }
     if errors.is_empty() {
@@ -163,6 +163,12 @@ mod tests {
     #[case("direction=sideways", false)]
     #[case("depth=-1", false)]
     #[case("limit=x", false)]
+    // Which of two values was meant is not ours to guess.
+    #[case("depth=1&depth=2", false)]
+    #[case("direction=up&direction=down", false)]
+    #[case("min_percentage=1&min_percentage=1", false)]
+    // Other parameters are the shared reads' (or nobody's).
+    #[case("depth=1&page=2&page=3&other=x", true)]
     fn graph_parameters_are_checked(#[case] raw: &str, #[case] valid: bool) {
         assert_eq!(graph_parameters(raw).is_ok(), valid, "{raw}");
     }

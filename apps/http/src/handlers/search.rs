@@ -7,23 +7,18 @@ use warp::http::StatusCode;
 use super::{Reply, finish, json, query, query_problem};
 use crate::dto::SearchOut;
 use crate::problem::{FieldError, Problem};
-use crate::request::query_pairs;
+use crate::request::{known_once, query_pairs};
 
 /// The search's own parameters, `q` (required) and `kind`, each at most once.
 fn search_query(raw: &str) -> Result<SearchQuery, Problem> {
     let pairs = query_pairs(raw)?;
     let mut errors = Vec::new();
     let (mut text, mut kind) = (None, None);
-    for (name, value) in &pairs {
-        let slot = match name.as_str() {
-            "q" => &mut text,
-            "kind" => &mut kind,
-            _ => continue,
-        };
-        if slot.is_some() {
-            errors.push(FieldError::new(name.as_str(), "is given more than once"));
+    for (name, value) in known_once(&pairs, &["q", "kind"], &mut errors) {
+        if name == "q" {
+            text = Some(value);
         } else {
-            *slot = Some(value.as_str());
+            kind = Some(value);
         }
     }
     let kind = match kind {
