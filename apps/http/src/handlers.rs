@@ -10,7 +10,7 @@ use shareholders_domain::{
 use shareholders_ports::{
     Idempotency, PersonDetails, PurchaseError, QueryError, ReadError, RegisterError, Service,
 };
-use warp::http::header::{CONTENT_TYPE, HeaderValue, LOCATION};
+use warp::http::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
 use warp::http::{Response, StatusCode};
 use warp::reply::Response as Reply;
 
@@ -135,6 +135,19 @@ fn query_problem(error: QueryError) -> Problem {
         QueryError::YearNotImported(year) => Problem::not_found(format!(
             "the register of {year} has not been imported (GET /api/years lists those that are)"
         )),
+        QueryError::GraphBusy => Problem::new(
+            Kind::GraphBusy,
+            "as many ownership graphs as this server computes at once were being computed for \
+             as long as a request waits; retry in a moment",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("1")),
+        QueryError::GraphTooLarge { stakes } => Problem::new(
+            Kind::GraphTooLarge,
+            format!(
+                "the ownership graph this answer needs holds more than {stakes} stakes, more \
+                 than this server computes for one request"
+            ),
+        ),
         QueryError::Read(ReadError::Unknown(e)) => Problem::internal(&e, "reading the register"),
     }
 }

@@ -41,6 +41,8 @@ pub enum Kind {
     UnsupportedMediaType,
     NotYetApplied,
     NotReady,
+    GraphBusy,
+    GraphTooLarge,
     Internal,
 }
 
@@ -107,6 +109,16 @@ impl Kind {
                 "/problems/not-ready",
                 "A dependency of the service does not answer",
                 StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            Self::GraphBusy => (
+                "/problems/graph-busy",
+                "Too many ownership graphs are being computed",
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            Self::GraphTooLarge => (
+                "/problems/graph-too-large",
+                "The ownership graph is too large to compute",
+                StatusCode::UNPROCESSABLE_ENTITY,
             ),
             Self::Internal => (
                 "/problems/internal",

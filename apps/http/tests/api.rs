@@ -11,9 +11,9 @@ use shareholders_domain::{
 use shareholders_http::{HttpConfig, Operations, openapi, routes};
 use shareholders_ports::testkit::{class, name, shares as count};
 use shareholders_ports::{
-    CompanyRecord, HoldingRecord, Idempotency, MAX_SEARCH_RESULTS, MockReadStore, MockWriteStore,
-    PageRequest, PersonRecord, PurchaseError, PurchaseReceipt, ReadError, Recorded, RegisterError,
-    SearchMatches, Service,
+    CompanyRecord, GraphLimits, HoldingRecord, Idempotency, MAX_SEARCH_RESULTS, MockReadStore,
+    MockWriteStore, PageRequest, PersonRecord, PurchaseError, PurchaseReceipt, ReadError, Recorded,
+    RegisterError, SearchMatches, Service,
 };
 use warp::http::HeaderMap;
 use warp::test::RequestBuilder;
@@ -157,6 +157,7 @@ struct Api {
     write: MockWriteStore,
     read: MockReadStore,
     tokens: Vec<String>,
+    graph_limits: GraphLimits,
 }
 
 impl Api {
@@ -165,6 +166,7 @@ impl Api {
             write: MockWriteStore::new(),
             read: MockReadStore::new(),
             tokens: Vec::new(),
+            graph_limits: GraphLimits::default(),
         }
     }
 
@@ -174,7 +176,11 @@ impl Api {
     }
 
     async fn send(self, request: RequestBuilder) -> Reply {
-        let service = Service::new(Arc::new(self.write), Arc::new(self.read));
+        let service = Service::with_graph_limits(
+            Arc::new(self.write),
+            Arc::new(self.read),
+            self.graph_limits,
+        );
         let api = routes(
             service,
             HttpConfig {
@@ -1264,6 +1270,29 @@ async fn graph_reads_of_unknown_parties_are_404(#[case] path: &str) {
     api.read.expect_holdings_of().never();
     let reply = api.send(get(path)).await;
     assert_eq!(reply.problem(404)["type"], "/problems/not-found");
+}
+
+#[tokio::test]
+async fn a_graph_past_the_servers_limit_is_422_and_says_why() {
+    let mut api = Api::new();
+    api.graph_limits.stakes = 1;
+    api.read
+        .expect_organisation()
+        .returning(|_| Ok(Some(company_record())));
+    api.read
+        .expect_owners_of()
+        .times(1)
+        .returning(|_| Ok(owner_holdings()));
+    let reply = api.send(get("/api/988844322/beneficial-owners")).await;
+    let problem = reply.problem(422);
+    assert_eq!(problem["type"], "/problems/graph-too-large");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("a detail")
+            .contains("more than 1 stakes"),
+        "{problem}"
+    );
 }
 
 #[tokio::test]

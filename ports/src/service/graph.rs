@@ -199,18 +199,28 @@ impl Read {
 /// Every stake on the way from `start` towards its owners (every stake in every company
 /// above it, until only parties without registered owners are left) or towards its holdings
 /// (every stake held by it and by every company below it), added to `found`.
+///
+/// # Errors
+/// [`QueryError::GraphTooLarge`] past `max_stakes` stakes.
 async fn closure(
     read: &dyn ReadStore,
     found: &mut Read,
     start: OwnerRef,
     towards: Towards,
-) -> Result<(), ReadError> {
+    max_stakes: usize,
+) -> Result<(), QueryError> {
     let mut seen = HashSet::from([start.clone()]);
+    let mut stakes = 0usize;
     let mut level = vec![start];
     while !level.is_empty() {
         let mut next = Vec::new();
         for batch in level.chunks(BATCH) {
-            for holding in towards.batch(read, batch).await? {
+            let holdings = towards.batch(read, batch).await?;
+            stakes += holdings.len();
+            if stakes > max_stakes {
+                return Err(QueryError::GraphTooLarge { stakes: max_stakes });
+            }
+            for holding in holdings {
                 let (party, _) = towards.reached(&holding);
                 // Only organisations have owners, and hold shares through others.
                 if matches!(party, OwnerRef::Organisation(_)) && seen.insert(party.clone()) {
@@ -282,6 +292,15 @@ fn ultimate_entries(
 }
 
 impl Service {
+    /// Waits for a turn to compute a graph, at most [`GraphLimits::wait`](super::GraphLimits).
+    async fn graph_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, QueryError> {
+        match tokio::time::timeout(self.graph_limits.wait, self.graph_turns.acquire()).await {
+            Ok(Ok(turn)) => Ok(turn),
+            // The semaphore is never closed; waiting too long is being busy.
+            Ok(Err(_)) | Err(_) => Err(QueryError::GraphBusy),
+        }
+    }
+
     /// A page of the company's ultimate owners whose effective ownership is at least
     /// `min_fraction`, largest first; `None` for an unknown company.
     ///
@@ -352,6 +371,7 @@ impl Service {
         let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
+        let _turn = self.graph_turn().await?;
         let mut found = Read::default();
         found.graph.add_company(
             orgnr,
@@ -363,6 +383,7 @@ impl Service {
             &mut found,
             OwnerRef::Organisation(orgnr),
             Towards::Owners,
+            self.graph_limits.stakes,
         )
         .await?;
         let ownership = found.graph.ultimate_owners(orgnr);
@@ -385,8 +406,16 @@ impl Service {
         if super::holding_count(read.as_ref(), party).await?.is_none() {
             return Ok(None);
         }
+        let _turn = self.graph_turn().await?;
         let mut found = Read::default();
-        closure(read.as_ref(), &mut found, party.clone(), Towards::Holdings).await?;
+        closure(
+            read.as_ref(),
+            &mut found,
+            party.clone(),
+            Towards::Holdings,
+            self.graph_limits.stakes,
+        )
+        .await?;
         let holdings = found
             .graph
             .ultimate_holdings(party)

@@ -38,6 +38,13 @@ pub enum QueryError {
     /// The year was never imported (or its read model is not built yet).
     #[error("the register of {0} has not been imported")]
     YearNotImported(RegisterYear),
+    /// As many ownership graphs as [`GraphLimits::concurrent`] were being computed for
+    /// [`GraphLimits::wait`]; the client may retry.
+    #[error("too many ownership graphs are being computed; retry in a moment")]
+    GraphBusy,
+    /// The graph the answer needs holds more than [`GraphLimits::stakes`] stakes.
+    #[error("the ownership graph holds more than {stakes} stakes")]
+    GraphTooLarge { stakes: usize },
     #[error(transparent)]
     Read(#[from] ReadError),
 }
@@ -126,11 +133,36 @@ pub struct SummaryView {
     pub largest_owner: Option<OwnerEntry>,
 }
 
+/// What one process spends on ownership graphs: each graph is read whole into memory, so
+/// their number at once and their size are bounded, and a flood of the largest ones queues
+/// (and is then refused as busy) instead of exhausting the process.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GraphLimits {
+    /// Graphs computed at once.
+    pub concurrent: usize,
+    /// The longest a graph read waits for its turn.
+    pub wait: Duration,
+    /// The most stakes one graph may hold (a 3.1 M-row register holds about 3.1 M in all).
+    pub stakes: usize,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        Self {
+            concurrent: 4,
+            wait: Duration::from_secs(10),
+            stakes: 2_000_000,
+        }
+    }
+}
+
 /// The use cases, over a write store and a read store.
 #[derive(Clone)]
 pub struct Service {
     write: Arc<dyn WriteStore>,
     read: Arc<dyn ReadStore>,
+    graph_limits: GraphLimits,
+    graph_turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Service {
@@ -173,7 +205,22 @@ fn owner_entry(holding: HoldingRecord, total: u64) -> OwnerEntry {
 impl Service {
     #[must_use]
     pub fn new(write: Arc<dyn WriteStore>, read: Arc<dyn ReadStore>) -> Self {
-        Self { write, read }
+        Self::with_graph_limits(write, read, GraphLimits::default())
+    }
+
+    /// A service whose ownership graphs keep within `limits`.
+    #[must_use]
+    pub fn with_graph_limits(
+        write: Arc<dyn WriteStore>,
+        read: Arc<dyn ReadStore>,
+        limits: GraphLimits,
+    ) -> Self {
+        Self {
+            write,
+            read,
+            graph_limits: limits,
+            graph_turns: Arc::new(tokio::sync::Semaphore::new(limits.concurrent.max(1))),
+        }
     }
 
     /// # Errors

@@ -308,3 +308,60 @@ fn a_graph_request_is_within_its_bounds() {
     assert_eq!(default.direction(), GraphDirection::Both);
     assert_eq!(default.limit(), 500);
 }
+
+fn limited(read: MockReadStore, concurrent: usize, stakes: usize) -> Service {
+    Service::with_graph_limits(
+        Arc::new(MockWriteStore::new()),
+        Arc::new(read),
+        crate::GraphLimits {
+            concurrent,
+            wait: std::time::Duration::from_millis(50),
+            stakes,
+        },
+    )
+}
+
+async fn beneficial(service: &Service) -> Result<usize, crate::QueryError> {
+    service
+        .beneficial_owners(Register::Live, orgnr(COMPANY), None)
+        .await
+        .map(|view| view.expect("a known company").owners.len())
+}
+
+#[tokio::test]
+async fn a_graph_past_its_stake_limit_is_refused_not_computed() {
+    // The register's graph has 3 stakes: within a limit of 3, past one of 2.
+    assert_eq!(
+        beneficial(&limited(register(), 1, 3)).await.expect("read"),
+        2
+    );
+    let mut read = MockReadStore::new();
+    read.expect_organisation()
+        .returning(|_| Ok(Some(record(COMPANY, 100))));
+    read.expect_owners_of().times(..=2).returning(|level| {
+        Ok(if level == [orgnr(COMPANY)] {
+            vec![
+                holding(COMPANY, organisation(HOLDING_COMPANY), 60),
+                holding(COMPANY, person("q"), 40),
+            ]
+        } else {
+            vec![holding(HOLDING_COMPANY, person("p"), 100)]
+        })
+    });
+    assert!(matches!(
+        beneficial(&limited(read, 1, 2)).await,
+        Err(crate::QueryError::GraphTooLarge { stakes: 2 })
+    ));
+}
+
+#[tokio::test]
+async fn graphs_beyond_the_concurrent_limit_wait_then_are_refused_as_busy() {
+    let service = limited(register(), 1, 100);
+    let turn = service.graph_turns.acquire().await.expect("a turn");
+    assert!(matches!(
+        beneficial(&service).await,
+        Err(crate::QueryError::GraphBusy)
+    ));
+    drop(turn);
+    assert_eq!(beneficial(&service).await.expect("its turn came"), 2);
+}
