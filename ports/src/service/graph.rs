@@ -13,7 +13,11 @@ use shareholders_domain::{
     Position, Register, UltimateOwner, UltimateOwnership, company_total, percentage,
 };
 
-use super::{PageInfo, QueryError, Service, page_of};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::{GraphLimits, PageInfo, QueryError, Service, page_of};
 use crate::{CompanyRecord, HoldingRecord, PageRequest, ReadError, ReadStore};
 
 /// Parties asked about in one query of a level.
@@ -171,12 +175,14 @@ pub struct GraphView {
     pub truncated: bool,
 }
 
-/// The part of the graph a query read, with what it shows of each party.
+/// The part of the graph a query read, with what it shows of each party, and its share of
+/// the service's graph budget, given back when it is dropped.
 #[derive(Default)]
 struct Read {
     graph: OwnershipGraph,
     owners: HashMap<OwnerRef, OwnerProfile>,
     companies: HashMap<OrgNr, CompanyProfile>,
+    share: Vec<OwnedSemaphorePermit>,
 }
 
 impl Read {
@@ -199,15 +205,17 @@ impl Read {
 /// Every stake on the way from `start` towards its owners (every stake in every company
 /// above it, until only parties without registered owners are left) or towards its holdings
 /// (every stake held by it and by every company below it), added to `found`.
+/// The stakes read are taken from `budget` as they come, and held by `found`.
 ///
 /// # Errors
-/// [`QueryError::GraphTooLarge`] past `max_stakes` stakes.
+/// [`QueryError::GraphTooLarge`] past the budget's stakes for one graph,
+/// [`QueryError::GraphBusy`] when the budget has no room for them in time.
 async fn closure(
     read: &dyn ReadStore,
     found: &mut Read,
     start: OwnerRef,
     towards: Towards,
-    max_stakes: usize,
+    budget: &Budget,
 ) -> Result<(), QueryError> {
     let mut seen = HashSet::from([start.clone()]);
     let mut stakes = 0usize;
@@ -217,9 +225,12 @@ async fn closure(
         for batch in level.chunks(BATCH) {
             let holdings = towards.batch(read, batch).await?;
             stakes += holdings.len();
-            if stakes > max_stakes {
-                return Err(QueryError::GraphTooLarge { stakes: max_stakes });
+            if stakes > budget.limits.stakes {
+                return Err(QueryError::GraphTooLarge {
+                    stakes: budget.limits.stakes,
+                });
             }
+            found.share.push(budget.take(holdings.len()).await?);
             for holding in holdings {
                 let (party, _) = towards.reached(&holding);
                 // Only organisations have owners, and hold shares through others.
@@ -232,6 +243,28 @@ async fn closure(
         level = next;
     }
     Ok(())
+}
+
+/// The service's graph budget, as a closure takes from it.
+struct Budget {
+    semaphore: Arc<Semaphore>,
+    limits: GraphLimits,
+}
+
+impl Budget {
+    /// `stakes` more of the budget, waiting at most [`GraphLimits::wait`].
+    async fn take(&self, stakes: usize) -> Result<OwnedSemaphorePermit, QueryError> {
+        // A graph's stakes never exceed `limits.stakes`, a `u32`'s worth at most.
+        let stakes = u32::try_from(stakes).map_err(|_| QueryError::GraphTooLarge {
+            stakes: self.limits.stakes,
+        })?;
+        let wanted = Arc::clone(&self.semaphore).acquire_many_owned(stakes);
+        match tokio::time::timeout(self.limits.wait, wanted).await {
+            Ok(Ok(share)) => Ok(share),
+            // The semaphore is never closed; waiting too long is being busy.
+            Ok(Err(_)) | Err(_) => Err(QueryError::GraphBusy),
+        }
+    }
 }
 
 /// A party's profile as the graph read it. Every party the graph reaches came with a holding,
@@ -292,12 +325,10 @@ fn ultimate_entries(
 }
 
 impl Service {
-    /// Waits for a turn to compute a graph, at most [`GraphLimits::wait`](super::GraphLimits).
-    async fn graph_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, QueryError> {
-        match tokio::time::timeout(self.graph_limits.wait, self.graph_turns.acquire()).await {
-            Ok(Ok(turn)) => Ok(turn),
-            // The semaphore is never closed; waiting too long is being busy.
-            Ok(Err(_)) | Err(_) => Err(QueryError::GraphBusy),
+    fn graph_budget(&self) -> Budget {
+        Budget {
+            semaphore: Arc::clone(&self.graph_budget),
+            limits: self.graph_limits,
         }
     }
 
@@ -371,7 +402,7 @@ impl Service {
         let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
-        let _turn = self.graph_turn().await?;
+        let budget = self.graph_budget();
         let mut found = Read::default();
         found.graph.add_company(
             orgnr,
@@ -383,7 +414,7 @@ impl Service {
             &mut found,
             OwnerRef::Organisation(orgnr),
             Towards::Owners,
-            self.graph_limits.stakes,
+            &budget,
         )
         .await?;
         let ownership = found.graph.ultimate_owners(orgnr);
@@ -406,14 +437,14 @@ impl Service {
         if super::holding_count(read.as_ref(), party).await?.is_none() {
             return Ok(None);
         }
-        let _turn = self.graph_turn().await?;
+        let budget = self.graph_budget();
         let mut found = Read::default();
         closure(
             read.as_ref(),
             &mut found,
             party.clone(),
             Towards::Holdings,
-            self.graph_limits.stakes,
+            &budget,
         )
         .await?;
         let holdings = found

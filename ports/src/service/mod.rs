@@ -38,8 +38,8 @@ pub enum QueryError {
     /// The year was never imported (or its read model is not built yet).
     #[error("the register of {0} has not been imported")]
     YearNotImported(RegisterYear),
-    /// As many ownership graphs as [`GraphLimits::concurrent`] were being computed for
-    /// [`GraphLimits::wait`]; the client may retry.
+    /// The ownership graphs being computed held [`GraphLimits::budget`] stakes in all for as
+    /// long as [`GraphLimits::wait`]; the client may retry.
     #[error("too many ownership graphs are being computed; retry in a moment")]
     GraphBusy,
     /// The graph the answer needs holds more than [`GraphLimits::stakes`] stakes.
@@ -133,23 +133,26 @@ pub struct SummaryView {
     pub largest_owner: Option<OwnerEntry>,
 }
 
-/// What one process spends on ownership graphs: each graph is read whole into memory, so
-/// their number at once and their size are bounded, and a flood of the largest ones queues
-/// (and is then refused as busy) instead of exhausting the process.
+/// What one process spends on ownership graphs. Each graph is read whole into memory, so the
+/// stakes of all graphs being computed share one budget: a graph takes its share of it as it
+/// reads each level, and gives it back when its answer is made. Small graphs never wait for
+/// each other; a flood of the largest ones waits (and is then refused as busy) instead of
+/// exhausting the process, and one graph alone is bounded too.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct GraphLimits {
-    /// Graphs computed at once.
-    pub concurrent: usize,
-    /// The longest a graph read waits for its turn.
+    /// The stakes all graphs being computed may hold at once.
+    pub budget: usize,
+    /// The longest a graph waits for its share of the budget.
     pub wait: Duration,
     /// The most stakes one graph may hold (a 3.1 M-row register holds about 3.1 M in all).
     pub stakes: usize,
 }
 
 impl Default for GraphLimits {
+    /// About 200 bytes a stake while a graph is computed: 800 MB for the budget.
     fn default() -> Self {
         Self {
-            concurrent: 4,
+            budget: 4_000_000,
             wait: Duration::from_secs(10),
             stakes: 2_000_000,
         }
@@ -162,7 +165,7 @@ pub struct Service {
     write: Arc<dyn WriteStore>,
     read: Arc<dyn ReadStore>,
     graph_limits: GraphLimits,
-    graph_turns: Arc<tokio::sync::Semaphore>,
+    graph_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Service {
@@ -219,7 +222,9 @@ impl Service {
             write,
             read,
             graph_limits: limits,
-            graph_turns: Arc::new(tokio::sync::Semaphore::new(limits.concurrent.max(1))),
+            graph_budget: Arc::new(tokio::sync::Semaphore::new(
+                limits.budget.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+            )),
         }
     }
 

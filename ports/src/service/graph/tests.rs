@@ -309,12 +309,30 @@ fn a_graph_request_is_within_its_bounds() {
     assert_eq!(default.limit(), 500);
 }
 
-fn limited(read: MockReadStore, concurrent: usize, stakes: usize) -> Service {
+/// The register of [`register`], read as often as a test asks.
+fn read_any_number_of_times() -> MockReadStore {
+    let mut read = MockReadStore::new();
+    read.expect_organisation()
+        .returning(|_| Ok(Some(record(COMPANY, 100))));
+    read.expect_owners_of().returning(|level| {
+        Ok(if level == [orgnr(COMPANY)] {
+            vec![
+                holding(COMPANY, organisation(HOLDING_COMPANY), 60),
+                holding(COMPANY, person("q"), 40),
+            ]
+        } else {
+            vec![holding(HOLDING_COMPANY, person("p"), 100)]
+        })
+    });
+    read
+}
+
+fn limited(read: MockReadStore, budget: usize, stakes: usize) -> Service {
     Service::with_graph_limits(
         Arc::new(MockWriteStore::new()),
         Arc::new(read),
         crate::GraphLimits {
-            concurrent,
+            budget,
             wait: std::time::Duration::from_millis(50),
             stakes,
         },
@@ -332,36 +350,35 @@ async fn beneficial(service: &Service) -> Result<usize, crate::QueryError> {
 async fn a_graph_past_its_stake_limit_is_refused_not_computed() {
     // The register's graph has 3 stakes: within a limit of 3, past one of 2.
     assert_eq!(
-        beneficial(&limited(register(), 1, 3)).await.expect("read"),
+        beneficial(&limited(register(), 3, 3)).await.expect("read"),
         2
     );
-    let mut read = MockReadStore::new();
-    read.expect_organisation()
-        .returning(|_| Ok(Some(record(COMPANY, 100))));
-    read.expect_owners_of().times(..=2).returning(|level| {
-        Ok(if level == [orgnr(COMPANY)] {
-            vec![
-                holding(COMPANY, organisation(HOLDING_COMPANY), 60),
-                holding(COMPANY, person("q"), 40),
-            ]
-        } else {
-            vec![holding(HOLDING_COMPANY, person("p"), 100)]
-        })
-    });
     assert!(matches!(
-        beneficial(&limited(read, 1, 2)).await,
+        beneficial(&limited(read_any_number_of_times(), 3, 2)).await,
         Err(crate::QueryError::GraphTooLarge { stakes: 2 })
     ));
 }
 
 #[tokio::test]
-async fn graphs_beyond_the_concurrent_limit_wait_then_are_refused_as_busy() {
-    let service = limited(register(), 1, 100);
-    let turn = service.graph_turns.acquire().await.expect("a turn");
+async fn a_graph_waits_for_room_in_the_budget_then_is_refused_as_busy() {
+    // The register's graph reads 2 stakes, then 1: a budget of 3 with 2 held by others has
+    // room for its first level only.
+    let service = limited(read_any_number_of_times(), 3, 100);
+    let others = Arc::clone(&service.graph_budget)
+        .acquire_many_owned(2)
+        .await
+        .expect("room");
     assert!(matches!(
         beneficial(&service).await,
         Err(crate::QueryError::GraphBusy)
     ));
-    drop(turn);
-    assert_eq!(beneficial(&service).await.expect("its turn came"), 2);
+    // A refused graph gives back what it took.
+    assert_eq!(service.graph_budget.available_permits(), 1);
+    drop(others);
+    assert_eq!(beneficial(&service).await.expect("room came"), 2);
+    assert_eq!(
+        service.graph_budget.available_permits(),
+        3,
+        "all given back"
+    );
 }
