@@ -266,3 +266,69 @@ impl warp::Reply for Problem {
         warp::Reply::into_response(response)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    /// Every kind; the match below stops compiling when one is added and not listed here.
+    const ALL: [Kind; 16] = [
+        Kind::Validation,
+        Kind::MalformedBody,
+        Kind::Unauthorized,
+        Kind::NotFound,
+        Kind::MethodNotAllowed,
+        Kind::Conflict,
+        Kind::IdempotencyKeyReused,
+        Kind::UnknownOwner,
+        Kind::PayloadTooLarge,
+        Kind::LengthRequired,
+        Kind::UnsupportedMediaType,
+        Kind::NotYetApplied,
+        Kind::NotReady,
+        Kind::GraphBusy,
+        Kind::GraphTooLarge,
+        Kind::Internal,
+    ];
+
+    const fn listed(kind: Kind) -> usize {
+        match kind {
+            Kind::Validation => 0,
+            Kind::MalformedBody => 1,
+            Kind::Unauthorized => 2,
+            Kind::NotFound => 3,
+            Kind::MethodNotAllowed => 4,
+            Kind::Conflict => 5,
+            Kind::IdempotencyKeyReused => 6,
+            Kind::UnknownOwner => 7,
+            Kind::PayloadTooLarge => 8,
+            Kind::LengthRequired => 9,
+            Kind::UnsupportedMediaType => 10,
+            Kind::NotYetApplied => 11,
+            Kind::NotReady => 12,
+            Kind::GraphBusy => 13,
+            Kind::GraphTooLarge => 14,
+            Kind::Internal => 15,
+        }
+    }
+
+    #[test]
+    fn every_problem_type_is_in_the_openapi_documents_list() {
+        let document: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("the OpenAPI document");
+        let documented =
+            &document["components"]["schemas"]["Problem"]["properties"]["type"]["enum"];
+        let documented: Vec<&str> = documented
+            .as_array()
+            .expect("a list of types")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        for (index, kind) in ALL.into_iter().enumerate() {
+            assert_eq!(listed(kind), index);
+            let (uri, _, _) = kind.parts();
+            assert!(documented.contains(&uri), "{uri} is not documented");
+        }
+        assert_eq!(documented.len(), ALL.len(), "a documented type no kind has");
+    }
+}
