@@ -133,6 +133,19 @@ fn two_hundred_thousand_rows_parse_and_have_the_real_shape() {
         chained > 1_000,
         "{chained} holdings by companies that are held by companies"
     );
+    // Some pairs of companies hold shares in each other: the register has cycles.
+    let cycles = companies
+        .iter()
+        .flat_map(|(orgnr, facts)| {
+            facts
+                .org_holders
+                .iter()
+                .map(move |holder| (*orgnr, *holder))
+        })
+        .filter(|(orgnr, holder)| holder > orgnr && companies[holder].org_holders.contains(orgnr))
+        .count();
+    assert!(cycles > 10, "{cycles} cross-holdings");
+    assert_eq!(cycles as u64, stats.cross_holdings);
 
     let share = |count: usize, of: usize| count as f64 / of as f64;
     let org_share = share(

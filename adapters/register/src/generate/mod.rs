@@ -37,6 +37,8 @@ pub struct GenerateStats {
     pub treasury_rows: u64,
     /// The most lines of one company.
     pub largest_company_rows: u64,
+    /// Pairs of companies each holding shares in the other (ownership cycles).
+    pub cross_holdings: u64,
 }
 
 /// SplitMix64: small, fast, and good enough for synthetic data.
@@ -182,6 +184,9 @@ mod shape {
     pub const DUPLICATE: f64 = 0.005;
     /// A company declares more shares than its lines hold with this probability.
     pub const SLACK: f64 = 0.25;
+    /// An ordinary company and the company after it hold shares in each other (a cycle of
+    /// two) with this probability.
+    pub const CROSS_HOLDING: f64 = 0.002;
 }
 
 #[derive(Clone, Copy)]
@@ -232,7 +237,8 @@ const CLASS_B: &str = "B-aksjer";
 ///
 /// Its shape follows the real extract: most companies have one to three owners, about one in
 /// a thousand is listed with thousands to tens of thousands (Pareto tail); about 40 % of
-/// holdings are held by earlier generated companies (so ownership chains form); about 5 % of
+/// holdings are held by earlier generated companies (so ownership chains form), and about one
+/// company in 500 and the next one hold shares in each other (so cycles form); about 5 % of
 /// companies have A- and B-shares; about 3 % of holdings are foreign (alpha-3 country codes,
 /// no birth year, free-text addresses some holding `;`, names with balanced and unbalanced
 /// `"`); a few lines repeat a company/holder/class; about 1 % of companies hold some of their
@@ -253,23 +259,35 @@ pub fn generate(rows: u64, seed: u64, out: &mut impl Write) -> io::Result<Genera
     let foreign_pool = (rows / 40).max(10);
     let mut orgnrs: Vec<u32> = Vec::new();
     let mut next_prefix = 80_000_000 + rng.below(1_000_000);
+    // Orgnrs come from a stream of their own, so a company's can be known before its turn.
+    let mut orgnr_rng = SplitMix64(mix(seed ^ 0x6f72_676e_7273));
+    // The company that holds shares in the next one, waiting to be held by it in turn.
+    let mut cross_from: Option<u64> = None;
     let mut company_rows: Vec<Row> = Vec::new();
     let mut line = String::with_capacity(256);
     let mut seen: HashSet<u64> = HashSet::new();
     let mut extra_persons = 0u64;
 
     while stats.rows < rows {
-        let index = orgnrs.len() as u64;
-        let orgnr = next_orgnr(&mut next_prefix, &mut rng);
-        orgnrs.push(orgnr);
+        let index = stats.companies;
+        while orgnrs.len() as u64 <= index + 1 {
+            orgnrs.push(next_orgnr(&mut next_prefix, &mut orgnr_rng));
+        }
+        let orgnr = orgnrs[usize::try_from(index).unwrap_or(0)];
         let budget = rows - stats.rows;
         let listed = is_listed(seed, index);
+        let held_back = cross_from.take();
         let owners = if listed {
             stats.listed_companies += 1;
             listed_owners(&mut rng)
+        } else if held_back.is_some() {
+            // Held by the company before it, and by others: a cycle with owners outside it.
+            ordinary_owners(&mut rng).max(2)
         } else {
             ordinary_owners(&mut rng)
         };
+        // Far from the end, so that the next company is generated too.
+        let holds_next = !listed && budget > 1_000 && rng.chance(shape::CROSS_HOLDING);
         let multi_class = !listed && rng.chance(shape::MULTI_CLASS);
         let treasury = owners >= 2 && rng.chance(shape::TREASURY);
 
@@ -281,6 +299,10 @@ pub fn generate(rows: u64, seed: u64, out: &mut impl Write) -> io::Result<Genera
             }
             let holder = if treasury && slot == owners - 1 {
                 Holder::Treasury
+            } else if slot == 0 && (held_back.is_some() || holds_next) {
+                let other = held_back.unwrap_or(index + 1);
+                seen.insert(Holder::Company(other).key());
+                Holder::Company(other)
             } else {
                 // Each holder once per company (duplicates are made on purpose below): redraw
                 // on a collision, and after a few, take a person never drawn before.
@@ -328,6 +350,12 @@ pub fn generate(rows: u64, seed: u64, out: &mut impl Write) -> io::Result<Genera
         }
         let kept = usize::try_from(budget).unwrap_or(usize::MAX);
         company_rows.truncate(kept);
+        if held_back.is_some() {
+            stats.cross_holdings += 1;
+        }
+        if holds_next {
+            cross_from = Some(index);
+        }
 
         let sum: u64 = company_rows.iter().map(|row| row.shares).sum();
         let total = if rng.chance(shape::SLACK) {
