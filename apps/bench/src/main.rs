@@ -43,8 +43,9 @@ enum Command {
         /// A register extract (or any file whose lines start with `orgnr;`) to draw orgnrs from.
         #[arg(long)]
         orgnrs_from: std::path::PathBuf,
-        /// Endpoints: health, or any read under `/api/{orgnr}/` (owners, holdings, summary,
-        /// ultimate-owners, beneficial-owners, …).
+        /// Endpoints: health; search (a company's first name word) and search-prefix (its
+        /// first three letters); or any read under `/api/{orgnr}/` (owners, holdings,
+        /// summary, ultimate-owners, beneficial-owners, …).
         #[arg(
             long,
             value_delimiter = ',',
@@ -150,14 +151,23 @@ fn stats(name: &str, mut micros: Vec<u64>, errors: u64, elapsed: Duration) -> Va
     })
 }
 
-fn orgnrs_from(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+/// A company of the extract the reads ask about: its orgnr, and the first word of its name
+/// (what a search types).
+#[derive(Clone, Debug)]
+struct Target {
+    orgnr: String,
+    word: String,
+}
+
+fn orgnrs_from(path: &std::path::Path) -> anyhow::Result<Vec<Target>> {
     use std::io::BufRead;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut seen = std::collections::HashSet::new();
-    let mut orgnrs = Vec::new();
+    let mut targets = Vec::new();
     for line in std::io::BufReader::new(file).split(b'\n') {
         let line = line?;
-        let Some(first) = line.split(|b| *b == b';').next() else {
+        let mut fields = line.split(|b| *b == b';');
+        let Some(first) = fields.next() else {
             continue;
         };
         let first = first
@@ -166,17 +176,47 @@ fn orgnrs_from(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
         if first.len() == 9 && first.iter().all(u8::is_ascii_digit) {
             let orgnr = String::from_utf8_lossy(first).into_owned();
             if seen.insert(orgnr.clone()) {
-                orgnrs.push(orgnr);
+                let name = String::from_utf8_lossy(fields.next().unwrap_or_default());
+                let word = name.split_whitespace().next().unwrap_or("AS").to_owned();
+                targets.push(Target { orgnr, word });
             }
         }
     }
-    anyhow::ensure!(!orgnrs.is_empty(), "no orgnrs in {}", path.display());
-    Ok(orgnrs)
+    anyhow::ensure!(!targets.is_empty(), "no orgnrs in {}", path.display());
+    Ok(targets)
+}
+
+/// `text` as a query string value: unreserved ASCII as it is, every other byte `%XX`.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The path an endpoint asks about a company: `health`; `search` (the first word of its
+/// name, as typed whole) and `search-prefix` (its first three letters, as typed so far);
+/// or any read under `/api/{orgnr}/`.
+fn read_path(endpoint: &str, target: &Target) -> String {
+    match endpoint {
+        "health" => "/health".to_owned(),
+        "search" => format!("/api/search?q={}", query_value(&target.word)),
+        "search-prefix" => {
+            let prefix: String = target.word.chars().take(3).collect();
+            format!("/api/search?q={}", query_value(&prefix))
+        }
+        other => format!("/api/{}/{other}", target.orgnr),
+    }
 }
 
 async fn reads(
     base: String,
-    orgnrs: Vec<String>,
+    orgnrs: Vec<Target>,
     endpoints: Vec<String>,
     connections: usize,
     seconds: u64,
@@ -191,10 +231,7 @@ async fn reads(
     for endpoint in endpoints {
         let path_of = {
             let endpoint = endpoint.clone();
-            move |orgnr: &str| match endpoint.as_str() {
-                "health" => "/health".to_owned(),
-                other => format!("/api/{orgnr}/{other}"),
-            }
+            move |target: &Target| read_path(&endpoint, target)
         };
         let mut all = Vec::new();
         let mut errors = 0;
@@ -216,8 +253,9 @@ async fn reads(
                     let mut slowest: (u64, String) = (0, String::new());
                     while !stop.load(Ordering::Relaxed) {
                         pace.wait().await;
-                        let orgnr = &orgnrs[rng.below(orgnrs.len())];
-                        let url = format!("{base}{}", path_of(orgnr));
+                        let target = &orgnrs[rng.below(orgnrs.len())];
+                        let path = path_of(target);
+                        let url = format!("{base}{path}");
                         let sent = Instant::now();
                         match client.get(&url).send().await {
                             Ok(response)
@@ -226,7 +264,7 @@ async fn reads(
                                 let _ = response.bytes().await;
                                 let took = sent.elapsed().as_micros() as u64;
                                 if took > slowest.0 {
-                                    slowest = (took, orgnr.clone());
+                                    slowest = (took, path);
                                 }
                                 micros.push(took);
                             }
@@ -253,7 +291,7 @@ async fn reads(
         }
         let mut result = stats(&endpoint, all, errors, elapsed);
         result["connections"] = json!(connections);
-        result["slowest"] = json!({"orgnr": slowest.1, "ms": slowest.0 as f64 / 1000.0});
+        result["slowest"] = json!({"path": slowest.1, "ms": slowest.0 as f64 / 1000.0});
         println!("{result}");
     }
     Ok(())
