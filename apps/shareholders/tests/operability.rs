@@ -191,6 +191,7 @@ async fn metrics_count_writes_reads_and_an_import_and_logs_carry_the_request_id(
     // An import, by its own process, of the 20 real rows as the year 2024.
     let extract = dir.path().join("extract.csv");
     std::fs::copy(support::sample_path(), &extract).expect("copy the sample");
+    let import_started = std::time::Instant::now();
     let import = Command::new(env!("CARGO_BIN_EXE_shareholders"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -201,6 +202,7 @@ async fn metrics_count_writes_reads_and_an_import_and_logs_carry_the_request_id(
         .args(["--year", "2024"])
         .output()
         .expect("import runs");
+    let import_wall = import_started.elapsed().as_secs_f64();
     assert!(
         import.status.success(),
         "{}",
@@ -290,7 +292,11 @@ async fn metrics_count_writes_reads_and_an_import_and_logs_carry_the_request_id(
         &[("year", "2024")],
     )
     .expect("the import's duration");
-    assert!(took > 0.0 && took < 600.0, "{took}");
+    // Recorded in milliseconds: 20 lines may take less than one on a fast machine.
+    assert!(
+        (0.0..=import_wall).contains(&took),
+        "{took} of {import_wall} s"
+    );
     assert_eq!(
         value(&samples, "shareholders_last_import_duration_seconds", &[]),
         Some(took)
