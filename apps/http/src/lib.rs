@@ -81,34 +81,45 @@ struct Documented {
     allow: String,
 }
 
-/// Every path of the OpenAPI document, read once.
+impl Documented {
+    fn new(template: &str, allow: String) -> Self {
+        Self {
+            template: template.to_owned(),
+            segments: segments(template)
+                .map(|segment| {
+                    (!(segment.starts_with('{') && segment.ends_with('}')))
+                        .then(|| segment.to_owned())
+                })
+                .collect(),
+            allow,
+        }
+    }
+}
+
+/// Every path of the OpenAPI document, and the web pages' (answered with `GET` only), read
+/// once.
 fn documented() -> &'static [Documented] {
     static DOCUMENTED: std::sync::OnceLock<Vec<Documented>> = std::sync::OnceLock::new();
     DOCUMENTED.get_or_init(|| {
         let document = openapi();
         let paths = document["paths"].as_object().cloned().unwrap_or_default();
-        paths
+        let api = paths.iter().map(|(template, operations)| {
+            let allow = operations
+                .as_object()
+                .map(|operations| {
+                    operations
+                        .keys()
+                        .map(|method| method.to_ascii_uppercase())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            Documented::new(template, allow)
+        });
+        let pages = page::PAGE_TEMPLATES
             .iter()
-            .map(|(template, operations)| Documented {
-                template: template.clone(),
-                segments: segments(template)
-                    .map(|segment| {
-                        (!(segment.starts_with('{') && segment.ends_with('}')))
-                            .then(|| segment.to_owned())
-                    })
-                    .collect(),
-                allow: operations
-                    .as_object()
-                    .map(|operations| {
-                        operations
-                            .keys()
-                            .map(|method| method.to_ascii_uppercase())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default(),
-            })
-            .collect()
+            .map(|template| Documented::new(template, "GET".to_owned()));
+        api.chain(pages).collect()
     })
 }
 
@@ -137,6 +148,9 @@ fn matching(path: &str) -> Option<&'static Documented> {
 
 /// A request path's [`route_template`] and [`allowed_methods`], from one look-up.
 fn route(path: &str) -> (&'static str, Option<&'static str>) {
+    if path.starts_with("/assets/") {
+        return (page::ASSET_TEMPLATE, Some("GET"));
+    }
     matching(path).map_or(("unmatched", None), |documented| {
         (
             documented.template.as_str(),
@@ -146,8 +160,8 @@ fn route(path: &str) -> (&'static str, Option<&'static str>) {
 }
 
 /// The label of a request path in metrics: the OpenAPI document's template it matches
-/// (`/api/{orgnr}/owners`), so there are only as many labels as documented routes, or
-/// `unmatched`.
+/// (`/api/{orgnr}/owners`) or a web page's (`/company/{orgnr}`, `/assets/{version}/{file}`),
+/// so there are only as many labels as routes, or `unmatched`.
 #[must_use]
 pub fn route_template(path: &str) -> &'static str {
     route(path).0

@@ -383,6 +383,12 @@ fn asset(version: &str, path: &str) -> Reply {
     }
 }
 
+/// The pages' paths, as the metrics label them and a 405's `Allow` names their one method.
+pub(crate) const PAGE_TEMPLATES: [&str; 3] = ["/", "/company/{orgnr}", "/person/{id}"];
+
+/// Every asset's path, whatever its depth, is labelled with this one template.
+pub(crate) const ASSET_TEMPLATE: &str = "/assets/{version}/{file}";
+
 /// The pages and their assets.
 pub fn routes(service: Service) -> BoxedFilter<(Reply,)> {
     let search = warp::path::end()

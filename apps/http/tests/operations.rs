@@ -68,7 +68,12 @@ async fn get(operations: Operations, path: &str) -> (u16, String, String) {
 #[case("/metrics", "/metrics")]
 #[case("/wp-admin/setup.php", "unmatched")]
 #[case("/api/988844322/owners/extra/segments", "unmatched")]
-#[case("/", "unmatched")]
+#[case("/", "/")]
+#[case("/company/988844322", "/company/{orgnr}")]
+#[case("/person/p-1", "/person/{id}")]
+#[case("/assets/3f2a/js/search.js", "/assets/{version}/{file}")]
+#[case("/assets/3f2a/page.css", "/assets/{version}/{file}")]
+#[case("/company/988844322/extra", "unmatched")]
 fn requests_are_labelled_by_their_documented_template(#[case] path: &str, #[case] label: &str) {
     assert_eq!(route_template(path), label);
 }
@@ -216,6 +221,8 @@ fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
 #[rstest]
 #[case("/api/988844322/owners", Some("GET"))]
 #[case("/api/organization/", Some("POST"))]
+#[case("/company/988844322", Some("GET"))]
+#[case("/assets/3f2a/page.css", Some("GET"))]
 #[case("/no/such/thing", None)]
 fn a_documented_path_knows_its_methods(#[case] path: &str, #[case] allow: Option<&str>) {
     assert_eq!(shareholders_http::allowed_methods(path), allow);
@@ -256,6 +263,13 @@ async fn the_server_returns_the_clients_request_id_or_a_new_one_and_stops_gracef
     .await;
     assert!(both.starts_with("HTTP/1.1 405"), "{both}");
     assert_eq!(header(&both, "allow"), Some("POST"));
+    let page = raw_request(
+        addr,
+        "POST /company/988844322 HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(page.starts_with("HTTP/1.1 405"), "{page}");
+    assert_eq!(header(&page, "allow"), Some("GET"));
 
     stop.send(()).expect("server running");
     tokio::time::timeout(std::time::Duration::from_secs(5), server)
