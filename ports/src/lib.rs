@@ -50,9 +50,9 @@ pub use service::{
     BeneficialOwnersView, ChainLinkView, ChainView, ChangeEntry, ChangesView, ClassEntry,
     GraphDirection, GraphEdge, GraphLimits, GraphNode, GraphRequest, GraphRequestError, GraphView,
     HistoryEntry, HoldingChangeEntry, HoldingEntry, HoldingsView, MAX_SEARCH_RESULTS, MAX_WAIT,
-    OwnerChangesView, OwnerEntry, OwnersView, PageInfo, PersonDetails, QueryError, SearchView,
-    Service, SummaryView, UltimateHoldingEntry, UltimateHoldingsView, UltimateOwnerEntry,
-    UltimateOwnersView,
+    NetworkCompany, OwnerChangesView, OwnerEntry, OwnersView, PageInfo, PersonDetails, QueryError,
+    SearchView, Service, SummaryView, UltimateHoldingEntry, UltimateHoldingsView,
+    UltimateOwnerEntry, UltimateOwnersView,
 };
 pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, SearchField,

@@ -12,50 +12,24 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, Register};
-use shareholders_ports::{
-    CompanyRecord, OwnerEntry, PageRequest, QueryError, ReadError, Service, UltimateOwnerEntry,
-};
+use shareholders_domain::{OrgNr, PersonId, Position, Register};
+use shareholders_ports::{NetworkCompany, PageRequest, QueryError, ReadError, Service};
 
 use crate::dto::bods::{
     EntityFacts, PersonFacts, PublicationOut, SourceOut, StatementOut, company_relationships,
 };
 use crate::dto::rfc3339;
 
-/// A company as its statements need it: its record, every direct owner and its beneficial
-/// owners.
-#[derive(Clone, PartialEq, Debug)]
-pub struct CompanyOwnership {
-    pub company: CompanyRecord,
-    /// The shares a percentage of its owners is of.
-    pub total_shares: u64,
-    pub owners: Vec<OwnerEntry>,
-    pub beneficial: Vec<UltimateOwnerEntry>,
-}
-
-impl CompanyOwnership {
-    /// The statements of its relationships (see [`company_relationships`]).
-    #[must_use]
-    pub fn relationships(&self, publication: &PublicationOut) -> Vec<StatementOut> {
-        company_relationships(
-            self.company.organisation.orgnr(),
-            self.total_shares,
-            &self.owners,
-            &self.beneficial,
-            publication,
-        )
-    }
-
-    /// The organisations among its owners, but itself.
-    fn organisation_owners(&self) -> impl Iterator<Item = OrgNr> + '_ {
-        self.owners
-            .iter()
-            .filter_map(|entry| match entry.owner.owner {
-                OwnerRef::Organisation(orgnr) => Some(orgnr),
-                OwnerRef::Person(_) => None,
-            })
-            .filter(|orgnr| *orgnr != self.company.organisation.orgnr())
-    }
+/// The statements of a company's relationships (see [`company_relationships`]).
+#[must_use]
+pub fn relationships(company: &NetworkCompany, publication: &PublicationOut) -> Vec<StatementOut> {
+    company_relationships(
+        company.company.organisation.orgnr(),
+        company.total_shares,
+        &company.owners,
+        &company.beneficial,
+        publication,
+    )
 }
 
 /// The company with every one of its owners (all pages) and its beneficial owners; `None` for
@@ -68,9 +42,9 @@ pub async fn company_ownership(
     register: Register,
     orgnr: OrgNr,
     min_position: Option<Position>,
-) -> Result<Option<CompanyOwnership>, QueryError> {
+) -> Result<Option<NetworkCompany>, QueryError> {
     let mut page = 1;
-    let mut found: Option<CompanyOwnership> = None;
+    let mut found: Option<NetworkCompany> = None;
     loop {
         let request = PageRequest::new(Some(page), Some(PageRequest::MAX_SIZE))
             .map_err(|e| ReadError::Unknown(e.into()))?;
@@ -84,7 +58,7 @@ pub async fn company_ownership(
         match &mut found {
             Some(ownership) => ownership.owners.extend(view.owners),
             None => {
-                found = Some(CompanyOwnership {
+                found = Some(NetworkCompany {
                     company: view.company,
                     total_shares: view.total_shares,
                     owners: view.owners,
@@ -175,32 +149,25 @@ pub async fn network(
     orgnr: OrgNr,
     min_position: Option<Position>,
 ) -> Result<Option<Vec<StatementOut>>, QueryError> {
-    let Some(first) = company_ownership(service, register, orgnr, min_position).await? else {
+    // Ordered by orgnr.
+    let Some(companies) = service
+        .ownership_network(register, orgnr, min_position)
+        .await?
+    else {
         return Ok(None);
     };
     let publication = publication(service, register).await?;
-    let mut pending: Vec<OrgNr> = first.organisation_owners().collect();
-    let mut companies = BTreeMap::from([(orgnr, first)]);
-    while let Some(next) = pending.pop() {
-        if companies.contains_key(&next) {
-            continue;
-        }
-        // Read after the first read, which waited for min_position.
-        if let Some(ownership) = company_ownership(service, register, next, None).await? {
-            pending.extend(
-                ownership
-                    .organisation_owners()
-                    .filter(|owner| !companies.contains_key(owner)),
-            );
-            companies.insert(next, ownership);
-        }
-    }
     let mut entities: BTreeMap<OrgNr, EntityFacts> = companies
         .iter()
-        .map(|(orgnr, ownership)| (*orgnr, EntityFacts::from(&ownership.company)))
+        .map(|c| {
+            (
+                c.company.organisation.orgnr(),
+                EntityFacts::from(&c.company),
+            )
+        })
         .collect();
     let mut persons: BTreeMap<PersonId, PersonFacts> = BTreeMap::new();
-    for entry in companies.values().flat_map(|ownership| &ownership.owners) {
+    for entry in companies.iter().flat_map(|company| &company.owners) {
         if let Some(person) = PersonFacts::of_owner(&entry.owner) {
             persons.entry(person.id.clone()).or_insert(person);
         } else if let Some(entity) = EntityFacts::of_owner(&entry.owner) {
@@ -218,8 +185,8 @@ pub async fn network(
         )
         .chain(
             companies
-                .values()
-                .flat_map(|ownership| ownership.relationships(&publication)),
+                .iter()
+                .flat_map(|company| relationships(company, &publication)),
         )
         .collect();
     Ok(Some(statements))

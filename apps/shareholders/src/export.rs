@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use futures::TryStreamExt;
 use shareholders_domain::Register;
-use shareholders_http::bods::{company_ownership, publication};
+use shareholders_http::bods::{company_ownership, publication, relationships};
 use shareholders_http::dto::bods::{EntityFacts, PersonFacts, PublicationOut, StatementOut};
 use shareholders_ports::{Service, Snapshot};
 
@@ -109,7 +109,7 @@ async fn write_statements(
         let Some(ownership) = company_ownership(service, register, orgnr, None).await? else {
             continue;
         };
-        for statement in ownership.relationships(publication) {
+        for statement in relationships(&ownership, publication) {
             file.write(&statement)?;
             written.relationships += 1;
         }

@@ -6,7 +6,7 @@
 //! position the read waited for, in the register asked for; the rules are the domain's
 //! ([`OwnershipGraph`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use shareholders_domain::{
     Because, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph, Percentage,
@@ -183,11 +183,16 @@ struct Read {
     owners: HashMap<OwnerRef, OwnerProfile>,
     companies: HashMap<OrgNr, CompanyProfile>,
     share: Vec<OwnedSemaphorePermit>,
+    /// Every holding read, by company, when a use case needs them whole.
+    holdings: Option<BTreeMap<OrgNr, Vec<HoldingRecord>>>,
 }
 
 impl Read {
     fn add(&mut self, holding: HoldingRecord) {
         let orgnr = holding.company.orgnr;
+        if let Some(holdings) = &mut self.holdings {
+            holdings.entry(orgnr).or_default().push(holding.clone());
+        }
         self.graph.add_company(
             orgnr,
             holding.company.total_shares,
@@ -669,5 +674,8 @@ impl Drawing {
     }
 }
 
+mod network;
 #[cfg(test)]
 mod tests;
+
+pub use network::NetworkCompany;

@@ -484,8 +484,8 @@ mod years;
 
 pub use graph::{
     BeneficialOwnersView, ChainLinkView, ChainView, GraphDirection, GraphEdge, GraphNode,
-    GraphRequest, GraphRequestError, GraphView, UltimateHoldingEntry, UltimateHoldingsView,
-    UltimateOwnerEntry, UltimateOwnersView,
+    GraphRequest, GraphRequestError, GraphView, NetworkCompany, UltimateHoldingEntry,
+    UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
 };
 pub use search::{MAX_SEARCH_RESULTS, SearchView};
 pub use years::{ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView};

@@ -382,3 +382,67 @@ async fn a_graph_waits_for_room_in_the_budget_then_is_refused_as_busy() {
         "all given back"
     );
 }
+
+/// A network company as `(orgnr, [(owner, shares)], [(beneficial owner, effective)])`.
+type CompanySummary = (OrgNr, Vec<(OwnerRef, u64)>, Vec<(OwnerRef, f64)>);
+
+#[tokio::test]
+async fn a_network_is_read_once_and_gives_every_company_its_owners_and_beneficial_owners() {
+    let mut read = MockReadStore::new();
+    read.expect_organisation()
+        .returning(|nr| Ok(Some(record(nr.as_str(), 100))));
+    // One read a level, whatever the number of companies in the network.
+    read.expect_owners_of()
+        .withf(|level| level == [orgnr(COMPANY)])
+        .times(1)
+        .returning(|_| {
+            Ok(vec![
+                holding(COMPANY, person("q"), 40),
+                holding(COMPANY, organisation(HOLDING_COMPANY), 60),
+            ])
+        });
+    read.expect_owners_of()
+        .withf(|level| level == [orgnr(HOLDING_COMPANY)])
+        .times(1)
+        .returning(|_| Ok(vec![holding(HOLDING_COMPANY, person("p"), 100)]));
+    let network = service(read)
+        .ownership_network(Register::Live, orgnr(COMPANY), None)
+        .await
+        .expect("read")
+        .expect("a known company");
+    let summary: Vec<CompanySummary> = network
+        .iter()
+        .map(|company| {
+            (
+                company.company.organisation.orgnr(),
+                company
+                    .owners
+                    .iter()
+                    .map(|o| (o.owner.owner.clone(), o.shares))
+                    .collect(),
+                company
+                    .beneficial
+                    .iter()
+                    .map(|b| (b.owner.owner.clone(), b.effective))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            // Ordered by orgnr; owners largest first; p holds COMPANY through HOLDING_COMPANY.
+            (
+                orgnr(COMPANY),
+                vec![(organisation(HOLDING_COMPANY), 60), (person("q"), 40)],
+                vec![(person("p"), 0.6), (person("q"), 0.4)],
+            ),
+            (
+                orgnr(HOLDING_COMPANY),
+                vec![(person("p"), 100)],
+                vec![(person("p"), 1.0)],
+            ),
+        ]
+    );
+    assert_eq!(network[0].total_shares, 100);
+}

@@ -1,0 +1,105 @@
+//! A company and every organisation above it, each with all of its direct owners and its
+//! beneficial owners, from one read of the graph above the company: what a company's BODS
+//! statements need.
+
+use std::collections::BTreeMap;
+
+use shareholders_domain::{OrgNr, OwnerRef, Position, Register, UltimateOwner, company_total};
+
+use super::{Read, Service, Towards, closure, ultimate_entries};
+use crate::service::{OwnerEntry, QueryError, owner_entry};
+use crate::{CompanyRecord, HoldingRecord, UltimateOwnerEntry};
+
+/// One company of an ownership network.
+#[derive(Clone, PartialEq, Debug)]
+pub struct NetworkCompany {
+    pub company: CompanyRecord,
+    /// The shares a percentage of its owners is of (as in the owners read).
+    pub total_shares: u64,
+    /// Every direct owner, largest first, as the owners read orders them.
+    pub owners: Vec<OwnerEntry>,
+    /// Its beneficial owners, largest effective ownership first.
+    pub beneficial: Vec<UltimateOwnerEntry>,
+}
+
+impl Service {
+    /// The company and every registered organisation above it (its owners, their owners and so
+    /// on, cycles included, never cut at a depth), ordered by orgnr, each with its direct owners
+    /// and beneficial owners, all computed from one read of the graph above the company; `None`
+    /// for an unknown company. Organisations the register lists only as owners are not among
+    /// the companies (they are among the owners).
+    ///
+    /// # Errors
+    /// See [`Service::reader`](super::Service), and the graph's limits.
+    pub async fn ownership_network(
+        &self,
+        register: Register,
+        orgnr: OrgNr,
+        min_position: Option<Position>,
+    ) -> Result<Option<Vec<NetworkCompany>>, QueryError> {
+        let read = self.reader(register, min_position).await?;
+        let Some(first) = read.organisation(orgnr).await? else {
+            return Ok(None);
+        };
+        let budget = self.graph_budget();
+        let mut found = Read {
+            holdings: Some(BTreeMap::new()),
+            ..Read::default()
+        };
+        found.graph.add_company(
+            orgnr,
+            first.organisation.total_shares(),
+            first.registered_shares,
+        );
+        closure(
+            read.as_ref(),
+            &mut found,
+            OwnerRef::Organisation(orgnr),
+            Towards::Owners,
+            &budget,
+        )
+        .await?;
+        let mut holdings = found.holdings.take().unwrap_or_default();
+        let mut records = BTreeMap::from([(orgnr, first)]);
+        for party in found.owners.keys() {
+            if let OwnerRef::Organisation(owner) = party
+                && !records.contains_key(owner)
+                && let Some(record) = read.organisation(*owner).await?
+            {
+                records.insert(*owner, record);
+            }
+        }
+        let mut network = Vec::with_capacity(records.len());
+        for (orgnr, company) in records {
+            let total_shares = company_total(
+                company.organisation.total_shares(),
+                company.registered_shares,
+            );
+            let mut held: Vec<HoldingRecord> = holdings.remove(&orgnr).unwrap_or_default();
+            // As the owners read: shares descending, then organisations before persons, then
+            // by id.
+            held.sort_by(|a, b| {
+                b.shares()
+                    .cmp(&a.shares())
+                    .then_with(|| a.owner.owner.cmp(&b.owner.owner))
+            });
+            let beneficial: Vec<UltimateOwner> = found
+                .graph
+                .ultimate_owners(orgnr)
+                .owners
+                .into_iter()
+                .filter(|owner| owner.beneficial().is_some())
+                .collect();
+            network.push(NetworkCompany {
+                beneficial: ultimate_entries(&found, orgnr, &beneficial)?,
+                owners: held
+                    .into_iter()
+                    .map(|holding| owner_entry(holding, total_shares))
+                    .collect(),
+                company,
+                total_shares,
+            });
+        }
+        Ok(Some(network))
+    }
+}
