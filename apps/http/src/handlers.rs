@@ -141,10 +141,10 @@ fn query_problem(error: QueryError) -> Problem {
              as long as a request waits; retry in a moment",
         )
         .with_header(RETRY_AFTER, HeaderValue::from_static("1")),
-        QueryError::GraphTooLarge { stakes } => Problem::new(
+        QueryError::GraphTooLarge { limit, what } => Problem::new(
             Kind::GraphTooLarge,
             format!(
-                "the ownership graph this answer needs holds more than {stakes} stakes, more \
+                "the ownership graph this answer needs holds more than {limit} {what}, more \
                  than this server computes for one request"
             ),
         ),

@@ -232,7 +232,8 @@ async fn closure(
             stakes += holdings.len();
             if stakes > budget.limits.stakes {
                 return Err(QueryError::GraphTooLarge {
-                    stakes: budget.limits.stakes,
+                    limit: budget.limits.stakes,
+                    what: "stakes",
                 });
             }
             found.share.push(budget.take(holdings.len()).await?);
@@ -261,7 +262,8 @@ impl Budget {
     async fn take(&self, stakes: usize) -> Result<OwnedSemaphorePermit, QueryError> {
         // A graph's stakes never exceed `limits.stakes`, a `u32`'s worth at most.
         let stakes = u32::try_from(stakes).map_err(|_| QueryError::GraphTooLarge {
-            stakes: self.limits.stakes,
+            limit: self.limits.stakes,
+            what: "stakes",
         })?;
         let wanted = Arc::clone(&self.semaphore).acquire_many_owned(stakes);
         match tokio::time::timeout(self.limits.wait, wanted).await {

@@ -42,9 +42,10 @@ pub enum QueryError {
     /// long as [`GraphLimits::wait`]; the client may retry.
     #[error("too many ownership graphs are being computed; retry in a moment")]
     GraphBusy,
-    /// The graph the answer needs holds more than [`GraphLimits::stakes`] stakes.
-    #[error("the ownership graph holds more than {stakes} stakes")]
-    GraphTooLarge { stakes: usize },
+    /// The graph the answer needs holds more than `limit` of `what`: stakes
+    /// ([`GraphLimits::stakes`]) or companies ([`GraphLimits::network`]).
+    #[error("the ownership graph holds more than {limit} {what}")]
+    GraphTooLarge { limit: usize, what: &'static str },
     #[error(transparent)]
     Read(#[from] ReadError),
 }
@@ -146,6 +147,9 @@ pub struct GraphLimits {
     pub wait: Duration,
     /// The most stakes one graph may hold (a 3.1 M-row register holds about 3.1 M in all).
     pub stakes: usize,
+    /// The most companies an ownership network (a company and every organisation above it,
+    /// each with its own beneficial owners) may hold: each is a computation of its own.
+    pub network: usize,
 }
 
 impl Default for GraphLimits {
@@ -156,6 +160,7 @@ impl Default for GraphLimits {
             budget: 1_500_000,
             wait: Duration::from_secs(10),
             stakes: 1_000_000,
+            network: 10_000,
         }
     }
 }

@@ -30,7 +30,9 @@ impl Service {
     /// the companies (they are among the owners).
     ///
     /// # Errors
-    /// See [`Service::reader`](super::Service), and the graph's limits.
+    /// See [`Service::reader`](super::Service), and the graph's limits: more than
+    /// [`GraphLimits::network`](crate::GraphLimits) companies is
+    /// [`QueryError::GraphTooLarge`].
     pub async fn ownership_network(
         &self,
         register: Register,
@@ -59,6 +61,17 @@ impl Service {
             &budget,
         )
         .await?;
+        let above = found
+            .owners
+            .keys()
+            .filter(|party| matches!(party, OwnerRef::Organisation(owner) if *owner != orgnr))
+            .count();
+        if above >= self.graph_limits.network {
+            return Err(QueryError::GraphTooLarge {
+                limit: self.graph_limits.network,
+                what: "companies",
+            });
+        }
         let mut holdings = found.holdings.take().unwrap_or_default();
         let mut records = BTreeMap::from([(orgnr, first)]);
         for party in found.owners.keys() {

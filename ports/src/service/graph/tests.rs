@@ -335,6 +335,7 @@ fn limited(read: MockReadStore, budget: usize, stakes: usize) -> Service {
             budget,
             wait: std::time::Duration::from_millis(50),
             stakes,
+            network: 100,
         },
     )
 }
@@ -355,7 +356,10 @@ async fn a_graph_past_its_stake_limit_is_refused_not_computed() {
     );
     assert!(matches!(
         beneficial(&limited(read_any_number_of_times(), 3, 2)).await,
-        Err(crate::QueryError::GraphTooLarge { stakes: 2 })
+        Err(crate::QueryError::GraphTooLarge {
+            limit: 2,
+            what: "stakes"
+        })
     ));
 }
 
@@ -445,4 +449,28 @@ async fn a_network_is_read_once_and_gives_every_company_its_owners_and_beneficia
         ]
     );
     assert_eq!(network[0].total_shares, 100);
+}
+
+#[tokio::test]
+async fn a_network_of_more_companies_than_its_limit_is_refused() {
+    let service = Service::with_graph_limits(
+        Arc::new(MockWriteStore::new()),
+        Arc::new(read_any_number_of_times()),
+        crate::GraphLimits {
+            network: 1,
+            ..crate::GraphLimits::default()
+        },
+    );
+    // COMPANY has one organisation above it: HOLDING_COMPANY.
+    assert!(matches!(
+        service
+            .ownership_network(Register::Live, orgnr(COMPANY), None)
+            .await,
+        Err(crate::QueryError::GraphTooLarge {
+            limit: 1,
+            what: "companies"
+        })
+    ));
+    // The graph reads themselves are not bound by it.
+    assert_eq!(beneficial(&service).await.expect("read"), 2);
 }
