@@ -409,23 +409,36 @@ impl Service {
         let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
-        let budget = self.graph_budget();
-        let mut found = Read::default();
+        let found = self.above(read.as_ref(), &company, Read::default()).await?;
+        let ownership = found.graph.ultimate_owners(orgnr);
+        Ok(Some((company, found, ownership)))
+    }
+
+    /// The graph above `company` (its every owner, their owners and so on), read into `found`.
+    ///
+    /// # Errors
+    /// As [`closure`].
+    async fn above(
+        &self,
+        read: &dyn ReadStore,
+        company: &CompanyRecord,
+        mut found: Read,
+    ) -> Result<Read, QueryError> {
+        let orgnr = company.organisation.orgnr();
         found.graph.add_company(
             orgnr,
             company.organisation.total_shares(),
             company.registered_shares,
         );
         closure(
-            read.as_ref(),
+            read,
             &mut found,
             OwnerRef::Organisation(orgnr),
             Towards::Owners,
-            &budget,
+            &self.graph_budget(),
         )
         .await?;
-        let ownership = found.graph.ultimate_owners(orgnr);
-        Ok(Some((company, found, ownership)))
+        Ok(found)
     }
 
     /// A page of every company in which the party has an effective share, largest first;

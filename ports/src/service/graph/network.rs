@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use shareholders_domain::{OrgNr, OwnerRef, Position, Register, UltimateOwner, company_total};
 
-use super::{Read, Service, Towards, closure, ultimate_entries};
+use super::{Read, Service, ultimate_entries};
 use crate::service::{OwnerEntry, QueryError, owner_entry};
 use crate::{CompanyRecord, HoldingRecord, UltimateOwnerEntry};
 
@@ -43,24 +43,11 @@ impl Service {
         let Some(first) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
-        let budget = self.graph_budget();
-        let mut found = Read {
+        let keeping = Read {
             holdings: Some(BTreeMap::new()),
             ..Read::default()
         };
-        found.graph.add_company(
-            orgnr,
-            first.organisation.total_shares(),
-            first.registered_shares,
-        );
-        closure(
-            read.as_ref(),
-            &mut found,
-            OwnerRef::Organisation(orgnr),
-            Towards::Owners,
-            &budget,
-        )
-        .await?;
+        let mut found = self.above(read.as_ref(), &first, keeping).await?;
         let above = found
             .owners
             .keys()
