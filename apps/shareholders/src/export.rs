@@ -12,7 +12,7 @@ use futures::TryStreamExt;
 use shareholders_domain::Register;
 use shareholders_http::bods::{company_ownership, publication, relationships};
 use shareholders_http::dto::bods::{EntityFacts, PersonFacts, PublicationOut, StatementOut};
-use shareholders_ports::{Service, Snapshot};
+use shareholders_ports::{GraphLimits, Service, Snapshot};
 
 use crate::cli::{ExportBodsArgs, StorageArgs};
 use crate::commands::Counter;
@@ -130,7 +130,14 @@ async fn write_statements(
 /// then left as it was).
 pub async fn export_bods(storage: &StorageArgs, args: ExportBodsArgs) -> anyhow::Result<ExitCode> {
     let stack = Stack::connect(storage).await?;
-    let service = stack.service();
+    // One graph at a time, each freed before the next: an export computes any company's
+    // beneficial owners, however many stakes are above it, instead of refusing it as an API
+    // request would be.
+    let service = stack.service_with(GraphLimits {
+        budget: usize::MAX,
+        stakes: usize::MAX,
+        ..GraphLimits::default()
+    });
     let register = args.year.map_or(Register::Live, Register::Year);
     let snapshot: Box<dyn Snapshot + '_> = match args.year {
         None => stack.read_snapshot(),

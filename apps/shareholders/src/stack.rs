@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use shareholders_mongo::MongoReadModel;
 use shareholders_ports::{
-    Dependency, DirectPublisher, EventPublisher, Outbox, Projection, ReadModelLoader, ReadStore,
-    RegisterImport, Service, Snapshot, WriteStore, YearReadModel, YearSnapshots,
+    Dependency, DirectPublisher, EventPublisher, GraphLimits, Outbox, Projection, ReadModelLoader,
+    ReadStore, RegisterImport, Service, Snapshot, WriteStore, YearReadModel, YearSnapshots,
 };
 use shareholders_postgres::PostgresStore;
 use shareholders_rabbitmq::{
@@ -189,6 +189,12 @@ impl Stack {
     #[must_use]
     pub fn service(&self) -> Service {
         Service::new(self.write_store(), self.read_store())
+    }
+
+    /// The use cases, with the ownership graph held to `limits`.
+    #[must_use]
+    pub fn service_with(&self, limits: GraphLimits) -> Service {
+        Service::with_graph_limits(self.write_store(), self.read_store(), limits)
     }
 
     /// Every store and broker this stack was configured with, once each (the embedded file
