@@ -8,13 +8,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use std::sync::Arc;
+
 use shareholders_domain::{
     Because, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph, Percentage,
     Position, Register, UltimateOwner, UltimateOwnership, company_total, percentage,
 };
-
-use std::sync::Arc;
-
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{GraphLimits, PageInfo, QueryError, Service, page_of};
@@ -209,8 +208,8 @@ impl Read {
 
 /// Every stake on the way from `start` towards its owners (every stake in every company
 /// above it, until only parties without registered owners are left) or towards its holdings
-/// (every stake held by it and by every company below it), added to `found`.
-/// The stakes read are taken from `budget` as they come, and held by `found`.
+/// (every stake held by it and by every company below it), added to `found`. The stakes read
+/// are taken from `budget` as they come, and held by `found`.
 ///
 /// # Errors
 /// [`QueryError::GraphTooLarge`] past the budget's stakes for one graph,
@@ -251,13 +250,23 @@ async fn closure(
     Ok(())
 }
 
-/// The service's graph budget, as a closure takes from it.
-struct Budget {
+/// The service's graph limits, and the budget of stakes its graphs share.
+#[derive(Clone)]
+pub(super) struct Budget {
     semaphore: Arc<Semaphore>,
     limits: GraphLimits,
 }
 
 impl Budget {
+    pub(super) fn new(limits: GraphLimits) -> Self {
+        Self {
+            semaphore: Arc::new(Semaphore::new(
+                limits.budget.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            limits,
+        }
+    }
+
     /// `stakes` more of the budget, waiting at most [`GraphLimits::wait`].
     async fn take(&self, stakes: usize) -> Result<OwnedSemaphorePermit, QueryError> {
         // A graph's stakes never exceed `limits.stakes`, a `u32`'s worth at most.
@@ -332,13 +341,6 @@ fn ultimate_entries(
 }
 
 impl Service {
-    fn graph_budget(&self) -> Budget {
-        Budget {
-            semaphore: Arc::clone(&self.graph_budget),
-            limits: self.graph_limits,
-        }
-    }
-
     /// A page of the company's ultimate owners whose effective ownership is at least
     /// `min_fraction`, largest first; `None` for an unknown company.
     ///
@@ -435,7 +437,7 @@ impl Service {
             &mut found,
             OwnerRef::Organisation(orgnr),
             Towards::Owners,
-            &self.graph_budget(),
+            &self.graph,
         )
         .await?;
         Ok(found)
@@ -457,14 +459,13 @@ impl Service {
         if super::holding_count(read.as_ref(), party).await?.is_none() {
             return Ok(None);
         }
-        let budget = self.graph_budget();
         let mut found = Read::default();
         closure(
             read.as_ref(),
             &mut found,
             party.clone(),
             Towards::Holdings,
-            &budget,
+            &self.graph,
         )
         .await?;
         let holdings = found

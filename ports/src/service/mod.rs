@@ -170,8 +170,7 @@ impl Default for GraphLimits {
 pub struct Service {
     write: Arc<dyn WriteStore>,
     read: Arc<dyn ReadStore>,
-    graph_limits: GraphLimits,
-    graph_budget: Arc<tokio::sync::Semaphore>,
+    graph: graph::Budget,
 }
 
 impl std::fmt::Debug for Service {
@@ -227,10 +226,7 @@ impl Service {
         Self {
             write,
             read,
-            graph_limits: limits,
-            graph_budget: Arc::new(tokio::sync::Semaphore::new(
-                limits.budget.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
-            )),
+            graph: graph::Budget::new(limits),
         }
     }
 

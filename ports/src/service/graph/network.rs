@@ -53,9 +53,10 @@ impl Service {
             .keys()
             .filter(|party| matches!(party, OwnerRef::Organisation(owner) if *owner != orgnr))
             .count();
-        if above >= self.graph_limits.network {
+        let limit = self.graph.limits.network;
+        if above >= limit {
             return Err(QueryError::GraphTooLarge {
-                limit: self.graph_limits.network,
+                limit,
                 what: "companies",
             });
         }

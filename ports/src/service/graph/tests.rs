@@ -368,7 +368,7 @@ async fn a_graph_waits_for_room_in_the_budget_then_is_refused_as_busy() {
     // The register's graph reads 2 stakes, then 1: a budget of 3 with 2 held by others has
     // room for its first level only.
     let service = limited(read_any_number_of_times(), 3, 100);
-    let others = Arc::clone(&service.graph_budget)
+    let others = Arc::clone(&service.graph.semaphore)
         .acquire_many_owned(2)
         .await
         .expect("room");
@@ -377,11 +377,11 @@ async fn a_graph_waits_for_room_in_the_budget_then_is_refused_as_busy() {
         Err(crate::QueryError::GraphBusy)
     ));
     // A refused graph gives back what it took.
-    assert_eq!(service.graph_budget.available_permits(), 1);
+    assert_eq!(service.graph.semaphore.available_permits(), 1);
     drop(others);
     assert_eq!(beneficial(&service).await.expect("room came"), 2);
     assert_eq!(
-        service.graph_budget.available_permits(),
+        service.graph.semaphore.available_permits(),
         3,
         "all given back"
     );
