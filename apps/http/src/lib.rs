@@ -577,3 +577,20 @@ async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallib
     };
     Ok(problem.into_response())
 }
+
+/// GETs `path` from the whole API (pages included) over `read`, as the binary serves it: the
+/// modules' `warp::test` tests.
+#[cfg(test)]
+async fn get_over(
+    path: &str,
+    read: shareholders_ports::MockReadStore,
+) -> warp::http::Response<bytes::Bytes> {
+    let write = shareholders_ports::MockWriteStore::new();
+    let service = Service::new(Arc::new(write), Arc::new(read));
+    let routes = routes(service, HttpConfig::default(), Operations::default());
+    warp::test::request()
+        .method("GET")
+        .path(path)
+        .reply(&routes)
+        .await
+}

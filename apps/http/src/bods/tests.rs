@@ -1,16 +1,12 @@
 //! `GET /api/{orgnr}/bods` through `warp::test`, over a mocked read model: one company, held
 //! 60 % by a person.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 use shareholders_domain::{
     ClassShares, CompanyProfile, Country, Name, OrgNr, Organisation, OwnerProfile, OwnerRef,
     PersonId, ShareClass, ShareCount,
 };
-use shareholders_ports::{CompanyRecord, HoldingRecord, MockReadStore, MockWriteStore, Service};
-
-use crate::{HttpConfig, Operations};
+use shareholders_ports::{CompanyRecord, HoldingRecord, MockReadStore};
 
 const COMPANY: &str = "891450052";
 const PERSON: &str = "p-1";
@@ -78,13 +74,7 @@ fn read_model() -> MockReadStore {
 }
 
 async fn get(path: &str) -> (u16, String, Value) {
-    let service = Service::new(Arc::new(MockWriteStore::new()), Arc::new(read_model()));
-    let routes = crate::routes(service, HttpConfig::default(), Operations::default());
-    let response = warp::test::request()
-        .method("GET")
-        .path(path)
-        .reply(&routes)
-        .await;
+    let response = crate::get_over(path, read_model()).await;
     let content_type = response
         .headers()
         .get("content-type")

@@ -1,15 +1,10 @@
 //! The pages through `warp::test`, over a mocked read model.
 
-use std::sync::Arc;
-
 use rstest::rstest;
 use shareholders_domain::{Country, Name, Organisation, Person};
-use shareholders_ports::{
-    CompanyRecord, MockReadStore, MockWriteStore, PersonRecord, ReadError, Service,
-};
+use shareholders_ports::{CompanyRecord, MockReadStore, PersonRecord, ReadError};
 
 use super::{ASSETS, CONTENT_SECURITY_POLICY, escape, pages, render};
-use crate::{HttpConfig, Operations};
 
 const COMPANY: &str = "891450052";
 const PERSON: &str = "p-1";
@@ -72,13 +67,7 @@ fn read_model(failing: bool) -> MockReadStore {
 
 /// GETs `path` from the whole API (pages included), as the binary serves it.
 async fn get_with(path: &str, read: MockReadStore) -> Page {
-    let service = Service::new(Arc::new(MockWriteStore::new()), Arc::new(read));
-    let routes = crate::routes(service, HttpConfig::default(), Operations::default());
-    let response = warp::test::request()
-        .method("GET")
-        .path(path)
-        .reply(&routes)
-        .await;
+    let response = crate::get_over(path, read).await;
     let header = |name: &str| {
         response
             .headers()
