@@ -25,6 +25,7 @@ mod read;
 mod retention;
 mod service;
 mod snapshot;
+mod stakes;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 mod write;
@@ -58,6 +59,10 @@ pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, SearchField,
     Snapshot, SnapshotBatch, diff, diff_settled,
 };
+pub use stakes::{
+    GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, OwnershipChange, OwnershipChanged, OwnershipLog,
+    StakesInMemory,
+};
 pub use write::{
     Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,
     RegisterError, WriteStore,
@@ -76,5 +81,7 @@ pub use projection::MockProjection;
 pub use read::MockReadStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use retention::{MockAppliedRetention, MockWriteRetention};
+#[cfg(any(test, feature = "mocks"))]
+pub use stakes::MockOwnershipLog;
 #[cfg(any(test, feature = "mocks"))]
 pub use write::MockWriteStore;

@@ -17,6 +17,7 @@ mod codec;
 mod health;
 mod import;
 mod outbox;
+mod ownership_log;
 mod projection;
 mod read;
 mod retention;

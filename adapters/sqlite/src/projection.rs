@@ -317,6 +317,9 @@ impl ReadModelLoader for SqliteStore {
             "DELETE FROM read_persons",
             "DELETE FROM read_applied",
             "DELETE FROM read_watermark",
+            // No trigger logs a deleted holding: every process holding the register in
+            // memory loads it again (migration 0007).
+            crate::ownership_log::EVERYTHING_CHANGED,
         ] {
             sqlx::query(sql)
                 .execute(&mut *writer.tx)

@@ -42,7 +42,7 @@ const READ_COMPANIES: &str = "SELECT orgnr, name, postal_code, place, \
 const READ_PERSONS: &str = "SELECT id, name, birth_year, postal_code, place, \
     country, holding_count, owner_version FROM read_persons WHERE registered = 1 ORDER BY id";
 
-const READ_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
+pub(crate) const READ_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
     o.total_shares AS company_total, o.registered_shares AS company_registered, \
     h.owner_kind, h.owner_id, h.owner_name, h.owner_country, h.owner_birth_year, h.classes, \
     h.shares, h.version \

@@ -3,11 +3,12 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use shareholders_http::{HttpConfig, ServerSettings, routes};
-use shareholders_ports::{RelaySettings, run_pruning, run_relay};
+use shareholders_ports::{RelaySettings, Service, run_pruning, run_relay};
 use shareholders_rabbitmq::run_consumer;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -152,7 +153,20 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
         body_limit: BODY_LIMIT,
     };
     let operations = crate::metrics::operations(&stack, metrics)?;
-    let api = routes(stack.service(), config, operations);
+    let held = if args.graph_from_read_model {
+        None
+    } else {
+        stack.stakes_in_memory()
+    };
+    let service = match held {
+        Some(held) => {
+            // Until it has loaded, the graph is read from the read model.
+            held.load_in_background();
+            Service::new(stack.write_store(), Arc::new(held))
+        }
+        None => stack.service(),
+    };
+    let api = routes(service, config, operations);
     let mut http_signal = signal.clone();
     tasks.spawn(async move {
         shareholders_http::serve(listener, api, settings, async move {

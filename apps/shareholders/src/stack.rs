@@ -8,7 +8,8 @@ use anyhow::Context;
 use shareholders_mongo::MongoReadModel;
 use shareholders_ports::{
     Dependency, DirectPublisher, EventPublisher, GraphLimits, Outbox, Projection, ReadModelLoader,
-    ReadStore, RegisterImport, Service, Snapshot, WriteStore, YearReadModel, YearSnapshots,
+    ReadStore, RegisterImport, Service, Snapshot, StakesInMemory, WriteStore, YearReadModel,
+    YearSnapshots,
 };
 use shareholders_postgres::PostgresStore;
 use shareholders_rabbitmq::{
@@ -272,6 +273,21 @@ impl Stack {
     #[must_use]
     pub fn read_store(&self) -> Arc<dyn ReadStore> {
         self.read_port(|s| Arc::new(s), |m| Arc::new(m))
+    }
+
+    /// The read model with the live register's holdings also held in memory for the ownership
+    /// graph, where the read model logs which companies changed (the embedded read model);
+    /// `None` on MongoDB, whose graph is read from the read model a level at a time. Nothing
+    /// is held until its `load` runs.
+    #[must_use]
+    pub fn stakes_in_memory(&self) -> Option<StakesInMemory> {
+        match &self.read {
+            ReadSide::Embedded(s) => Some(StakesInMemory::new(
+                Arc::new(s.clone()),
+                Arc::new(s.clone()),
+            )),
+            ReadSide::Mongo(_) => None,
+        }
     }
 
     #[must_use]

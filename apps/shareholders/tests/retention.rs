@@ -9,23 +9,12 @@ use serde_json::{Value, json};
 use shareholders::cli::ServeArgs;
 use shareholders::retention::RetentionArgs;
 use shareholders::serve::start;
-use support::{Api, embedded_storage, local, sample_rows};
+use support::{Api, embedded_storage, local, metric, sample_rows};
 
 /// The value of `shareholders_pruned_total{what="<what>"}` on `/metrics`, 0 before it shows.
 async fn pruned(api: &Api, what: &str) -> u64 {
-    let text = api
-        .http
-        .get(format!("{}/metrics", api.base))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("body");
-    let series = format!("shareholders_pruned_total{{what=\"{what}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0, |value| value.trim().parse().expect("a count"))
+    let series = format!("shareholders_pruned_total{{what=\"{what}\"}}");
+    metric(api, &series).await.map_or(0, |value| value as u64)
 }
 
 async fn register(api: &Api, body: &Value, key: Option<&str>) -> (u16, Value, bool) {

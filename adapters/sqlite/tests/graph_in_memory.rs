@@ -1,0 +1,140 @@
+//! The live register held in memory for the ownership graph (`ports::StakesInMemory`) over the
+//! embedded read model and its log of changed companies (migration 0007): it answers the
+//! graph's two reads as the read model does once loaded, after purchases projected since, and
+//! after a rebuild cleared the read model.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use shareholders_domain::{OrgNr, OwnerRef};
+use shareholders_ports::{
+    HoldingRecord, OwnershipChanged, OwnershipLog as _, ReadStore, StakesInMemory, rebuild,
+};
+use shareholders_sqlite::SqliteStore;
+
+fn sorted(mut holdings: Vec<HoldingRecord>) -> Vec<HoldingRecord> {
+    holdings.sort_by(|a, b| {
+        (a.company.orgnr, a.owner.owner.clone()).cmp(&(b.company.orgnr, b.owner.owner.clone()))
+    });
+    holdings
+}
+
+/// Every company and every party, each asked alone and all at once, answer as the read model.
+async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
+    let companies: Vec<OrgNr> = (1..=5).map(orgnr).collect();
+    let mut parties: Vec<OwnerRef> = companies.iter().copied().map(org_ref).collect();
+    parties.extend(["a", "b", "nobody"].map(person_ref));
+    for company in &companies {
+        let one = std::slice::from_ref(company);
+        assert_eq!(
+            sorted(held.owners_of(one).await.expect("held")),
+            sorted(store.owners_of(one).await.expect("read")),
+            "the owners of {company}"
+        );
+    }
+    for party in &parties {
+        let one = std::slice::from_ref(party);
+        assert_eq!(
+            sorted(held.holdings_of(one).await.expect("held")),
+            sorted(store.holdings_of(one).await.expect("read")),
+            "the holdings of {party:?}"
+        );
+    }
+    assert_eq!(
+        sorted(held.owners_of(&companies).await.expect("held")),
+        sorted(store.owners_of(&companies).await.expect("read"))
+    );
+    assert_eq!(
+        sorted(held.holdings_of(&parties).await.expect("held")),
+        sorted(store.holdings_of(&parties).await.expect("read"))
+    );
+}
+
+async fn holdings_in_read_model(store: &SqliteStore) -> usize {
+    let companies: Vec<OrgNr> = (1..=5).map(orgnr).collect();
+    store.owners_of(&companies).await.expect("read").len()
+}
+
+#[tokio::test]
+async fn the_held_register_follows_the_read_model() {
+    let (_dir, store) = store().await;
+    // A chain: b holds 1, 2 holds 1, 3 holds 2, a holds 3.
+    record(
+        &store,
+        &(1..=5)
+            .map(|n| organisation(orgnr(n), &format!("HOLDING {n} AS"), Some(1_000)))
+            .collect::<Vec<_>>(),
+        &[person("a", "ASK ANNE", "NO"), person("b", "BERG BO", "SE")],
+        &[
+            purchase(orgnr(1), person_ref("b"), "A-aksjer", 100),
+            purchase(orgnr(1), org_ref(orgnr(2)), "B-aksjer", 600),
+            purchase(orgnr(2), org_ref(orgnr(3)), "Ordinære aksjer", 900),
+            purchase(orgnr(3), person_ref("a"), "Ordinære aksjer", 900),
+        ],
+    )
+    .await;
+    project(&store).await;
+
+    let held = StakesInMemory::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    assert_eq!(held.held(), None, "nothing is held before it loads");
+    assert_eq!(held.load().await.expect("loads"), Some(4));
+    answers_as_the_read_model(&store, &held).await;
+
+    // Purchases projected since: more of the same class, a new class, a new company's first
+    // owners, and a cycle (1 now holds 3). The log names each company they changed.
+    let before = store.last_change().await.expect("the log");
+    record(
+        &store,
+        &[],
+        &[],
+        &[
+            purchase(orgnr(1), person_ref("b"), "A-aksjer", 50),
+            purchase(orgnr(2), person_ref("a"), "A-aksjer", 10),
+            purchase(orgnr(5), person_ref("b"), "Ordinære aksjer", 5),
+            purchase(orgnr(3), org_ref(orgnr(1)), "Ordinære aksjer", 1),
+        ],
+    )
+    .await;
+    project(&store).await;
+    let changed: Vec<OwnershipChanged> = store
+        .changed_since(before, 100)
+        .await
+        .expect("the log")
+        .into_iter()
+        .map(|change| change.changed)
+        .collect();
+    for company in [1, 2, 3, 5] {
+        assert!(
+            changed.contains(&OwnershipChanged::Company(orgnr(company))),
+            "company {company} changed: {changed:?}"
+        );
+    }
+    assert!(!changed.contains(&OwnershipChanged::Company(orgnr(4))));
+    answers_as_the_read_model(&store, &held).await;
+    assert_eq!(held.held(), Some(holdings_in_read_model(&store).await));
+
+    // A rebuild clears the read model: what is held is loaded again (the read model answers
+    // meanwhile), and answers as before.
+    rebuild(&store.write_snapshot(), &store, true, 3, &|_| {})
+        .await
+        .expect("rebuilds");
+    let changed = store.changed_since(0, 1_000).await.expect("the log");
+    assert!(
+        changed
+            .iter()
+            .any(|change| change.changed == OwnershipChanged::Everything),
+        "a clear is logged as every company changing: {changed:?}"
+    );
+    answers_as_the_read_model(&store, &held).await;
+    for _ in 0..500 {
+        if held.held().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(held.held(), Some(holdings_in_read_model(&store).await));
+    answers_as_the_read_model(&store, &held).await;
+}

@@ -1,0 +1,366 @@
+//! The live register's holdings held in memory in each process that serves reads, so that the
+//! ownership graph (ultimate and beneficial owners, ultimate holdings, the drawn graph, the
+//! BODS network) is read in microseconds a level instead of a query a level.
+//!
+//! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::owners_of`] and
+//! [`ReadStore::holdings_of`] from memory, and everything else from the read model it wraps.
+//! It stays exactly as fresh as the read model: before each answer it asks the read model's
+//! [`OwnershipLog`] which companies changed since it last looked (one indexed query, nothing
+//! in the common case) and reads those companies' holdings again. So `?min_position=` holds
+//! as for every read (the read waits for the read model, and the log is written in the same
+//! transaction as the holdings), any number of processes can serve it, and a change made by
+//! another process (a rebuild, an import moving the live register) is seen. Until it has
+//! loaded (at start, in the background, or again after the read model was cleared), it
+//! answers from the read model, a level at a time, as before.
+
+mod index;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
+use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, RegisterYear, SearchQuery};
+
+use self::index::Stakes;
+use crate::{
+    CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
+    YearRecord,
+};
+
+/// Gauge: the live register's holdings a process holds in memory for the ownership graph (0
+/// while it loads, or where the read model keeps no [`OwnershipLog`]).
+pub const GRAPH_STAKES_HELD: &str = "shareholders_graph_stakes_held";
+
+/// Counter, by `from` (`memory`, `read_model`): the ownership graph's reads of a level, and
+/// where they were answered from.
+pub const GRAPH_LEVEL_READS_TOTAL: &str = "shareholders_graph_level_reads_total";
+
+/// Changes read at once.
+const MAX_CHANGES: u32 = 10_000;
+
+/// Companies whose holdings are read again in one query.
+const BATCH: usize = 500;
+
+/// What changed in the live read model.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum OwnershipChanged {
+    /// The company's holdings, its profile or its registered shares.
+    Company(OrgNr),
+    /// Everything: the read model was cleared (to be rebuilt).
+    Everything,
+}
+
+/// One change, with the sequence number the log gave it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OwnershipChange {
+    pub seq: u64,
+    pub changed: OwnershipChanged,
+}
+
+/// The live read model's record of which companies' ownership changed, in the order the
+/// changes were committed: what keeps [`StakesInMemory`] current.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OwnershipLog: Send + Sync + 'static {
+    /// The sequence number of the last change (0 before any).
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn last_change(&self) -> Result<u64, ReadError>;
+
+    /// At most `limit` changes with a sequence number above `after`, in order. A company
+    /// that changed several times may be given once, with its last change's number.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn changed_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<OwnershipChange>, ReadError>;
+
+    /// Every holding of the live register, as [`ReadStore::owners_of`] gives them.
+    fn stakes(&self) -> BoxStream<'_, Result<HoldingRecord, ReadError>>;
+}
+
+/// What a process holds, and through which change.
+struct Held {
+    stakes: Stakes,
+    seq: u64,
+}
+
+struct Shared {
+    held: RwLock<Option<Held>>,
+    /// One catch-up at a time, and when the last one began: a read that asked before it began
+    /// needs no other.
+    catch_up: tokio::sync::Mutex<Option<Instant>>,
+    loading: AtomicBool,
+}
+
+/// The read model, with the live register's holdings also held in memory (see the module).
+#[derive(Clone)]
+pub struct StakesInMemory {
+    read: Arc<dyn ReadStore>,
+    log: Arc<dyn OwnershipLog>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for StakesInMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StakesInMemory")
+            .field("held", &self.held())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StakesInMemory {
+    /// Wraps `read`, whose live register `log` records the changes of. Nothing is held until
+    /// [`load`](Self::load) runs.
+    #[must_use]
+    pub fn new(read: Arc<dyn ReadStore>, log: Arc<dyn OwnershipLog>) -> Self {
+        metrics::gauge!(GRAPH_STAKES_HELD).set(0.0);
+        Self {
+            read,
+            log,
+            shared: Arc::new(Shared {
+                held: RwLock::new(None),
+                catch_up: tokio::sync::Mutex::new(None),
+                loading: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Reads every holding of the live register into memory, replacing what was held (reads
+    /// go to the read model meanwhile). Returns how many it holds, or `None` when a load was
+    /// already under way.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails; nothing is held then.
+    pub async fn load(&self) -> Result<Option<usize>, ReadError> {
+        if self.shared.loading.swap(true, Ordering::AcqRel) {
+            return Ok(None);
+        }
+        let loaded = self.load_whole().await;
+        self.shared.loading.store(false, Ordering::Release);
+        loaded.map(Some)
+    }
+
+    async fn load_whole(&self) -> Result<usize, ReadError> {
+        self.set(None);
+        let started = Instant::now();
+        let seq = self.log.last_change().await?;
+        let mut stakes = Stakes::default();
+        let mut all = self.log.stakes();
+        while let Some(holding) = all.next().await {
+            stakes.insert(holding?);
+            if stakes.len() % 1_000_000 == 0 {
+                tracing::info!(stakes = stakes.len(), "loading the ownership graph");
+            }
+        }
+        let held = stakes.len();
+        tracing::info!(
+            stakes = held,
+            seconds = started.elapsed().as_secs_f64(),
+            "the ownership graph is held in memory"
+        );
+        self.set(Some(Held { stakes, seq }));
+        Ok(held)
+    }
+
+    /// Loads again in the background (after the read model was cleared): reads go to the
+    /// read model until it has.
+    fn reload(&self) {
+        self.set(None);
+        self.load_in_background();
+    }
+
+    /// [`load`](Self::load)s on a task of its own; a failure is logged, and reads keep going
+    /// to the read model.
+    pub fn load_in_background(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = this.load().await {
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "loading the ownership graph failed; it is read from the read model"
+                );
+            }
+        });
+    }
+
+    /// How many holdings are held, or `None` while nothing is.
+    #[must_use]
+    pub fn held(&self) -> Option<usize> {
+        self.shared
+            .held
+            .read()
+            .expect("the held stakes' lock")
+            .as_ref()
+            .map(|held| held.stakes.len())
+    }
+
+    fn set(&self, held: Option<Held>) {
+        let stakes = held.as_ref().map_or(0, |held| held.stakes.len());
+        *self.shared.held.write().expect("the held stakes' lock") = held;
+        metrics::gauge!(GRAPH_STAKES_HELD).set(stakes as f64);
+    }
+
+    fn seq(&self) -> Option<u64> {
+        self.shared
+            .held
+            .read()
+            .expect("the held stakes' lock")
+            .as_ref()
+            .map(|held| held.seq)
+    }
+
+    /// Brings what is held up to the read model's present. `false` when nothing is held (the
+    /// read is then answered by the read model).
+    async fn caught_up(&self) -> Result<bool, ReadError> {
+        if self.seq().is_none() {
+            return Ok(false);
+        }
+        let asked = Instant::now();
+        let mut last_began = self.shared.catch_up.lock().await;
+        if last_began.is_some_and(|began| began >= asked) {
+            return Ok(self.seq().is_some());
+        }
+        *last_began = Some(Instant::now());
+        loop {
+            let Some(seq) = self.seq() else {
+                return Ok(false);
+            };
+            let changes = self.log.changed_since(seq, MAX_CHANGES).await?;
+            let Some(last) = changes.last().map(|change| change.seq) else {
+                return Ok(true);
+            };
+            let mut companies = Vec::with_capacity(changes.len());
+            for change in &changes {
+                match change.changed {
+                    OwnershipChanged::Company(orgnr) => companies.push(orgnr),
+                    OwnershipChanged::Everything => {
+                        self.reload();
+                        return Ok(false);
+                    }
+                }
+            }
+            self.read_again(companies, last).await?;
+            if changes.len() < MAX_CHANGES as usize {
+                return Ok(self.seq().is_some());
+            }
+        }
+    }
+
+    /// Replaces what is held of `companies` with their holdings in the read model now, which
+    /// is at least as new as change `through`.
+    async fn read_again(&self, mut companies: Vec<OrgNr>, through: u64) -> Result<(), ReadError> {
+        companies.sort_unstable();
+        companies.dedup();
+        let mut now: HashMap<OrgNr, Vec<HoldingRecord>> =
+            companies.iter().map(|&orgnr| (orgnr, Vec::new())).collect();
+        for batch in companies.chunks(BATCH) {
+            for holding in self.read.owners_of(batch).await? {
+                now.entry(holding.company.orgnr).or_default().push(holding);
+            }
+        }
+        let mut held = self.shared.held.write().expect("the held stakes' lock");
+        if let Some(held) = held.as_mut() {
+            for (orgnr, holdings) in now {
+                held.stakes.replace(orgnr, holdings);
+            }
+            held.seq = through;
+            metrics::gauge!(GRAPH_STAKES_HELD).set(held.stakes.len() as f64);
+        }
+        Ok(())
+    }
+
+    /// `answer` from what is held once it is current, or `None` when nothing is held.
+    async fn answered_in_memory<T>(
+        &self,
+        answer: impl FnOnce(&Stakes) -> T,
+    ) -> Result<Option<T>, ReadError> {
+        if !self.caught_up().await? {
+            metrics::counter!(GRAPH_LEVEL_READS_TOTAL, "from" => "read_model").increment(1);
+            return Ok(None);
+        }
+        let held = self.shared.held.read().expect("the held stakes' lock");
+        let answered = held.as_ref().map(|held| answer(&held.stakes));
+        let from = if answered.is_some() {
+            "memory"
+        } else {
+            "read_model"
+        };
+        metrics::counter!(GRAPH_LEVEL_READS_TOTAL, "from" => from).increment(1);
+        Ok(answered)
+    }
+}
+
+#[async_trait]
+impl ReadStore for StakesInMemory {
+    async fn organisation(&self, orgnr: OrgNr) -> Result<Option<CompanyRecord>, ReadError> {
+        self.read.organisation(orgnr).await
+    }
+
+    async fn person(&self, id: &PersonId) -> Result<Option<PersonRecord>, ReadError> {
+        self.read.person(id).await
+    }
+
+    async fn owners(
+        &self,
+        company: OrgNr,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.read.owners(company, page).await
+    }
+
+    async fn holdings(
+        &self,
+        owner: &OwnerRef,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.read.holdings(owner, page).await
+    }
+
+    async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
+        match self
+            .answered_in_memory(|stakes| stakes.owners_of(companies))
+            .await?
+        {
+            Some(holdings) => Ok(holdings),
+            None => self.read.owners_of(companies).await,
+        }
+    }
+
+    async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
+        match self
+            .answered_in_memory(|stakes| stakes.holdings_of(owners))
+            .await?
+        {
+            Some(holdings) => Ok(holdings),
+            None => self.read.holdings_of(owners).await,
+        }
+    }
+
+    async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
+        self.read.search(query, limit).await
+    }
+
+    async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {
+        self.read.years().await
+    }
+
+    /// A year's graph is read from its read model (a year never changes, but is not held).
+    async fn year(&self, year: RegisterYear) -> Result<Option<Arc<dyn ReadStore>>, ReadError> {
+        self.read.year(year).await
+    }
+
+    async fn applied(&self, position: Position) -> Result<bool, ReadError> {
+        self.read.applied(position).await
+    }
+}
