@@ -3,44 +3,13 @@
 -- ownership graph (ports::StakesInMemory) reads again only what changed since it last looked.
 -- One row per company, with the sequence number of its last change, so the table never holds
 -- more rows than there are companies. The company '' stands for every company: the read
--- model was cleared (to be rebuilt), and is loaded again whole. Only the writers of the live
--- read model write here, in their own transaction (one writer at a time, so numbers are
--- committed in order).
+-- model was cleared or loaded in bulk (a rebuild), and is read again whole.
+--
+-- The projection writes a company's row in the transaction that applies an event to it (its
+-- holdings, its profile or its registered shares); the bulk loader writes '' in each of its
+-- transactions instead of a row per document. Only one transaction writes at a time, so the
+-- numbers are committed in order.
 CREATE TABLE read_ownership_changes (
     company TEXT    NOT NULL PRIMARY KEY,
     seq     INTEGER NOT NULL UNIQUE
 ) WITHOUT ROWID;
-
--- A holding written (a purchase applied, or a snapshot loaded).
-CREATE TRIGGER read_holdings_logged_on_insert AFTER INSERT ON read_holdings
-BEGIN
-    INSERT INTO read_ownership_changes (company, seq)
-    VALUES (NEW.company, (SELECT COALESCE(MAX(seq), 0) + 1 FROM read_ownership_changes))
-    ON CONFLICT (company) DO UPDATE SET seq = excluded.seq;
-END;
-
-CREATE TRIGGER read_holdings_logged_on_update AFTER UPDATE ON read_holdings
-BEGIN
-    INSERT INTO read_ownership_changes (company, seq)
-    VALUES (NEW.company, (SELECT COALESCE(MAX(seq), 0) + 1 FROM read_ownership_changes))
-    ON CONFLICT (company) DO UPDATE SET seq = excluded.seq;
-END;
-
--- What a holding shows of its company: its name, declared total and registered shares.
-CREATE TRIGGER read_organisations_logged_on_insert AFTER INSERT ON read_organisations
-BEGIN
-    INSERT INTO read_ownership_changes (company, seq)
-    VALUES (NEW.orgnr, (SELECT COALESCE(MAX(seq), 0) + 1 FROM read_ownership_changes))
-    ON CONFLICT (company) DO UPDATE SET seq = excluded.seq;
-END;
-
-CREATE TRIGGER read_organisations_logged_on_update
-AFTER UPDATE OF name, total_shares, registered_shares ON read_organisations
-WHEN OLD.name IS NOT NEW.name
-  OR OLD.total_shares IS NOT NEW.total_shares
-  OR OLD.registered_shares IS NOT NEW.registered_shares
-BEGIN
-    INSERT INTO read_ownership_changes (company, seq)
-    VALUES (NEW.orgnr, (SELECT COALESCE(MAX(seq), 0) + 1 FROM read_ownership_changes))
-    ON CONFLICT (company) DO UPDATE SET seq = excluded.seq;
-END;

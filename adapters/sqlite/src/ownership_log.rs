@@ -1,22 +1,45 @@
-//! `OwnershipLog`: which companies' ownership changed in the live read model, kept by the
-//! triggers of migration 0007 in the transaction that changed it, and the whole live register
+//! `OwnershipLog`: which companies' ownership changed in the live read model (migration 0007),
+//! written by the projection in the transaction that changed it, and the whole live register
 //! streamed for a process to hold it in memory.
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _};
+use shareholders_domain::OrgNr;
 use shareholders_ports::{
     HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipLog, ReadError,
 };
+use sqlx::SqliteConnection;
 
 use crate::SqliteStore;
 use crate::codec::{self, count, int};
 use crate::snapshot::{READ_HOLDINGS, decoded};
 
-/// The change a clear of the read model records: every company changed.
-pub(crate) const EVERYTHING_CHANGED: &str = "INSERT INTO read_ownership_changes (company, seq) \
-    VALUES ('', (SELECT COALESCE(MAX(seq), 0) + 1 FROM read_ownership_changes)) \
+/// Records that `company`'s ownership changed (its holdings, profile or registered shares),
+/// or, for `''`, that every company's did. The next number goes to it.
+const CHANGED: &str = "INSERT INTO read_ownership_changes (company, seq) \
+    VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM read_ownership_changes)) \
     ON CONFLICT (company) DO UPDATE SET seq = excluded.seq";
+
+/// Records, in the caller's transaction, that `company`'s ownership changed.
+pub(crate) async fn changed(conn: &mut SqliteConnection, company: &OrgNr) -> anyhow::Result<()> {
+    log(conn, company.as_str()).await
+}
+
+/// Records, in the caller's transaction, that every company's ownership changed (the read
+/// model was cleared or loaded in bulk).
+pub(crate) async fn everything_changed(conn: &mut SqliteConnection) -> anyhow::Result<()> {
+    log(conn, "").await
+}
+
+async fn log(conn: &mut SqliteConnection, company: &str) -> anyhow::Result<()> {
+    sqlx::query(CHANGED)
+        .bind(company)
+        .execute(conn)
+        .await
+        .context("logging an ownership change")?;
+    Ok(())
+}
 
 #[async_trait]
 impl OwnershipLog for SqliteStore {

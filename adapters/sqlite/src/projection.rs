@@ -7,8 +7,8 @@ use shareholders_domain::{ClassShares, Event, OwnerRef, Position, RecordedEvent}
 use shareholders_ports::{Projection, ProjectionError, ReadModelLoader, SnapshotBatch};
 use sqlx::SqliteConnection;
 
-use crate::SqliteStore;
 use crate::codec::{classes_json, int};
+use crate::{SqliteStore, ownership_log};
 
 /// "Not seen yet" for a versioned group.
 const NONE: i64 = -1;
@@ -200,6 +200,7 @@ async fn apply_event(
                 ..OrganisationRow::minimal(o.orgnr().as_str(), o.name().as_str())
             };
             upsert_organisation(conn, row).await?;
+            ownership_log::changed(conn, &o.orgnr()).await?;
         }
         Event::PersonRegistered(p) => {
             upsert_person(
@@ -247,6 +248,8 @@ async fn apply_event(
                         ..OrganisationRow::minimal(orgnr.as_str(), owner.name.as_str())
                     };
                     upsert_organisation(conn, row).await?;
+                    // Its row may be new: what its own holdings show of it.
+                    ownership_log::changed(conn, orgnr).await?;
                 }
                 OwnerRef::Person(id) => {
                     upsert_person(
@@ -279,6 +282,7 @@ async fn apply_event(
                 },
             )
             .await?;
+            ownership_log::changed(conn, &e.company.orgnr).await?;
         }
     }
     sqlx::query(
@@ -317,15 +321,13 @@ impl ReadModelLoader for SqliteStore {
             "DELETE FROM read_persons",
             "DELETE FROM read_applied",
             "DELETE FROM read_watermark",
-            // No trigger logs a deleted holding: every process holding the register in
-            // memory loads it again (migration 0007).
-            crate::ownership_log::EVERYTHING_CHANGED,
         ] {
             sqlx::query(sql)
                 .execute(&mut *writer.tx)
                 .await
                 .context("clearing the read model")?;
         }
+        ownership_log::everything_changed(&mut writer.tx).await?;
         writer.commit().await
     }
 
@@ -405,6 +407,8 @@ impl ReadModelLoader for SqliteStore {
             )
             .await?;
         }
+        // One entry for the batch, not one per document: a held copy is read again whole.
+        ownership_log::everything_changed(conn).await?;
         writer.commit().await
     }
 
