@@ -59,10 +59,7 @@ pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, SearchField,
     Snapshot, SnapshotBatch, diff, diff_settled,
 };
-pub use stakes::{
-    GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, OwnershipChange, OwnershipChanged, OwnershipLog,
-    StakesInMemory,
-};
+pub use stakes::{OwnershipChange, OwnershipChanged, OwnershipLog, StakesInMemory};
 pub use write::{
     Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,
     RegisterError, WriteStore,

@@ -40,6 +40,14 @@ pub const POOL_WAIT_SECONDS: &str = "shareholders_pool_wait_seconds";
 /// [`crate::run_pruning`]).
 pub const PRUNED_TOTAL: &str = "shareholders_pruned_total";
 
+/// Gauge: the live register's holdings a process holds in memory for the ownership graph (see
+/// [`crate::StakesInMemory`]; 0 while it loads).
+pub const GRAPH_STAKES_HELD: &str = "shareholders_graph_stakes_held";
+
+/// Counter, by `from` (`memory`, `read_model`): the ownership graph's reads of a level, and
+/// where they were answered from.
+pub const GRAPH_LEVEL_READS_TOTAL: &str = "shareholders_graph_level_reads_total";
+
 /// Records that the read model applied `events`: one more applied each, and the lag of each
 /// whose recording time is known (0 when the clocks disagree and it seems to be in the future).
 pub fn record_applied(events: &[RecordedEvent]) {

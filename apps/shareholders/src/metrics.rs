@@ -158,6 +158,14 @@ fn describe() {
         Unit::Seconds,
         "Time spent waiting for a connection (MongoDB checkouts; PostgreSQL and SQLite write transactions)."
     );
+    describe_gauge!(
+        pipeline::GRAPH_STAKES_HELD,
+        "Holdings of the live register held in memory for the ownership graph (0 while loading)."
+    );
+    describe_counter!(
+        pipeline::GRAPH_LEVEL_READS_TOTAL,
+        "Levels of ownership graphs read, by where from: memory or read_model."
+    );
     describe_counter!(
         pipeline::PRUNED_TOTAL,
         "Records deleted once older than their retention, by what: outbox_events, idempotency_keys, applied_positions."

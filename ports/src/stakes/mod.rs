@@ -28,18 +28,11 @@ use futures::stream::BoxStream;
 use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, RegisterYear, SearchQuery};
 
 use self::index::Stakes;
+use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
     YearRecord,
 };
-
-/// Gauge: the live register's holdings a process holds in memory for the ownership graph (0
-/// while it loads, or where the read model keeps no [`OwnershipLog`]).
-pub const GRAPH_STAKES_HELD: &str = "shareholders_graph_stakes_held";
-
-/// Counter, by `from` (`memory`, `read_model`): the ownership graph's reads of a level, and
-/// where they were answered from.
-pub const GRAPH_LEVEL_READS_TOTAL: &str = "shareholders_graph_level_reads_total";
 
 /// Changes read at once.
 const MAX_CHANGES: u32 = 10_000;
