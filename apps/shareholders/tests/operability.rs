@@ -487,15 +487,7 @@ async fn readiness_turns_503_while_postgresql_is_unreachable_and_200_when_it_ret
         ))
         .await;
     assert_eq!(status, 200);
-    let text = projector_api
-        .http
-        .get(format!("{}/metrics", projector_api.base))
-        .send()
-        .await
-        .expect("the projector's metrics")
-        .text()
-        .await
-        .expect("body");
+    let text = support::metrics_text(&projector_api).await;
     promtool_accepts(&text);
     let samples = samples(&text);
     assert_eq!(

@@ -587,26 +587,31 @@ async fn ultimate_owners(api: &Api, company: &str, position: u64) -> Vec<(String
         .collect()
 }
 
-/// Purchases through the API form a chain HOLDING → MIDDLE → BOTTOM; each is in the ultimate
-/// owners the moment its event is applied (`?min_position=`), a cycle closed by a purchase is
-/// solved exactly, and the beneficial owners, the ultimate holdings and the drawn graph follow.
-/// The value of the series `series` (a metric's name with its labels, as `/metrics` writes
-/// them) on `/metrics`, or `None` before it shows.
-pub async fn metric(api: &Api, series: &str) -> Option<f64> {
-    let text = api
-        .http
+/// The exposition `GET /metrics` answers.
+pub async fn metrics_text(api: &Api) -> String {
+    api.http
         .get(format!("{}/metrics", api.base))
         .send()
         .await
         .expect("GET /metrics")
         .text()
         .await
-        .expect("body");
-    text.lines()
+        .expect("body")
+}
+
+/// The value of the series `series` (a metric's name with its labels, as `/metrics` writes
+/// them) on `/metrics`, or `None` before it shows.
+pub async fn metric(api: &Api, series: &str) -> Option<f64> {
+    metrics_text(api)
+        .await
+        .lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .map(|value| value.trim().parse().expect("a number"))
 }
 
+/// Purchases through the API form a chain HOLDING → MIDDLE → BOTTOM; each is in the ultimate
+/// owners the moment its event is applied (`?min_position=`), a cycle closed by a purchase is
+/// solved exactly, and the beneficial owners, the ultimate holdings and the drawn graph follow.
 pub async fn check_the_graph_follows_purchases(api: &Api) {
     let companies = [
         ("910000004", "BOTTOM AS"),
