@@ -160,9 +160,7 @@ impl Stakes {
         if let Some(&index) = self.company_index.get(&profile.orgnr) {
             let company = &mut self.companies[index as usize];
             company.registered_shares = registered_shares;
-            if company.profile != profile {
-                company.profile = profile;
-            }
+            company.profile = profile;
             return index;
         }
         let index = index(self.companies.len());
@@ -177,10 +175,7 @@ impl Stakes {
 
     fn party(&mut self, profile: OwnerProfile) -> u32 {
         if let Some(&index) = self.party_index.get(&profile.owner) {
-            let party = &mut self.parties[index as usize];
-            if party.profile != profile {
-                party.profile = profile;
-            }
+            self.parties[index as usize].profile = profile;
             return index;
         }
         let index = index(self.parties.len());

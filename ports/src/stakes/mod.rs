@@ -278,12 +278,12 @@ impl StakesInMemory {
         &self,
         answer: impl FnOnce(&Stakes) -> T,
     ) -> Result<Option<T>, ReadError> {
-        if !self.caught_up().await? {
-            metrics::counter!(GRAPH_LEVEL_READS_TOTAL, "from" => "read_model").increment(1);
-            return Ok(None);
-        }
-        let held = self.shared.held.read().expect("the held stakes' lock");
-        let answered = held.as_ref().map(|held| answer(&held.stakes));
+        let answered = if self.caught_up().await? {
+            let held = self.shared.held.read().expect("the held stakes' lock");
+            held.as_ref().map(|held| answer(&held.stakes))
+        } else {
+            None
+        };
         let from = if answered.is_some() {
             "memory"
         } else {
