@@ -48,6 +48,11 @@ pub const GRAPH_STAKES_HELD: &str = "shareholders_graph_stakes_held";
 /// where they were answered from.
 pub const GRAPH_LEVEL_READS_TOTAL: &str = "shareholders_graph_level_reads_total";
 
+/// Counter, by `read` (`organisation`, `owners`, `holdings`) and `from` (`memory`,
+/// `read_model`): the register's reads that [`crate::StakesInMemory`] answers from memory once
+/// it holds the live register, and where they were answered from.
+pub const HELD_READS_TOTAL: &str = "shareholders_held_reads_total";
+
 /// Records that the read model applied `events`: one more applied each, and the lag of each
 /// whose recording time is known (0 when the clocks disagree and it seems to be in the future).
 pub fn record_applied(events: &[RecordedEvent]) {

@@ -1,19 +1,19 @@
 //! `OwnershipLog`: which companies' ownership changed in the live read model (migration 0007),
 //! written by the projection in the transaction that changed it, and the whole live register
-//! streamed for a process to hold it in memory.
+//! (holdings and organisations) streamed for a process to hold it in memory.
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _};
 use shareholders_domain::OrgNr;
 use shareholders_ports::{
-    HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipLog, ReadError,
+    CompanyRecord, HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipLog, ReadError,
 };
 use sqlx::SqliteConnection;
 
 use crate::SqliteStore;
 use crate::codec::{self, count, int};
-use crate::snapshot::{READ_HOLDINGS, decoded};
+use crate::snapshot::{READ_COMPANIES, READ_HOLDINGS, decoded};
 
 /// Records that `company`'s ownership changed (its holdings, profile or registered shares),
 /// or, for `''`, that every company's did. The next number goes to it.
@@ -82,6 +82,12 @@ impl OwnershipLog for SqliteStore {
     fn stakes(&self) -> BoxStream<'_, Result<HoldingRecord, ReadError>> {
         decoded(sqlx::query(READ_HOLDINGS), &self.pool, codec::holding)
             .map(|holding| Ok(holding?.record))
+            .boxed()
+    }
+
+    fn organisations(&self) -> BoxStream<'_, Result<CompanyRecord, ReadError>> {
+        decoded(sqlx::query(READ_COMPANIES), &self.pool, codec::company)
+            .map(|company| Ok(company?.record))
             .boxed()
     }
 }

@@ -34,7 +34,7 @@ const WRITE_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \
     GROUP BY h.company, h.owner_kind, h.owner_id \
     ORDER BY h.company, h.owner_kind, h.owner_id";
 
-const READ_COMPANIES: &str = "SELECT orgnr, name, postal_code, place, \
+pub(crate) const READ_COMPANIES: &str = "SELECT orgnr, name, postal_code, place, \
     country, total_shares, registered_shares, owner_count, foreign_owner_count, classes, \
     holding_count, version, owner_version FROM read_organisations \
     WHERE registered = 1 ORDER BY orgnr";

@@ -1,7 +1,7 @@
-//! The live register held in memory for the ownership graph (`ports::StakesInMemory`) over the
-//! embedded read model and its log of changed companies (migration 0007): it answers the
-//! graph's two reads as the read model does once loaded, after purchases projected since, and
-//! after a rebuild cleared the read model.
+//! The live register held in memory (`ports::StakesInMemory`) over the embedded read model and
+//! its log of changed companies (migration 0007): it answers the graph's two reads, and each
+//! organisation's record and page of owners and of holdings, as the read model does once
+//! loaded, after purchases projected since, and after a rebuild cleared the read model.
 
 mod common;
 
@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::*;
 use shareholders_domain::{OrgNr, OwnerRef};
 use shareholders_ports::{
-    HoldingRecord, OwnershipChanged, OwnershipLog as _, ReadStore, StakesInMemory, rebuild,
+    HoldingRecord, OwnershipChanged, OwnershipLog as _, PageRequest, ReadStore, StakesInMemory,
+    rebuild,
 };
 use shareholders_sqlite::SqliteStore;
 
@@ -51,6 +52,34 @@ async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
         sorted(held.holdings_of(&parties).await.expect("held")),
         sorted(store.holdings_of(&parties).await.expect("read"))
     );
+    // Every page of one, and one page of all, in the same order.
+    let pages: Vec<PageRequest> = [(1, 1), (2, 1), (3, 1), (4, 1), (1, 100)]
+        .into_iter()
+        .map(|(page, size)| PageRequest::new(Some(page), Some(size)).expect("a page"))
+        .collect();
+    for company in companies.iter().copied().chain([orgnr(9)]) {
+        assert_eq!(
+            held.organisation(company).await.expect("held"),
+            store.organisation(company).await.expect("read"),
+            "the record of {company}"
+        );
+        for &page in &pages {
+            assert_eq!(
+                held.owners(company, page).await.expect("held"),
+                store.owners(company, page).await.expect("read"),
+                "the owners of {company}, {page:?}"
+            );
+        }
+    }
+    for party in &parties {
+        for &page in &pages {
+            assert_eq!(
+                held.holdings(party, page).await.expect("held"),
+                store.holdings(party, page).await.expect("read"),
+                "the holdings of {party:?}, {page:?}"
+            );
+        }
+    }
 }
 
 async fn holdings_in_read_model(store: &SqliteStore) -> usize {
@@ -61,7 +90,7 @@ async fn holdings_in_read_model(store: &SqliteStore) -> usize {
 #[tokio::test]
 async fn the_held_register_follows_the_read_model() {
     let (_dir, store) = store().await;
-    // A chain: b holds 1, 2 holds 1, 3 holds 2, a holds 3.
+    // A chain: b holds 1, 2 holds 1, 3 holds 2, a holds 3; and 4 held by four owners alike.
     record(
         &store,
         &(1..=5)
@@ -73,6 +102,13 @@ async fn the_held_register_follows_the_read_model() {
             purchase(orgnr(1), org_ref(orgnr(2)), "B-aksjer", 600),
             purchase(orgnr(2), org_ref(orgnr(3)), "Ordinære aksjer", 900),
             purchase(orgnr(3), person_ref("a"), "Ordinære aksjer", 900),
+            // Four owners of 4 with 10 shares each (3's over two classes): pages break the
+            // tie by owner kind and id.
+            purchase(orgnr(4), person_ref("b"), "Ordinære aksjer", 10),
+            purchase(orgnr(4), person_ref("a"), "B-aksjer", 10),
+            purchase(orgnr(4), org_ref(orgnr(5)), "Ordinære aksjer", 10),
+            purchase(orgnr(4), org_ref(orgnr(3)), "A-aksjer", 6),
+            purchase(orgnr(4), org_ref(orgnr(3)), "B-aksjer", 4),
         ],
     )
     .await;
@@ -80,7 +116,7 @@ async fn the_held_register_follows_the_read_model() {
 
     let held = StakesInMemory::new(Arc::new(store.clone()), Arc::new(store.clone()));
     assert_eq!(held.held(), None, "nothing is held before it loads");
-    assert_eq!(held.load().await.expect("loads"), Some(4));
+    assert_eq!(held.load().await.expect("loads"), Some(8));
     answers_as_the_read_model(&store, &held).await;
 
     // Purchases projected since: more of the same class, a new class, a new company's first

@@ -194,10 +194,11 @@ pub struct ServeArgs {
     /// Do not run the projector in this process.
     #[arg(long)]
     pub no_projector: bool,
-    /// Read the ownership graph from the read model a level at a time, instead of holding the
-    /// live register's holdings in memory (which only the embedded read model offers).
-    #[arg(long)]
-    pub graph_from_read_model: bool,
+    /// Answer every read from the read model (the ownership graph a level at a time), instead
+    /// of holding the live register's holdings and organisations in memory (which only the
+    /// embedded read model offers). Also spelt --graph-from-read-model.
+    #[arg(long, alias = "graph-from-read-model")]
+    pub reads_from_read_model: bool,
     #[command(flatten)]
     pub retention: crate::retention::RetentionArgs,
 }
@@ -213,7 +214,7 @@ impl Default for ServeArgs {
             header_read_timeout: shareholders_http::server::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
             no_relay: false,
             no_projector: false,
-            graph_from_read_model: false,
+            reads_from_read_model: false,
             retention: crate::retention::RetentionArgs::default(),
         }
     }

@@ -167,6 +167,10 @@ fn describe() {
         "Levels of ownership graphs read, by where from: memory or read_model."
     );
     describe_counter!(
+        pipeline::HELD_READS_TOTAL,
+        "Organisation records, owner pages and holding pages read, by read and by where from: memory or read_model."
+    );
+    describe_counter!(
         pipeline::PRUNED_TOTAL,
         "Records deleted once older than their retention, by what: outbox_events, idempotency_keys, applied_positions."
     );

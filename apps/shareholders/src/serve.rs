@@ -153,7 +153,7 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
         body_limit: BODY_LIMIT,
     };
     let operations = crate::metrics::operations(&stack, metrics)?;
-    let held = if args.graph_from_read_model {
+    let held = if args.reads_from_read_model {
         None
     } else {
         stack.stakes_in_memory()

@@ -1,6 +1,6 @@
 //! The ownership graph over HTTP on the embedded default, following purchases as they are made:
 //! read from the live register's holdings held in memory, and, for comparison, from the read
-//! model a level at a time (`--graph-from-read-model`).
+//! model a level at a time (`--reads-from-read-model`).
 
 mod support;
 
@@ -27,7 +27,7 @@ async fn the_graph_follows_purchases_on_the_embedded_default() {
 async fn the_graph_read_from_the_read_model_follows_purchases_alike() {
     let dir = tempfile::tempdir().expect("tempdir");
     let args = ServeArgs {
-        graph_from_read_model: true,
+        reads_from_read_model: true,
         ..local()
     };
     let running = start(&embedded_storage(dir.path()), args)

@@ -5,14 +5,22 @@ mod support;
 use serde_json::json;
 use shareholders::cli::ServeArgs;
 use shareholders::serve::start;
-use support::{Api, check_sample, embedded, embedded_storage, load_sample, local};
+use support::{Api, check_sample, embedded, embedded_storage, load_sample, local, metric};
 
+/// Read back after each write (`?min_position=`), from the live register held in memory.
 #[tokio::test]
 async fn the_register_sample_adds_up_on_the_embedded_default() {
     let (running, _dir) = embedded().await;
     let api = Api::new(running.addr);
     let position = load_sample(&api).await;
     check_sample(&api, position).await;
+    for read in ["organisation", "owners", "holdings"] {
+        let series = format!("shareholders_held_reads_total{{read=\"{read}\",from=\"memory\"}}");
+        assert!(
+            metric(&api, &series).await.unwrap_or(0.0) > 0.0,
+            "{series} on /metrics"
+        );
+    }
     let differences = shareholders_ports::diff(
         running.stack.write_snapshot().as_ref(),
         running.stack.read_snapshot().as_ref(),

@@ -3,6 +3,11 @@
 //! and [`ReadStore::holdings_of`](crate::ReadStore::holdings_of)) exactly as the read model
 //! answers them.
 //!
+//! It also answers the pages of a company's owners and of an owner's holdings
+//! ([`ReadStore::owners`](crate::ReadStore::owners) and
+//! [`ReadStore::holdings`](crate::ReadStore::holdings)) in the read model's order, in which
+//! each company's and each party's holdings are kept, so a page costs what it shows.
+//!
 //! Each party's profile and each share class is kept once; a holding is two numbers and its
 //! classes' counts.
 
@@ -10,7 +15,7 @@ use std::collections::HashMap;
 
 use shareholders_domain::{ClassShares, CompanyProfile, OrgNr, OwnerProfile, OwnerRef, ShareClass};
 
-use crate::HoldingRecord;
+use crate::{HoldingRecord, PageRequest};
 
 /// One owner's holding in a company: indexes into [`Stakes::companies`] and
 /// [`Stakes::parties`], and its shares per class (indexes into [`Stakes::classes`]), in the
@@ -21,7 +26,15 @@ struct Stake {
     classes: Box<[(u32, u64)]>,
 }
 
-/// A company whose shares are held, and its holdings (indexes into [`Stakes::stakes`]).
+impl Stake {
+    /// Its shares over all classes.
+    fn shares(&self) -> u64 {
+        self.classes.iter().map(|&(_, shares)| shares).sum()
+    }
+}
+
+/// A company whose shares are held, and its holdings (indexes into [`Stakes::stakes`]) in the
+/// order of its owners' pages.
 struct Company {
     profile: CompanyProfile,
     registered_shares: u64,
@@ -29,7 +42,7 @@ struct Company {
 }
 
 /// A party that holds shares: its profile as its holdings show it, and its holdings (indexes
-/// into [`Stakes::stakes`]).
+/// into [`Stakes::stakes`]) in the order of its holdings' pages.
 struct Party {
     profile: OwnerProfile,
     holdings: Vec<u32>,
@@ -59,9 +72,22 @@ impl Stakes {
         self.stakes.len() - self.free.len()
     }
 
-    /// Adds a holding read whole from the read model. The company's profile and registered
-    /// shares, and the owner's profile, are taken from it: the newest read wins.
-    pub(super) fn insert(&mut self, holding: HoldingRecord) {
+    /// Every holding of `holdings`, each read whole from the read model.
+    #[cfg(test)]
+    pub(super) fn of(holdings: impl IntoIterator<Item = HoldingRecord>) -> Self {
+        let mut stakes = Self::default();
+        for holding in holdings {
+            stakes.push(holding);
+        }
+        stakes.order();
+        stakes
+    }
+
+    /// Adds a holding read whole from the read model, at the end of its company's and its
+    /// owner's lists: [`order`](Self::order) puts them in order once the last is added. The
+    /// company's profile and registered shares, and the owner's profile, are taken from it:
+    /// the newest read wins.
+    pub(super) fn push(&mut self, holding: HoldingRecord) -> u32 {
         let company = self.company(holding.company, holding.company_registered_shares);
         let owner = self.party(holding.owner);
         let classes = holding
@@ -86,6 +112,41 @@ impl Stakes {
         };
         self.companies[company as usize].owners.push(slot);
         self.parties[owner as usize].holdings.push(slot);
+        slot
+    }
+
+    /// Puts every company's and every party's holdings in the order of their pages.
+    pub(super) fn order(&mut self) {
+        for company in 0..self.companies.len() {
+            let mut owners = std::mem::take(&mut self.companies[company].owners);
+            owners.sort_unstable_by(|&a, &b| self.owner_key(a).cmp(&self.owner_key(b)));
+            self.companies[company].owners = owners;
+        }
+        for party in 0..self.parties.len() {
+            let mut holdings = std::mem::take(&mut self.parties[party].holdings);
+            holdings.sort_unstable_by(|&a, &b| self.holding_key(a).cmp(&self.holding_key(b)));
+            self.parties[party].holdings = holdings;
+        }
+    }
+
+    /// Where a stake comes among its company's owners: by shares (largest first), then by
+    /// owner kind and id, as the read model orders them.
+    fn owner_key(&self, slot: u32) -> (std::cmp::Reverse<u64>, &'static str, &str) {
+        let stake = &self.stakes[slot as usize];
+        let owner = &self.parties[stake.owner as usize].profile.owner;
+        (
+            std::cmp::Reverse(stake.shares()),
+            owner.kind().as_str(),
+            owner.id(),
+        )
+    }
+
+    /// Where a stake comes among its owner's holdings: by shares (largest first), then by
+    /// orgnr, as the read model orders them.
+    fn holding_key(&self, slot: u32) -> (std::cmp::Reverse<u64>, &str) {
+        let stake = &self.stakes[slot as usize];
+        let company = &self.companies[stake.company as usize].profile.orgnr;
+        (std::cmp::Reverse(stake.shares()), company.as_str())
     }
 
     /// Replaces every holding in `company` with `holdings` (all of them in that company, as
@@ -97,7 +158,7 @@ impl Stakes {
                 let owner = self.stakes[slot as usize].owner;
                 let held = &mut self.parties[owner as usize].holdings;
                 if let Some(at) = held.iter().position(|&s| s == slot) {
-                    held.swap_remove(at);
+                    held.remove(at);
                 }
                 self.stakes[slot as usize].classes = Box::default();
                 self.free.push(slot);
@@ -105,7 +166,19 @@ impl Stakes {
         }
         for holding in holdings {
             debug_assert_eq!(holding.company.orgnr, company);
-            self.insert(holding);
+            let slot = self.push(holding);
+            // Moved from the end of its owner's holdings to its place in them.
+            let owner = self.stakes[slot as usize].owner as usize;
+            let mut held = std::mem::take(&mut self.parties[owner].holdings);
+            held.pop();
+            let at = held.partition_point(|&s| self.holding_key(s) < self.holding_key(slot));
+            held.insert(at, slot);
+            self.parties[owner].holdings = held;
+        }
+        if let Some(&index) = self.company_index.get(&company) {
+            let mut owners = std::mem::take(&mut self.companies[index as usize].owners);
+            owners.sort_unstable_by(|&a, &b| self.owner_key(a).cmp(&self.owner_key(b)));
+            self.companies[index as usize].owners = owners;
         }
     }
 
@@ -136,6 +209,34 @@ impl Stakes {
             );
         }
         found
+    }
+
+    /// A page of the company's owners: by shares (largest first), then by owner kind and id,
+    /// as the read model orders them.
+    pub(super) fn owners(&self, company: OrgNr, page: PageRequest) -> Vec<HoldingRecord> {
+        let Some(&index) = self.company_index.get(&company) else {
+            return Vec::new();
+        };
+        self.page(&self.companies[index as usize].owners, page)
+    }
+
+    /// A page of what the owner holds: by shares (largest first), then by orgnr, as the read
+    /// model orders them.
+    pub(super) fn holdings(&self, owner: &OwnerRef, page: PageRequest) -> Vec<HoldingRecord> {
+        let Some(&party) = self.party_index.get(owner) else {
+            return Vec::new();
+        };
+        self.page(&self.parties[party as usize].holdings, page)
+    }
+
+    fn page(&self, slots: &[u32], page: PageRequest) -> Vec<HoldingRecord> {
+        let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        slots
+            .iter()
+            .skip(offset)
+            .take(page.size() as usize)
+            .map(|&slot| self.record(slot))
+            .collect()
     }
 
     fn record(&self, slot: u32) -> HoldingRecord {

@@ -1,12 +1,15 @@
-//! The live register's holdings held in memory in each process that serves reads, so that the
-//! ownership graph (ultimate and beneficial owners, ultimate holdings, the drawn graph, the
-//! BODS network) is read in microseconds a level instead of a query a level.
+//! The live register's holdings and organisations held in memory in each process that serves
+//! reads, so that the ownership graph (ultimate and beneficial owners, ultimate holdings, the
+//! drawn graph, the BODS network) is read in microseconds a level instead of a query a level,
+//! and a company's summary, owners and holdings without a query at all.
 //!
-//! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::owners_of`] and
-//! [`ReadStore::holdings_of`] from memory, and everything else from the read model it wraps.
-//! It stays exactly as fresh as the read model: before each answer it asks the read model's
-//! [`OwnershipLog`] which companies changed since it last looked (one indexed query, nothing
-//! in the common case) and reads those companies' holdings again. So `?min_position=` holds
+//! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
+//! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`] and
+//! [`ReadStore::holdings_of`] from memory, and everything else (persons, search, years) from
+//! the read model it wraps. It stays exactly as fresh as the read model: before each answer
+//! it asks the read model's [`OwnershipLog`] which companies changed since it last looked (one
+//! indexed query, nothing in the common case; concurrent reads share it) and reads those
+//! companies' holdings and records again. So `?min_position=` holds
 //! as for every read (the read waits for the read model, and the log is written in the same
 //! transaction as the holdings), any number of processes can serve it, and a change made by
 //! another process (a rebuild, an import moving the live register) is seen. Until it has
@@ -28,7 +31,7 @@ use futures::stream::BoxStream;
 use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, RegisterYear, SearchQuery};
 
 use self::index::Stakes;
-use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD};
+use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, HELD_READS_TOTAL};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
     YearRecord,
@@ -43,7 +46,8 @@ const BATCH: usize = 500;
 /// What changed in the live read model.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum OwnershipChanged {
-    /// The company's holdings, its profile or its registered shares.
+    /// The company's holdings, its record (profile, registered shares, counts), or its
+    /// record as an owner (the companies it holds shares in).
     Company(OrgNr),
     /// Everything: the read model was cleared (to be rebuilt).
     Everything,
@@ -80,11 +84,17 @@ pub trait OwnershipLog: Send + Sync + 'static {
 
     /// Every holding of the live register, as [`ReadStore::owners_of`] gives them.
     fn stakes(&self) -> BoxStream<'_, Result<HoldingRecord, ReadError>>;
+
+    /// Every registered organisation of the live register, as [`ReadStore::organisation`]
+    /// gives them.
+    fn organisations(&self) -> BoxStream<'_, Result<CompanyRecord, ReadError>>;
 }
 
 /// What a process holds, and through which change.
 struct Held {
     stakes: Stakes,
+    /// Every registered organisation.
+    organisations: HashMap<OrgNr, CompanyRecord>,
     seq: u64,
 }
 
@@ -151,18 +161,30 @@ impl StakesInMemory {
         let mut stakes = Stakes::default();
         let mut all = self.log.stakes();
         while let Some(holding) = all.next().await {
-            stakes.insert(holding?);
+            stakes.push(holding?);
             if stakes.len() % 1_000_000 == 0 {
                 tracing::info!(stakes = stakes.len(), "loading the ownership graph");
             }
         }
+        stakes.order();
+        let mut organisations = HashMap::new();
+        let mut all = self.log.organisations();
+        while let Some(record) = all.next().await {
+            let record = record?;
+            organisations.insert(record.organisation.orgnr(), record);
+        }
         let held = stakes.len();
         tracing::info!(
             stakes = held,
+            organisations = organisations.len(),
             seconds = started.elapsed().as_secs_f64(),
-            "the ownership graph is held in memory"
+            "the live register is held in memory"
         );
-        self.set(Some(Held { stakes, seq }));
+        self.set(Some(Held {
+            stakes,
+            organisations,
+            seq,
+        }));
         Ok(held)
     }
 
@@ -250,8 +272,8 @@ impl StakesInMemory {
         }
     }
 
-    /// Replaces what is held of `companies` with their holdings in the read model now, which
-    /// is at least as new as change `through`.
+    /// Replaces what is held of `companies` with their holdings and records in the read model
+    /// now, which is at least as new as change `through`.
     async fn read_again(&self, mut companies: Vec<OrgNr>, through: u64) -> Result<(), ReadError> {
         companies.sort_unstable();
         companies.dedup();
@@ -262,10 +284,20 @@ impl StakesInMemory {
                 now.entry(holding.company.orgnr).or_default().push(holding);
             }
         }
+        let mut records = Vec::with_capacity(companies.len());
+        for &orgnr in &companies {
+            records.push((orgnr, self.read.organisation(orgnr).await?));
+        }
         let mut held = self.shared.held.write().expect("the held stakes' lock");
         if let Some(held) = held.as_mut() {
             for (orgnr, holdings) in now {
                 held.stakes.replace(orgnr, holdings);
+            }
+            for (orgnr, record) in records {
+                match record {
+                    Some(record) => held.organisations.insert(orgnr, record),
+                    None => held.organisations.remove(&orgnr),
+                };
             }
             held.seq = through;
             metrics::gauge!(GRAPH_STAKES_HELD).set(held.stakes.len() as f64);
@@ -276,28 +308,66 @@ impl StakesInMemory {
     /// `answer` from what is held once it is current, or `None` when nothing is held.
     async fn answered_in_memory<T>(
         &self,
-        answer: impl FnOnce(&Stakes) -> T,
+        answer: impl FnOnce(&Held) -> T,
     ) -> Result<Option<T>, ReadError> {
-        let answered = if self.caught_up().await? {
-            let held = self.shared.held.read().expect("the held stakes' lock");
-            held.as_ref().map(|held| answer(&held.stakes))
-        } else {
-            None
-        };
+        if !self.caught_up().await? {
+            return Ok(None);
+        }
+        let held = self.shared.held.read().expect("the held stakes' lock");
+        Ok(held.as_ref().map(answer))
+    }
+
+    /// A level of the ownership graph: `answer` from memory, or `otherwise` from the read
+    /// model while nothing is held.
+    async fn level(
+        &self,
+        answer: impl FnOnce(&Stakes) -> Vec<HoldingRecord>,
+        otherwise: impl Future<Output = Result<Vec<HoldingRecord>, ReadError>>,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        let answered = self.answered_in_memory(|held| answer(&held.stakes)).await?;
         let from = if answered.is_some() {
             "memory"
         } else {
             "read_model"
         };
         metrics::counter!(GRAPH_LEVEL_READS_TOTAL, "from" => from).increment(1);
-        Ok(answered)
+        match answered {
+            Some(holdings) => Ok(holdings),
+            None => otherwise.await,
+        }
+    }
+
+    /// One of the register's reads (`read`: its name in the metric): `answer` from memory,
+    /// or `otherwise` from the read model while nothing is held.
+    async fn register_read<T>(
+        &self,
+        read: &'static str,
+        answer: impl FnOnce(&Held) -> T,
+        otherwise: impl Future<Output = Result<T, ReadError>>,
+    ) -> Result<T, ReadError> {
+        let answered = self.answered_in_memory(answer).await?;
+        let from = if answered.is_some() {
+            "memory"
+        } else {
+            "read_model"
+        };
+        metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1);
+        match answered {
+            Some(answer) => Ok(answer),
+            None => otherwise.await,
+        }
     }
 }
 
 #[async_trait]
 impl ReadStore for StakesInMemory {
     async fn organisation(&self, orgnr: OrgNr) -> Result<Option<CompanyRecord>, ReadError> {
-        self.read.organisation(orgnr).await
+        self.register_read(
+            "organisation",
+            |held| held.organisations.get(&orgnr).cloned(),
+            self.read.organisation(orgnr),
+        )
+        .await
     }
 
     async fn person(&self, id: &PersonId) -> Result<Option<PersonRecord>, ReadError> {
@@ -309,7 +379,12 @@ impl ReadStore for StakesInMemory {
         company: OrgNr,
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
-        self.read.owners(company, page).await
+        self.register_read(
+            "owners",
+            |held| held.stakes.owners(company, page),
+            self.read.owners(company, page),
+        )
+        .await
     }
 
     async fn holdings(
@@ -317,27 +392,28 @@ impl ReadStore for StakesInMemory {
         owner: &OwnerRef,
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
-        self.read.holdings(owner, page).await
+        self.register_read(
+            "holdings",
+            |held| held.stakes.holdings(owner, page),
+            self.read.holdings(owner, page),
+        )
+        .await
     }
 
     async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
-        match self
-            .answered_in_memory(|stakes| stakes.owners_of(companies))
-            .await?
-        {
-            Some(holdings) => Ok(holdings),
-            None => self.read.owners_of(companies).await,
-        }
+        self.level(
+            |stakes| stakes.owners_of(companies),
+            self.read.owners_of(companies),
+        )
+        .await
     }
 
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
-        match self
-            .answered_in_memory(|stakes| stakes.holdings_of(owners))
-            .await?
-        {
-            Some(holdings) => Ok(holdings),
-            None => self.read.holdings_of(owners).await,
-        }
+        self.level(
+            |stakes| stakes.holdings_of(owners),
+            self.read.holdings_of(owners),
+        )
+        .await
     }
 
     async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {

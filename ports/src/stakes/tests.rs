@@ -10,7 +10,7 @@ use shareholders_domain::{
 use super::index::Stakes;
 use super::{MockOwnershipLog, OwnershipChange, OwnershipChanged, StakesInMemory};
 use crate::testkit::{class, org_ref, orgnr, person_ref};
-use crate::{HoldingRecord, MockReadStore, ReadStore};
+use crate::{CompanyRecord, HoldingRecord, MockReadStore, PageRequest, ReadStore};
 
 /// A holding of `owner` in company `company`, with the given shares per class, in a company
 /// whose registered shares are `registered`.
@@ -83,11 +83,7 @@ fn register() -> Vec<HoldingRecord> {
 }
 
 fn loaded(holdings: &[HoldingRecord]) -> Stakes {
-    let mut stakes = Stakes::default();
-    for holding in holdings {
-        stakes.insert(holding.clone());
-    }
-    stakes
+    Stakes::of(holdings.iter().cloned())
 }
 
 #[rstest]
@@ -117,14 +113,94 @@ fn holdings_of_answers_as_the_read_model(#[case] owners: Vec<OwnerRef>) {
     );
 }
 
-/// Each step replaces one company's holdings; after each, both reads of every company and
-/// every owner answer as the register after the step does.
+/// Company 5 held by four owners, three of them with 10 shares each, and person "a" holding
+/// 10 shares in each of companies 5, 6 and 7: ties the read model breaks by owner kind and id,
+/// and by orgnr.
+fn ties() -> Vec<HoldingRecord> {
+    let ordinary = [("Ordinære aksjer", 10)];
+    vec![
+        holding(5, &person_ref("b"), &ordinary, 50),
+        holding(5, &person_ref("a"), &ordinary, 50),
+        holding(
+            5,
+            &org_ref(orgnr(9)),
+            &[("A-aksjer", 15), ("B-aksjer", 5)],
+            50,
+        ),
+        holding(5, &org_ref(orgnr(3)), &ordinary, 50),
+        holding(7, &person_ref("a"), &ordinary, 10),
+        holding(6, &person_ref("a"), &ordinary, 10),
+    ]
+}
+
+fn page(page: u32, size: u32) -> PageRequest {
+    PageRequest::new(Some(page), Some(size)).expect("a page")
+}
+
+fn owners_in(holdings: &[HoldingRecord]) -> Vec<OwnerRef> {
+    holdings.iter().map(|h| h.owner.owner.clone()).collect()
+}
+
+fn companies_in(holdings: &[HoldingRecord]) -> Vec<OrgNr> {
+    holdings.iter().map(|h| h.company.orgnr).collect()
+}
+
+/// A page of owners comes in the read model's order: by shares over all classes, largest
+/// first, then organisations before persons, then by id.
+#[rstest]
+#[case::by_shares(1, (1, 10), vec![org_ref(orgnr(2)), person_ref("p")])]
+#[case::by_kind_then_id(5, (1, 10), vec![org_ref(orgnr(9)), org_ref(orgnr(3)), person_ref("a"), person_ref("b")])]
+#[case::first_page(5, (1, 2), vec![org_ref(orgnr(9)), org_ref(orgnr(3))])]
+#[case::second_page(5, (2, 2), vec![person_ref("a"), person_ref("b")])]
+#[case::a_short_last_page(5, (2, 3), vec![person_ref("b")])]
+#[case::past_the_end(5, (3, 2), vec![])]
+#[case::unknown(8, (1, 10), vec![])]
+fn a_page_of_owners_is_in_the_read_models_order(
+    #[case] company: u32,
+    #[case] (number, size): (u32, u32),
+    #[case] expected: Vec<OwnerRef>,
+) {
+    let stakes = loaded(&[register(), ties()].concat());
+    let owners = stakes.owners(orgnr(company), page(number, size));
+    assert_eq!(owners_in(&owners), expected);
+    // Each is the whole holding.
+    let all = [register(), ties()].concat();
+    for owner in owners {
+        assert!(all.contains(&owner), "{owner:?}");
+    }
+}
+
+/// A page of holdings comes in the read model's order: by shares over all classes, largest
+/// first, then by orgnr.
+#[rstest]
+#[case::by_shares(person_ref("q"), (1, 10), vec![2, 4])]
+#[case::by_orgnr(person_ref("a"), (1, 10), vec![5, 6, 7])]
+#[case::second_page(person_ref("a"), (2, 2), vec![7])]
+#[case::an_organisation(org_ref(orgnr(2)), (1, 10), vec![1, 3])]
+#[case::unknown(person_ref("nobody"), (1, 10), vec![])]
+fn a_page_of_holdings_is_in_the_read_models_order(
+    #[case] owner: OwnerRef,
+    #[case] (number, size): (u32, u32),
+    #[case] expected: Vec<u32>,
+) {
+    let stakes = loaded(&[register(), ties()].concat());
+    let holdings = stakes.holdings(&owner, page(number, size));
+    assert_eq!(
+        companies_in(&holdings),
+        expected.into_iter().map(orgnr).collect::<Vec<_>>()
+    );
+}
+
+/// Each step replaces one company's holdings; after each, every read of every company and
+/// every owner answers as the register after the step does.
 #[rstest]
 #[case::an_owner_leaves(2, vec![(person_ref("q"), 20)])]
 #[case::every_owner_leaves(1, vec![])]
 #[case::a_new_owner(4, vec![(person_ref("q"), 1), (person_ref("r"), 3)])]
 #[case::a_new_company(7, vec![(person_ref("p"), 2)])]
 #[case::shares_change(3, vec![(org_ref(orgnr(2)), 9)])]
+#[case::the_owners_order_changes(1, vec![(org_ref(orgnr(2)), 100), (person_ref("p"), 500)])]
+#[case::a_holdings_order_changes(4, vec![(person_ref("q"), 50)])]
 fn a_replaced_company_answers_as_its_new_holdings(
     #[case] company: u32,
     #[case] owners: Vec<(OwnerRef, u64)>,
@@ -154,6 +230,15 @@ fn a_replaced_company_answers_as_its_new_holdings(
         .chain(all.clone())
         .map(|h| h.owner.owner)
         .collect();
+    // The pages keep the read model's order, as a register loaded whole has it.
+    let whole = loaded(&all);
+    let every = page(1, 100);
+    for orgnr in &companies {
+        assert_eq!(stakes.owners(*orgnr, every), whole.owners(*orgnr, every));
+    }
+    for party in &parties {
+        assert_eq!(stakes.holdings(party, every), whole.holdings(party, every));
+    }
     for party in parties {
         assert_eq!(
             sorted(stakes.holdings_of(std::slice::from_ref(&party))),
@@ -162,9 +247,23 @@ fn a_replaced_company_answers_as_its_new_holdings(
     }
 }
 
-/// A log whose changes and stakes a test sets, and which counts how often it was asked.
+/// The record of company `n`, with `holding_count` companies held.
+fn record(n: u32, holding_count: u64) -> CompanyRecord {
+    CompanyRecord {
+        organisation: crate::testkit::organisation(orgnr(n), &format!("COMPANY {n}"), Some(1_000)),
+        registered_shares: 0,
+        owner_count: 0,
+        foreign_owner_count: 0,
+        holding_count,
+        classes: Vec::new(),
+    }
+}
+
+/// A log whose changes and stakes a test sets (and the records of companies 1 to 4).
 fn log(stakes: Vec<HoldingRecord>, changes: Arc<Mutex<Vec<OwnershipChange>>>) -> MockOwnershipLog {
     let mut log = MockOwnershipLog::new();
+    log.expect_organisations()
+        .returning(|| futures::stream::iter((1..=4).map(|n| Ok(record(n, 0)))).boxed());
     let last = changes.clone();
     log.expect_last_change().returning(move || {
         Ok(last
@@ -215,6 +314,10 @@ async fn once_loaded_it_answers_from_memory_and_reads_again_only_what_changed() 
         .withf(|companies| companies == [orgnr(2)])
         .times(1)
         .returning(move |_| Ok(answer.clone()));
+    read.expect_organisation()
+        .withf(|&company| company == orgnr(2))
+        .times(1)
+        .returning(|_| Ok(Some(record(2, 0))));
     let held = StakesInMemory::new(Arc::new(read), Arc::new(log(register(), changes.clone())));
     assert_eq!(held.load().await.expect("loads"), Some(6));
     assert_eq!(
@@ -264,4 +367,82 @@ async fn a_cleared_read_model_is_loaded_again_and_read_meanwhile() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(held.held(), Some(register().len()));
+}
+
+/// Records and pages come from the read model until the register is held, then from memory,
+/// and follow the log: a changed company's record and owners are read again (here company 1
+/// lost its owners and company 3 its record).
+#[tokio::test]
+async fn records_and_pages_come_from_memory_once_held_and_follow_the_log() {
+    let changes = Arc::new(Mutex::new(Vec::new()));
+    let mut read = MockReadStore::new();
+    // The read model's present: company 1's record says it holds 7 companies, no other
+    // company is registered, and company 1 has no owners.
+    read.expect_organisation()
+        .returning(|company| Ok((company == orgnr(1)).then(|| record(1, 7))));
+    read.expect_owners()
+        .times(1)
+        .returning(|_, _| Ok(Vec::new()));
+    read.expect_holdings()
+        .times(1)
+        .returning(|_, _| Ok(Vec::new()));
+    read.expect_owners_of()
+        .withf(|companies| companies == [orgnr(1), orgnr(3)])
+        .times(1)
+        .returning(|_| Ok(Vec::new()));
+    let held = StakesInMemory::new(Arc::new(read), Arc::new(log(register(), changes.clone())));
+    let all = page(1, 10);
+
+    // Before it holds anything, the read model answers.
+    assert_eq!(
+        held.organisation(orgnr(1)).await.expect("read"),
+        Some(record(1, 7))
+    );
+    assert_eq!(held.owners(orgnr(1), all).await.expect("read"), vec![]);
+    assert_eq!(
+        held.holdings(&person_ref("q"), all).await.expect("read"),
+        vec![]
+    );
+
+    // Once held, memory answers (the log's records say 0 companies held).
+    held.load().await.expect("loads");
+    assert_eq!(
+        held.organisation(orgnr(1)).await.expect("read"),
+        Some(record(1, 0))
+    );
+    assert_eq!(
+        held.organisation(orgnr(3)).await.expect("read"),
+        Some(record(3, 0))
+    );
+    assert_eq!(held.organisation(orgnr(9)).await.expect("read"), None);
+    assert_eq!(
+        owners_in(&held.owners(orgnr(1), all).await.expect("read")),
+        vec![org_ref(orgnr(2)), person_ref("p")]
+    );
+    assert_eq!(
+        companies_in(&held.holdings(&person_ref("q"), all).await.expect("read")),
+        vec![orgnr(2), orgnr(4)]
+    );
+
+    changes.lock().expect("changes").extend([
+        OwnershipChange {
+            seq: 1,
+            changed: OwnershipChanged::Company(orgnr(1)),
+        },
+        OwnershipChange {
+            seq: 2,
+            changed: OwnershipChanged::Company(orgnr(3)),
+        },
+    ]);
+    assert_eq!(
+        held.organisation(orgnr(1)).await.expect("read"),
+        Some(record(1, 7))
+    );
+    assert_eq!(held.organisation(orgnr(3)).await.expect("read"), None);
+    assert_eq!(held.owners(orgnr(1), all).await.expect("read"), vec![]);
+    assert_eq!(
+        companies_in(&held.holdings(&org_ref(orgnr(2)), all).await.expect("read")),
+        vec![],
+        "company 2 no longer holds shares in 1 or 3"
+    );
 }
