@@ -48,7 +48,7 @@ pub const GRAPH_STAKES_HELD: &str = "shareholders_graph_stakes_held";
 /// where they were answered from.
 pub const GRAPH_LEVEL_READS_TOTAL: &str = "shareholders_graph_level_reads_total";
 
-/// Counter, by `read` (`organisation`, `owners`, `holdings`) and `from` (`memory`,
+/// Counter, by `read` (`organisation`, `owners`, `holdings`, `search`) and `from` (`memory`,
 /// `read_model`): the register's reads that [`crate::StakesInMemory`] answers from memory once
 /// it holds the live register, and where they were answered from.
 pub const HELD_READS_TOTAL: &str = "shareholders_held_reads_total";

@@ -1,19 +1,28 @@
 //! `OwnershipLog`: which companies' ownership changed in the live read model (migration 0007),
 //! written by the projection in the transaction that changed it, and the whole live register
-//! (holdings and organisations) streamed for a process to hold it in memory.
+//! (holdings, organisations and persons) streamed for a process to hold it in memory.
+//!
+//! The log's key is a company's orgnr; `''` is every company (a clear or a bulk load), and
+//! `person:` followed by a person's id is a person registered (persons are only ever added by
+//! an event: a new registration has a new id). An orgnr is nine digits, so the three never
+//! meet.
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _};
-use shareholders_domain::OrgNr;
+use shareholders_domain::{OrgNr, PersonId};
 use shareholders_ports::{
-    CompanyRecord, HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipLog, ReadError,
+    CompanyRecord, HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipLog, PersonRecord,
+    ReadError,
 };
 use sqlx::SqliteConnection;
 
 use crate::SqliteStore;
 use crate::codec::{self, count, int};
-use crate::snapshot::{READ_COMPANIES, READ_HOLDINGS, decoded};
+use crate::snapshot::{READ_COMPANIES, READ_HOLDINGS, READ_PERSONS, decoded};
+
+/// The key of a person's change.
+const PERSON: &str = "person:";
 
 /// Records that `company`'s ownership changed (its holdings, profile or registered shares),
 /// or, for `''`, that every company's did. The next number goes to it.
@@ -24,6 +33,14 @@ const CHANGED: &str = "INSERT INTO read_ownership_changes (company, seq) \
 /// Records, in the caller's transaction, that `company`'s ownership changed.
 pub(crate) async fn changed(conn: &mut SqliteConnection, company: &OrgNr) -> anyhow::Result<()> {
     log(conn, company.as_str()).await
+}
+
+/// Records, in the caller's transaction, that `person` was registered.
+pub(crate) async fn person_registered(
+    conn: &mut SqliteConnection,
+    person: &PersonId,
+) -> anyhow::Result<()> {
+    log(conn, &format!("{PERSON}{}", person.as_str())).await
 }
 
 /// Records, in the caller's transaction, that every company's ownership changed (the read
@@ -71,6 +88,11 @@ impl OwnershipLog for SqliteStore {
                     seq: count(seq)?,
                     changed: if company.is_empty() {
                         OwnershipChanged::Everything
+                    } else if let Some(id) = company.strip_prefix(PERSON) {
+                        OwnershipChanged::Person(
+                            PersonId::parse(id)
+                                .with_context(|| format!("logged person id {id:?}"))?,
+                        )
                     } else {
                         OwnershipChanged::Company(codec::orgnr(&company)?)
                     },
@@ -88,6 +110,12 @@ impl OwnershipLog for SqliteStore {
     fn organisations(&self) -> BoxStream<'_, Result<CompanyRecord, ReadError>> {
         decoded(sqlx::query(READ_COMPANIES), &self.pool, codec::company)
             .map(|company| Ok(company?.record))
+            .boxed()
+    }
+
+    fn persons(&self) -> BoxStream<'_, Result<PersonRecord, ReadError>> {
+        decoded(sqlx::query(READ_PERSONS), &self.pool, codec::person)
+            .map(|person| Ok(person?.record))
             .boxed()
     }
 }

@@ -218,6 +218,7 @@ async fn apply_event(
                 },
             )
             .await?;
+            ownership_log::person_registered(conn, p.id()).await?;
         }
         Event::SharesPurchased(e) => {
             let state = &e.company_state;

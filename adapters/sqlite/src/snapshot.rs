@@ -39,7 +39,7 @@ pub(crate) const READ_COMPANIES: &str = "SELECT orgnr, name, postal_code, place,
     holding_count, version, owner_version FROM read_organisations \
     WHERE registered = 1 ORDER BY orgnr";
 
-const READ_PERSONS: &str = "SELECT id, name, birth_year, postal_code, place, \
+pub(crate) const READ_PERSONS: &str = "SELECT id, name, birth_year, postal_code, place, \
     country, holding_count, owner_version FROM read_persons WHERE registered = 1 ORDER BY id";
 
 pub(crate) const READ_HOLDINGS: &str = "SELECT h.company, o.name AS company_name, \

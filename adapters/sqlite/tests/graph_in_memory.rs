@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use shareholders_domain::{OrgNr, OwnerRef};
+use shareholders_domain::{OrgNr, OwnerKind, OwnerRef, SearchQuery};
 use shareholders_ports::{
     HoldingRecord, OwnershipChanged, OwnershipLog as _, PageRequest, ReadStore, StakesInMemory,
     rebuild,
@@ -27,7 +27,7 @@ fn sorted(mut holdings: Vec<HoldingRecord>) -> Vec<HoldingRecord> {
 async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
     let companies: Vec<OrgNr> = (1..=5).map(orgnr).collect();
     let mut parties: Vec<OwnerRef> = companies.iter().copied().map(org_ref).collect();
-    parties.extend(["a", "b", "nobody"].map(person_ref));
+    parties.extend(["a", "b", "c", "nobody"].map(person_ref));
     for company in &companies {
         let one = std::slice::from_ref(company);
         assert_eq!(
@@ -68,6 +68,31 @@ async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
                 held.owners(company, page).await.expect("held"),
                 store.owners(company, page).await.expect("read"),
                 "the owners of {company}, {page:?}"
+            );
+        }
+    }
+    // Searches: by words (either spelling), by orgnr, by kind, none found.
+    let first = orgnr(1);
+    let orgnr_prefix = &first.as_str()[..5];
+    for (text, kind) in [
+        ("holding", None),
+        ("hold", None),
+        ("holding 3", None),
+        ("as", None),
+        ("ask anne", None),
+        ("aase orn", None),
+        ("ase", Some(OwnerKind::Person)),
+        ("holding", Some(OwnerKind::Person)),
+        (orgnr_prefix, None),
+        (orgnr_prefix, Some(OwnerKind::Organisation)),
+        ("nobody", None),
+    ] {
+        let query = SearchQuery::parse(text, kind).expect("a query");
+        for limit in [1, 3, 1_000] {
+            assert_eq!(
+                held.search(&query, limit).await.expect("held"),
+                store.search(&query, limit).await.expect("read"),
+                "the search {text:?} ({kind:?}), the first {limit}"
             );
         }
     }
@@ -119,13 +144,14 @@ async fn the_held_register_follows_the_read_model() {
     assert_eq!(held.load().await.expect("loads"), Some(8));
     answers_as_the_read_model(&store, &held).await;
 
-    // Purchases projected since: more of the same class, a new class, a new company's first
-    // owners, and a cycle (1 now holds 3). The log names each company they changed.
+    // A person registered, and purchases projected since: more of the same class, a new class,
+    // a new company's first owners, and a cycle (1 now holds 3). The log names each company
+    // they changed, and the person.
     let before = store.last_change().await.expect("the log");
     record(
         &store,
         &[],
-        &[],
+        &[person("c", "ÅSE ØRN", "NO")],
         &[
             purchase(orgnr(1), person_ref("b"), "A-aksjer", 50),
             purchase(orgnr(2), person_ref("a"), "A-aksjer", 10),
@@ -149,6 +175,12 @@ async fn the_held_register_follows_the_read_model() {
         );
     }
     assert!(!changed.contains(&OwnershipChanged::Company(orgnr(4))));
+    assert!(
+        changed.contains(&OwnershipChanged::Person(
+            shareholders_domain::PersonId::parse("c").expect("an id")
+        )),
+        "the person registered: {changed:?}"
+    );
     answers_as_the_read_model(&store, &held).await;
     assert_eq!(held.held(), Some(holdings_in_read_model(&store).await));
 

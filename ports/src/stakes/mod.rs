@@ -4,9 +4,9 @@
 //! and a company's summary, owners and holdings without a query at all.
 //!
 //! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
-//! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`] and
-//! [`ReadStore::holdings_of`] from memory, and everything else (persons, search, years) from
-//! the read model it wraps. It stays exactly as fresh as the read model: before each answer
+//! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`],
+//! [`ReadStore::holdings_of`] and [`ReadStore::search`] from memory, and everything else
+//! (persons, years) from the read model it wraps. It stays exactly as fresh as the read model: before each answer
 //! it asks the read model's [`OwnershipLog`] which companies changed since it last looked (one
 //! indexed query, nothing in the common case; concurrent reads share it) and reads those
 //! companies' holdings and records again. So `?min_position=` holds
@@ -17,6 +17,7 @@
 //! answers from the read model, a level at a time, as before.
 
 mod index;
+mod names;
 #[cfg(test)]
 mod tests;
 
@@ -28,9 +29,12 @@ use std::time::Instant;
 use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
-use shareholders_domain::{OrgNr, OwnerRef, PersonId, Position, RegisterYear, SearchQuery};
+use shareholders_domain::{
+    OrgNr, OwnerProfile, OwnerRef, PersonId, Position, RegisterYear, SearchQuery,
+};
 
 use self::index::Stakes;
+use self::names::Names;
 use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, HELD_READS_TOTAL};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
@@ -49,6 +53,8 @@ pub enum OwnershipChanged {
     /// The company's holdings, its record (profile, registered shares, counts), or its
     /// record as an owner (the companies it holds shares in).
     Company(OrgNr),
+    /// The person's record: registered.
+    Person(PersonId),
     /// Everything: the read model was cleared (to be rebuilt).
     Everything,
 }
@@ -88,6 +94,31 @@ pub trait OwnershipLog: Send + Sync + 'static {
     /// Every registered organisation of the live register, as [`ReadStore::organisation`]
     /// gives them.
     fn organisations(&self) -> BoxStream<'_, Result<CompanyRecord, ReadError>>;
+
+    /// Every registered person of the live register, as [`ReadStore::person`] gives them.
+    fn persons(&self) -> BoxStream<'_, Result<PersonRecord, ReadError>>;
+}
+
+/// How a registered organisation is shown among search results.
+fn organisation_profile(record: &CompanyRecord) -> OwnerProfile {
+    let organisation = &record.organisation;
+    OwnerProfile {
+        owner: OwnerRef::Organisation(organisation.orgnr()),
+        name: organisation.name().clone(),
+        country: organisation.country(),
+        birth_year: None,
+    }
+}
+
+/// How a registered person is shown among search results.
+fn person_profile(record: &PersonRecord) -> OwnerProfile {
+    let person = &record.person;
+    OwnerProfile {
+        owner: OwnerRef::Person(person.id().clone()),
+        name: person.name().clone(),
+        country: person.country(),
+        birth_year: person.birth_year(),
+    }
 }
 
 /// What a process holds, and through which change.
@@ -95,6 +126,8 @@ struct Held {
     stakes: Stakes,
     /// Every registered organisation.
     organisations: HashMap<OrgNr, CompanyRecord>,
+    /// Every registered organisation and person, by name.
+    names: Names,
     seq: u64,
 }
 
@@ -173,16 +206,25 @@ impl StakesInMemory {
             let record = record?;
             organisations.insert(record.organisation.orgnr(), record);
         }
+        let mut parties: Vec<OwnerProfile> =
+            organisations.values().map(organisation_profile).collect();
+        let mut all = self.log.persons();
+        while let Some(record) = all.next().await {
+            parties.push(person_profile(&record?));
+        }
+        let names = Names::of(parties);
         let held = stakes.len();
         tracing::info!(
             stakes = held,
             organisations = organisations.len(),
+            parties = names.len(),
             seconds = started.elapsed().as_secs_f64(),
             "the live register is held in memory"
         );
         self.set(Some(Held {
             stakes,
             organisations,
+            names,
             seq,
         }));
         Ok(held)
@@ -256,25 +298,32 @@ impl StakesInMemory {
                 return Ok(true);
             };
             let mut companies = Vec::with_capacity(changes.len());
-            for change in &changes {
+            let mut persons = Vec::new();
+            for change in changes.iter().cloned() {
                 match change.changed {
                     OwnershipChanged::Company(orgnr) => companies.push(orgnr),
+                    OwnershipChanged::Person(id) => persons.push(id),
                     OwnershipChanged::Everything => {
                         self.reload();
                         return Ok(false);
                     }
                 }
             }
-            self.read_again(companies, last).await?;
+            self.read_again(companies, persons, last).await?;
             if changes.len() < MAX_CHANGES as usize {
                 return Ok(self.seq().is_some());
             }
         }
     }
 
-    /// Replaces what is held of `companies` with their holdings and records in the read model
-    /// now, which is at least as new as change `through`.
-    async fn read_again(&self, mut companies: Vec<OrgNr>, through: u64) -> Result<(), ReadError> {
+    /// Replaces what is held of `companies` and `persons` with their holdings and records in
+    /// the read model now, which is at least as new as change `through`.
+    async fn read_again(
+        &self,
+        mut companies: Vec<OrgNr>,
+        persons: Vec<PersonId>,
+        through: u64,
+    ) -> Result<(), ReadError> {
         companies.sort_unstable();
         companies.dedup();
         let mut now: HashMap<OrgNr, Vec<HoldingRecord>> =
@@ -288,16 +337,29 @@ impl StakesInMemory {
         for &orgnr in &companies {
             records.push((orgnr, self.read.organisation(orgnr).await?));
         }
+        let mut person_records = Vec::with_capacity(persons.len());
+        for id in persons {
+            let record = self.read.person(&id).await?;
+            person_records.push((id, record));
+        }
         let mut held = self.shared.held.write().expect("the held stakes' lock");
         if let Some(held) = held.as_mut() {
             for (orgnr, holdings) in now {
                 held.stakes.replace(orgnr, holdings);
             }
             for (orgnr, record) in records {
+                held.names.set(
+                    &OwnerRef::Organisation(orgnr),
+                    record.as_ref().map(organisation_profile),
+                );
                 match record {
                     Some(record) => held.organisations.insert(orgnr, record),
                     None => held.organisations.remove(&orgnr),
                 };
+            }
+            for (id, record) in person_records {
+                held.names
+                    .set(&OwnerRef::Person(id), record.as_ref().map(person_profile));
             }
             held.seq = through;
             metrics::gauge!(GRAPH_STAKES_HELD).set(held.stakes.len() as f64);
@@ -417,7 +479,12 @@ impl ReadStore for StakesInMemory {
     }
 
     async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
-        self.read.search(query, limit).await
+        self.register_read(
+            "search",
+            |held| held.names.search(query, limit),
+            self.read.search(query, limit),
+        )
+        .await
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {

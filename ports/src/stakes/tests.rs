@@ -10,7 +10,7 @@ use shareholders_domain::{
 use super::index::Stakes;
 use super::{MockOwnershipLog, OwnershipChange, OwnershipChanged, StakesInMemory};
 use crate::testkit::{class, org_ref, orgnr, person_ref};
-use crate::{CompanyRecord, HoldingRecord, MockReadStore, PageRequest, ReadStore};
+use crate::{CompanyRecord, HoldingRecord, MockReadStore, PageRequest, PersonRecord, ReadStore};
 
 /// A holding of `owner` in company `company`, with the given shares per class, in a company
 /// whose registered shares are `registered`.
@@ -259,11 +259,21 @@ fn record(n: u32, holding_count: u64) -> CompanyRecord {
     }
 }
 
+/// The record of person `id`, registered as `name`.
+fn person_record(id: &str, name: &str) -> PersonRecord {
+    PersonRecord {
+        person: crate::testkit::person(id, name, "NO"),
+        holding_count: 0,
+    }
+}
+
 /// A log whose changes and stakes a test sets (and the records of companies 1 to 4).
 fn log(stakes: Vec<HoldingRecord>, changes: Arc<Mutex<Vec<OwnershipChange>>>) -> MockOwnershipLog {
     let mut log = MockOwnershipLog::new();
     log.expect_organisations()
         .returning(|| futures::stream::iter((1..=4).map(|n| Ok(record(n, 0)))).boxed());
+    log.expect_persons()
+        .returning(|| futures::stream::iter([Ok(person_record("p", "EIER PER"))]).boxed());
     let last = changes.clone();
     log.expect_last_change().returning(move || {
         Ok(last
@@ -444,5 +454,62 @@ async fn records_and_pages_come_from_memory_once_held_and_follow_the_log() {
         companies_in(&held.holdings(&org_ref(orgnr(2)), all).await.expect("read")),
         vec![],
         "company 2 no longer holds shares in 1 or 3"
+    );
+}
+
+/// A search is answered from memory once the register is held, and finds a person the log
+/// says was registered since, and an organisation by its record's new name.
+#[tokio::test]
+async fn a_search_follows_registrations_and_names() {
+    let changes = Arc::new(Mutex::new(Vec::new()));
+    let mut read = MockReadStore::new();
+    read.expect_search().never();
+    read.expect_person()
+        .withf(|id| id.as_str() == "z")
+        .times(1)
+        .returning(|_| Ok(Some(person_record("z", "COMPANY ZETA"))));
+    read.expect_owners_of().returning(|_| Ok(Vec::new()));
+    read.expect_organisation().returning(|company| {
+        let mut renamed = record(3, 0);
+        renamed.organisation = crate::testkit::organisation(company, "RENAMED AS", None);
+        Ok(Some(renamed))
+    });
+    let held = StakesInMemory::new(Arc::new(read), Arc::new(log(register(), changes.clone())));
+    held.load().await.expect("loads");
+    let search = |text: &str| {
+        let query = shareholders_domain::SearchQuery::parse(text, None).expect("a query");
+        let held = held.clone();
+        async move {
+            let found = held.search(&query, 10).await.expect("a search");
+            let ids: Vec<String> = found
+                .parties
+                .iter()
+                .map(|party| party.owner.id().to_owned())
+                .collect();
+            (ids, found.total)
+        }
+    };
+    assert_eq!(search("company").await.1, 4);
+    assert_eq!(search("eier per").await, (vec!["p".to_owned()], 1));
+
+    changes.lock().expect("changes").extend([
+        OwnershipChange {
+            seq: 1,
+            changed: OwnershipChanged::Person(
+                shareholders_domain::PersonId::parse("z").expect("an id"),
+            ),
+        },
+        OwnershipChange {
+            seq: 2,
+            changed: OwnershipChanged::Company(orgnr(3)),
+        },
+    ]);
+    let (ids, total) = search("company").await;
+    assert_eq!(total, 4, "companies 1, 2 and 4, and the new person");
+    assert!(ids.contains(&"z".to_owned()), "{ids:?}");
+    assert!(!ids.contains(&orgnr(3).as_str().to_owned()), "{ids:?}");
+    assert_eq!(
+        search("renamed").await,
+        (vec![orgnr(3).as_str().to_owned()], 1)
     );
 }

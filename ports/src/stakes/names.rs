@@ -1,0 +1,408 @@
+//! The live register's registered parties held in memory by name, answering a search
+//! ([`ReadStore::search`](crate::ReadStore::search)) as the read model does: every party whose
+//! name has a word starting with each of the query's words (the domain's
+//! [`search_words`], both spellings of the Norwegian letters), and every organisation whose
+//! orgnr starts with its digits; their number, and the first of them in the store's order
+//! (shorter names first, then by name, kind and id).
+//!
+//! The distinct search words are kept sorted, each with the parties whose names have it, so
+//! the words a query word starts are one range of them. The parties are numbered in the
+//! store's order when the index is built, and a query's matches are a bit set over those
+//! numbers: the first matches are its first bits, and their number is its count. Parties
+//! added later are numbered after the rest and sorted in at query time.
+
+use std::collections::HashMap;
+
+use shareholders_domain::{OrgNr, OwnerKind, OwnerProfile, OwnerRef, SearchQuery, search_words};
+
+use crate::SearchMatches;
+
+/// Where a party comes among a search's matches: shorter names first (in characters), then
+/// by name, kind and id, as the read model orders them.
+fn order(profile: &OwnerProfile) -> (usize, &str, &'static str, &str) {
+    let name = profile.name.as_str();
+    (
+        name.chars().count(),
+        name,
+        profile.owner.kind().as_str(),
+        profile.owner.id(),
+    )
+}
+
+/// A set of party numbers.
+#[derive(Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(len: usize) -> Self {
+        Self(vec![0; len.div_ceil(64)])
+    }
+
+    fn set(&mut self, at: u32) {
+        self.0[at as usize / 64] |= 1 << (at % 64);
+    }
+
+    fn clear(&mut self, at: u32) {
+        self.0[at as usize / 64] &= !(1 << (at % 64));
+    }
+
+    /// Grows to hold `len` numbers.
+    fn grow(&mut self, len: usize) {
+        self.0.resize(len.div_ceil(64), 0);
+    }
+
+    fn and(&mut self, other: &Self) {
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            *mine &= theirs;
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.0.iter().map(|word| u64::from(word.count_ones())).sum()
+    }
+
+    /// The numbers in the set from `from` on, in order.
+    fn ones_from(&self, from: usize) -> impl Iterator<Item = u32> + '_ {
+        let first = from / 64;
+        self.0
+            .iter()
+            .enumerate()
+            .skip(first)
+            .flat_map(move |(index, &word)| {
+                let word = if index == first {
+                    word & (u64::MAX << (from % 64))
+                } else {
+                    word
+                };
+                let mut rest = word;
+                std::iter::from_fn(move || {
+                    (rest != 0).then(|| {
+                        let bit = rest.trailing_zeros();
+                        rest &= rest - 1;
+                        u32::try_from(index * 64).expect("fewer than 2^32 parties") + bit
+                    })
+                })
+            })
+    }
+}
+
+/// The registered parties of a register, by search word and by orgnr.
+#[derive(Default)]
+pub(super) struct Names {
+    /// Every party ever added: those the index was built with in the store's order, then
+    /// those added since; `None` where one was removed (or added again under a new number).
+    parties: Vec<Option<OwnerProfile>>,
+    /// How many of `parties` are in the store's order.
+    ordered: usize,
+    by_party: HashMap<OwnerRef, u32>,
+    /// The parties present, of each kind and of either.
+    organisations: Bits,
+    persons: Bits,
+    present: Bits,
+    /// The distinct search words, sorted, each with the numbers of the parties whose names
+    /// have it, ascending.
+    words: Vec<(Box<str>, Vec<u32>)>,
+    /// The organisations' numbers by orgnr, sorted.
+    orgnrs: Vec<(OrgNr, u32)>,
+}
+
+impl Names {
+    /// Every party of `parties`: each registered party, once.
+    pub(super) fn of(parties: impl IntoIterator<Item = OwnerProfile>) -> Self {
+        let mut parties: Vec<OwnerProfile> = parties.into_iter().collect();
+        parties.sort_unstable_by(|a, b| order(a).cmp(&order(b)));
+        let len = parties.len();
+        let mut names = Self {
+            ordered: len,
+            organisations: Bits::new(len),
+            persons: Bits::new(len),
+            present: Bits::new(len),
+            ..Self::default()
+        };
+        let mut words: HashMap<String, Vec<u32>> = HashMap::new();
+        for (number, profile) in parties.into_iter().enumerate() {
+            let number = u32::try_from(number).expect("fewer than 2^32 parties");
+            for word in search_words(profile.name.as_str()) {
+                words.entry(word).or_default().push(number);
+            }
+            names.present(&profile.owner, number);
+            if let OwnerRef::Organisation(orgnr) = &profile.owner {
+                names.orgnrs.push((*orgnr, number));
+            }
+            names.by_party.insert(profile.owner.clone(), number);
+            names.parties.push(Some(profile));
+        }
+        names.words = words
+            .into_iter()
+            .map(|(word, parties)| (word.into_boxed_str(), parties))
+            .collect();
+        names.words.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        names
+            .orgnrs
+            .sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        names
+    }
+
+    /// How many parties are held.
+    pub(super) fn len(&self) -> usize {
+        self.by_party.len()
+    }
+
+    fn present(&mut self, owner: &OwnerRef, number: u32) {
+        self.present.set(number);
+        match owner.kind() {
+            OwnerKind::Organisation => self.organisations.set(number),
+            OwnerKind::Person => self.persons.set(number),
+        }
+    }
+
+    /// Makes `owner` registered with `profile`, or not registered for `None`, as the read
+    /// model now says.
+    pub(super) fn set(&mut self, owner: &OwnerRef, profile: Option<OwnerProfile>) {
+        if let Some(&number) = self.by_party.get(owner) {
+            let held = self.parties[number as usize]
+                .as_mut()
+                .expect("a party by number is held");
+            match profile {
+                // Found by the same words, in the same place: only what is shown changes.
+                Some(profile) if profile.name == held.name => {
+                    *held = profile;
+                    return;
+                }
+                _ => {
+                    self.parties[number as usize] = None;
+                    self.by_party.remove(owner);
+                    self.organisations.clear(number);
+                    self.persons.clear(number);
+                    self.present.clear(number);
+                }
+            }
+        }
+        if let Some(profile) = profile {
+            self.add(profile);
+        }
+    }
+
+    /// Adds a party after the rest: its number is the next, so each of its words' numbers
+    /// stay ascending.
+    fn add(&mut self, profile: OwnerProfile) {
+        let number = u32::try_from(self.parties.len()).expect("fewer than 2^32 parties");
+        for bits in [
+            &mut self.organisations,
+            &mut self.persons,
+            &mut self.present,
+        ] {
+            bits.grow(self.parties.len() + 1);
+        }
+        self.present(&profile.owner, number);
+        for word in search_words(profile.name.as_str()) {
+            match self
+                .words
+                .binary_search_by(|(w, _)| w.as_ref().cmp(word.as_str()))
+            {
+                Ok(at) => self.words[at].1.push(number),
+                Err(at) => self.words.insert(at, (word.into_boxed_str(), vec![number])),
+            }
+        }
+        if let OwnerRef::Organisation(orgnr) = &profile.owner {
+            let at = self
+                .orgnrs
+                .partition_point(|(o, _)| o.as_str() < orgnr.as_str());
+            self.orgnrs.insert(at, (*orgnr, number));
+        }
+        self.by_party.insert(profile.owner.clone(), number);
+        self.parties.push(Some(profile));
+    }
+
+    /// The parties whose names have a word starting with `word`.
+    fn starting(&self, word: &str) -> Bits {
+        let mut found = Bits::new(self.parties.len());
+        let first = self.words.partition_point(|(w, _)| w.as_ref() < word);
+        for (_, parties) in self.words[first..]
+            .iter()
+            .take_while(|(w, _)| w.starts_with(word))
+        {
+            for &number in parties {
+                found.set(number);
+            }
+        }
+        found
+    }
+
+    /// What a search of the read model answers (see the module).
+    pub(super) fn search(&self, query: &SearchQuery, limit: u32) -> SearchMatches {
+        let mut words = query.words().iter();
+        let mut found = match words.next() {
+            Some(word) => self.starting(word),
+            None => Bits::new(self.parties.len()),
+        };
+        for word in words {
+            found.and(&self.starting(word));
+        }
+        if let Some(prefix) = query.orgnr_prefix() {
+            let first = self.orgnrs.partition_point(|(o, _)| o.as_str() < prefix);
+            for &(_, number) in self.orgnrs[first..]
+                .iter()
+                .take_while(|(o, _)| o.as_str().starts_with(prefix))
+            {
+                found.set(number);
+            }
+        }
+        match query.kind() {
+            Some(OwnerKind::Organisation) => found.and(&self.organisations),
+            Some(OwnerKind::Person) => found.and(&self.persons),
+            None => found.and(&self.present),
+        }
+        let limit = limit as usize;
+        let profile = |number: u32| {
+            self.parties[number as usize]
+                .as_ref()
+                .expect("a present party is held")
+        };
+        let mut first: Vec<&OwnerProfile> = found
+            .ones_from(0)
+            .take_while(|&number| (number as usize) < self.ordered)
+            .take(limit)
+            .map(profile)
+            .collect();
+        let added: Vec<&OwnerProfile> = found.ones_from(self.ordered).map(profile).collect();
+        if !added.is_empty() {
+            first.extend(added);
+            first.sort_unstable_by(|a, b| order(a).cmp(&order(b)));
+            first.truncate(limit);
+        }
+        SearchMatches {
+            total: found.count(),
+            parties: first.into_iter().cloned().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+    use shareholders_domain::{Country, OwnerKind, OwnerProfile, OwnerRef, SearchQuery};
+
+    use super::Names;
+    use crate::testkit::{country, name, org_ref, orgnr, person_ref};
+
+    fn profile(owner: OwnerRef, label: &str) -> OwnerProfile {
+        OwnerProfile {
+            owner,
+            name: name(label),
+            country: Country::NORWAY,
+            birth_year: None,
+        }
+    }
+
+    /// Four organisations and three persons, some with the same words and the same lengths.
+    fn register() -> Vec<OwnerProfile> {
+        vec![
+            profile(org_ref(orgnr(1)), "RØKKE INVEST AS"),
+            profile(org_ref(orgnr(2)), "TVIST AS"),
+            profile(org_ref(orgnr(3)), "TVIST 5 AS"),
+            profile(org_ref(orgnr(4)), "AS TVIST"),
+            profile(person_ref("a"), "ÅSE HANSEN"),
+            profile(person_ref("b"), "TVIST ANNE"),
+            profile(person_ref("c"), "ØRJAN ÅSEN"),
+        ]
+    }
+
+    /// The ids a search finds first, and how many it finds in all.
+    fn found(
+        names: &Names,
+        query: &str,
+        kind: Option<OwnerKind>,
+        limit: u32,
+    ) -> (Vec<String>, u64) {
+        let query = SearchQuery::parse(query, kind).expect("a query");
+        let matches = names.search(&query, limit);
+        let ids = matches
+            .parties
+            .iter()
+            .map(|party| party.owner.id().to_owned())
+            .collect();
+        (ids, matches.total)
+    }
+
+    fn ids(expected: &[&str]) -> Vec<String> {
+        expected
+            .iter()
+            .map(|id| match id.parse::<u32>() {
+                Ok(n) => orgnr(n).as_str().to_owned(),
+                Err(_) => (*id).to_owned(),
+            })
+            .collect()
+    }
+
+    /// Shorter names first, then by name, kind and id; every word must start a word of the
+    /// name, either spelling of the Norwegian letters; digits also find orgnrs.
+    #[rstest]
+    #[case::plain_spelling("rokke", None, 10, &["1"], 1)]
+    #[case::with_the_letter("røkke", None, 10, &["1"], 1)]
+    #[case::transliterated("aase", None, 10, &["a", "c"], 2)]
+    #[case::shorter_then_by_name("tvist", None, 10, &["4", "2", "3", "b"], 4)]
+    #[case::every_word("tvist as", None, 10, &["4", "2", "3"], 3)]
+    #[case::a_prefix_of_a_word("tvi an", None, 10, &["b"], 1)]
+    #[case::only_persons("tvist", Some(OwnerKind::Person), 10, &["b"], 1)]
+    #[case::only_organisations("åse", Some(OwnerKind::Organisation), 10, &[], 0)]
+    #[case::the_first_of_more("tvist", None, 2, &["4", "2"], 4)]
+    #[case::an_orgnr_prefix("8000", None, 10, &["4", "2", "3", "1"], 4)]
+    #[case::a_digit_word("5", None, 10, &["3"], 1)]
+    #[case::nothing("ukjent", None, 10, &[], 0)]
+    fn a_search_answers_as_the_read_model(
+        #[case] query: &str,
+        #[case] kind: Option<OwnerKind>,
+        #[case] limit: u32,
+        #[case] expected: &[&str],
+        #[case] total: u64,
+    ) {
+        let names = Names::of(register());
+        assert_eq!(found(&names, query, kind, limit), (ids(expected), total));
+    }
+
+    /// Parties registered, renamed or shown differently after the index was built are found
+    /// in their place among the rest.
+    #[test]
+    fn changes_after_it_was_built_are_found_in_order() {
+        let mut names = Names::of(register());
+        // A new person whose name comes between the others', and one after them all.
+        names.set(
+            &person_ref("d"),
+            Some(profile(person_ref("d"), "TVIST AAA")),
+        );
+        names.set(
+            &person_ref("e"),
+            Some(profile(person_ref("e"), "TVIST ZZZZZZZZ")),
+        );
+        assert_eq!(
+            found(&names, "tvist", None, 3),
+            (ids(&["4", "2", "d"]), 6),
+            "the new name of 9 letters comes after those of 8"
+        );
+        assert_eq!(
+            found(&names, "tvist", None, 10),
+            (ids(&["4", "2", "d", "3", "b", "e"]), 6)
+        );
+        // A renamed organisation is found by its new name only.
+        names.set(
+            &org_ref(orgnr(2)),
+            Some(profile(org_ref(orgnr(2)), "BRAVO AS")),
+        );
+        assert_eq!(
+            found(&names, "tvist", None, 10),
+            (ids(&["4", "d", "3", "b", "e"]), 5)
+        );
+        assert_eq!(found(&names, "bravo", None, 10), (ids(&["2"]), 1));
+        assert_eq!(found(&names, "8000", None, 10).1, 4, "by orgnr still, once");
+        // What is shown changes in place; a party no longer registered is not found.
+        let mut swedish = profile(person_ref("b"), "TVIST ANNE");
+        swedish.country = country("SE");
+        names.set(&person_ref("b"), Some(swedish.clone()));
+        let query = SearchQuery::parse("anne", None).expect("a query");
+        assert_eq!(names.search(&query, 10).parties, vec![swedish]);
+        names.set(&person_ref("b"), None);
+        assert_eq!(found(&names, "anne", None, 10), (vec![], 0));
+        assert_eq!(names.len(), 8);
+    }
+}
