@@ -47,7 +47,7 @@ pub use party::{
 };
 pub use purchase::{PurchaseApplied, apply_purchase};
 pub use search::{
-    MAX_QUERY_CHARS, MAX_QUERY_WORDS, SearchQuery, SearchQueryError, SearchRank, fold,
+    MAX_QUERY_CHARS, MAX_QUERY_WORDS, NameOrder, SearchQuery, SearchQueryError, SearchRank, fold,
     matches_words, search_words,
 };
 pub use share::{ShareClass, ShareClassError, ShareCount, ShareCountError};

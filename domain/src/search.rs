@@ -11,8 +11,8 @@
 //! companies whose orgnr starts with them.
 //!
 //! Matches are ranked: a name equal to the query (folded) first, then shorter names, then by
-//! name, so that the company a user typed in full comes before the longer names that merely
-//! contain its words.
+//! name ([`NameOrder`]), so that the company a user typed in full comes before the longer names
+//! that merely contain its words.
 
 use std::fmt;
 
@@ -191,11 +191,35 @@ impl SearchQuery {
     /// names, then by folded name; ties are broken by the store by kind and id.
     #[must_use]
     pub fn rank(&self, name: &str, orgnr: Option<&str>) -> SearchRank {
-        let folded = fold(name);
-        let exact =
-            folded == self.folded || orgnr.is_some_and(|orgnr| Some(orgnr) == self.orgnr_prefix());
+        let order = NameOrder::of(name);
         SearchRank {
-            exact: !exact,
+            exact: !self.is_exact(&order, orgnr),
+            order,
+        }
+    }
+
+    /// Whether a name whose [`NameOrder`] is `order` (and orgnr, for an organisation) is
+    /// exactly what was searched for: such matches come first.
+    #[must_use]
+    pub fn is_exact(&self, order: &NameOrder, orgnr: Option<&str>) -> bool {
+        order.folded == self.folded || orgnr.is_some_and(|orgnr| Some(orgnr) == self.orgnr_prefix())
+    }
+}
+
+/// Where a name comes among matches that are equally exact: shorter folded names first, then
+/// by folded name. A store that keeps names in this order can rank a search without ranking
+/// its matches one by one.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct NameOrder {
+    length: usize,
+    folded: String,
+}
+
+impl NameOrder {
+    #[must_use]
+    pub fn of(name: &str) -> Self {
+        let folded = fold(name);
+        Self {
             length: folded.chars().count(),
             folded,
         }
@@ -213,8 +237,7 @@ impl fmt::Debug for SearchQuery {
 pub struct SearchRank {
     /// `false` for an exact match, so that exact matches sort first.
     exact: bool,
-    length: usize,
-    folded: String,
+    order: NameOrder,
 }
 
 impl SearchRank {
@@ -227,7 +250,7 @@ impl SearchRank {
     /// The folded name's length in characters.
     #[must_use]
     pub fn length(&self) -> usize {
-        self.length
+        self.order.length
     }
 }
 

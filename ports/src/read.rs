@@ -186,6 +186,22 @@ pub trait ReadStore: Send + Sync + 'static {
     /// [`ReadError::Unknown`] when the store fails.
     async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError>;
 
+    /// The search already ranked, where the store can: the number of parties that match, and
+    /// the first `limit` of them in the domain's order ([`SearchQuery::rank`]: exact matches
+    /// first, then by [`NameOrder`](shareholders_domain::NameOrder), then by kind and id).
+    /// `None` (the default) when the store cannot, and [`search`](ReadStore::search)'s
+    /// shortest names are ranked by the caller instead.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn search_ranked(
+        &self,
+        _query: &SearchQuery,
+        _limit: u32,
+    ) -> Result<Option<SearchMatches>, ReadError> {
+        Ok(None)
+    }
+
     /// The imported years the read model serves, oldest first, with their provenance.
     ///
     /// # Errors

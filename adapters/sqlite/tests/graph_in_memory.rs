@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use shareholders_domain::{OrgNr, OwnerKind, OwnerRef, SearchQuery};
+use shareholders_domain::{OrgNr, OwnerKind, OwnerRef, Register, SearchQuery};
 use shareholders_ports::{
-    HoldingRecord, OwnershipChanged, OwnershipLog as _, PageRequest, ReadStore, StakesInMemory,
-    rebuild,
+    HoldingRecord, OwnershipChanged, OwnershipLog as _, PageRequest, ReadStore, Service,
+    StakesInMemory, rebuild,
 };
 use shareholders_sqlite::SqliteStore;
 
@@ -71,7 +71,10 @@ async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
             );
         }
     }
-    // Searches: by words (either spelling), by orgnr, by kind, none found.
+    // Searches: by words (either spelling), by orgnr, by kind, none found; ranked in memory,
+    // each page as the service ranks SQLite's shortest matches.
+    let from_memory = Service::new(Arc::new(store.clone()), Arc::new(held.clone()));
+    let from_sqlite = Service::new(Arc::new(store.clone()), Arc::new(store.clone()));
     let first = orgnr(1);
     let orgnr_prefix = &first.as_str()[..5];
     for (text, kind) in [
@@ -88,11 +91,24 @@ async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
         ("nobody", None),
     ] {
         let query = SearchQuery::parse(text, kind).expect("a query");
-        for limit in [1, 3, 1_000] {
+        assert!(
+            held.search_ranked(&query, 10)
+                .await
+                .expect("held")
+                .is_some(),
+            "ranked in memory"
+        );
+        for &page in &pages {
             assert_eq!(
-                held.search(&query, limit).await.expect("held"),
-                store.search(&query, limit).await.expect("read"),
-                "the search {text:?} ({kind:?}), the first {limit}"
+                from_memory
+                    .search(Register::Live, &query, page, None)
+                    .await
+                    .expect("held"),
+                from_sqlite
+                    .search(Register::Live, &query, page, None)
+                    .await
+                    .expect("read"),
+                "the search {text:?} ({kind:?}), {page:?}"
             );
         }
     }

@@ -1112,6 +1112,8 @@ fn found_company(nr: &str, label: &str) -> OwnerProfile {
 #[tokio::test]
 async fn a_search_answers_what_the_store_found_ranked() {
     let mut api = Api::new();
+    // A store that does not rank: the service ranks what it found.
+    api.read.expect_search_ranked().returning(|_, _| Ok(None));
     api.read.expect_search().times(1).returning(|query, limit| {
         assert_eq!((query.folded(), limit), ("tvist", MAX_SEARCH_RESULTS));
         Ok(SearchMatches {

@@ -23,7 +23,9 @@ pub struct SearchView {
 impl Service {
     /// Searches the register's parties by name or orgnr (see [`SearchQuery`]): the shortest
     /// [`MAX_SEARCH_RESULTS`] matches are ranked by [`SearchQuery::rank`] (exact names first,
-    /// then shorter names), then by kind and id, and paged.
+    /// then shorter names), then by kind and id, and paged. A store that ranks a search itself
+    /// ([`ReadStore::search_ranked`](crate::ReadStore::search_ranked)) gives only what the page
+    /// needs, ranked among every match.
     ///
     /// # Errors
     /// See [`Service::reader`].
@@ -35,6 +37,22 @@ impl Service {
         min_position: Option<Position>,
     ) -> Result<SearchView, QueryError> {
         let read = self.reader(register, min_position).await?;
+        let through = (page.offset() + u64::from(page.size())).min(u64::from(MAX_SEARCH_RESULTS));
+        let wanted = u32::try_from(through).unwrap_or(MAX_SEARCH_RESULTS);
+        if let Some(matches) = read.search_ranked(query, wanted).await? {
+            let ranked = matches.total.min(u64::from(MAX_SEARCH_RESULTS));
+            let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+            return Ok(SearchView {
+                parties: matches
+                    .parties
+                    .into_iter()
+                    .skip(offset)
+                    .take(page.size() as usize)
+                    .collect(),
+                page: PageInfo::new(page, ranked),
+                total_matches: matches.total,
+            });
+        }
         let matches = read.search(query, MAX_SEARCH_RESULTS).await?;
         let mut ranked: Vec<_> = matches
             .parties
@@ -91,11 +109,28 @@ mod tests {
 
     fn service(matches: SearchMatches) -> Service {
         let mut read = MockReadStore::new();
+        read.expect_search_ranked().returning(|_, _| Ok(None));
         read.expect_search()
             .withf(|query, limit| query.folded() == "tvist as" && *limit == MAX_SEARCH_RESULTS)
             .times(1)
             .return_once(move |_, _| Ok(matches));
         Service::new(Arc::new(MockWriteStore::new()), Arc::new(read))
+    }
+
+    /// Page `page` of `size` of a search for "Tvist AS", and the ids it shows.
+    async fn searched(service: &Service, page: u32, size: u32) -> (SearchView, Vec<String>) {
+        let query = SearchQuery::parse("Tvist AS", None).expect("query");
+        let page = PageRequest::new(Some(page), Some(size)).expect("page");
+        let view = service
+            .search(Register::Live, &query, page, None)
+            .await
+            .expect("search");
+        let ids = view
+            .parties
+            .iter()
+            .map(|p| p.owner.id().to_owned())
+            .collect();
+        (view, ids)
     }
 
     #[tokio::test]
@@ -110,18 +145,38 @@ mod tests {
                 person("p0", "TVIST AS"),
             ],
         });
-        let query = SearchQuery::parse("Tvist AS", None).expect("query");
-        let page = PageRequest::new(Some(1), Some(3)).expect("page");
-        let view = service
-            .search(Register::Live, &query, page, None)
-            .await
-            .expect("search");
-        let ids: Vec<&str> = view.parties.iter().map(|p| p.owner.id()).collect();
+        let (view, ids) = searched(&service, 1, 3).await;
         // Exact names first (organisations before persons, then by id), then the shorter.
         assert_eq!(ids, ["911964236", "p0", "891450052"]);
         assert_eq!(view.total_matches, 4_321);
         assert_eq!(view.page.total_items, 5);
         assert_eq!(view.page.total_pages, 2);
+    }
+
+    /// A store that ranks a search itself is asked for what the page needs, and its ranking
+    /// is kept; the page counts at most the ranked results.
+    #[tokio::test]
+    async fn a_ranked_store_gives_only_what_the_page_needs() {
+        let ranked: Vec<OwnerProfile> = (0..6)
+            .map(|n| person(&format!("p{n}"), &format!("TVIST {n}")))
+            .collect();
+        let mut read = MockReadStore::new();
+        read.expect_search().never();
+        read.expect_search_ranked()
+            .withf(|query, limit| query.folded() == "tvist as" && *limit == 6)
+            .times(1)
+            .return_once(move |_, _| {
+                Ok(Some(SearchMatches {
+                    total: 4_321,
+                    parties: ranked,
+                }))
+            });
+        let service = Service::new(Arc::new(MockWriteStore::new()), Arc::new(read));
+        let (view, ids) = searched(&service, 2, 3).await;
+        assert_eq!(ids, ["p3", "p4", "p5"]);
+        assert_eq!(view.total_matches, 4_321);
+        assert_eq!(view.page.total_items, u64::from(MAX_SEARCH_RESULTS));
+        assert_eq!(view.page.total_pages, 334);
     }
 
     #[tokio::test]

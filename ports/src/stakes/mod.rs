@@ -5,8 +5,8 @@
 //!
 //! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
 //! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`],
-//! [`ReadStore::holdings_of`] and [`ReadStore::search`] from memory, and everything else
-//! (persons, years) from the read model it wraps. It stays exactly as fresh as the read model: before each answer
+//! [`ReadStore::holdings_of`] and [`ReadStore::search_ranked`] from memory, and everything
+//! else (persons, years, the unranked search) from the read model it wraps. It stays exactly as fresh as the read model: before each answer
 //! it asks the read model's [`OwnershipLog`] which companies changed since it last looked (one
 //! indexed query, nothing in the common case; concurrent reads share it) and reads those
 //! companies' holdings and records again. So `?min_position=` holds
@@ -479,10 +479,18 @@ impl ReadStore for StakesInMemory {
     }
 
     async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
+        self.read.search(query, limit).await
+    }
+
+    async fn search_ranked(
+        &self,
+        query: &SearchQuery,
+        limit: u32,
+    ) -> Result<Option<SearchMatches>, ReadError> {
         self.register_read(
             "search",
-            |held| held.names.search(query, limit),
-            self.read.search(query, limit),
+            |held| Some(held.names.search_ranked(query, limit)),
+            self.read.search_ranked(query, limit),
         )
         .await
     }

@@ -1,32 +1,54 @@
-//! The live register's registered parties held in memory by name, answering a search
-//! ([`ReadStore::search`](crate::ReadStore::search)) as the read model does: every party whose
-//! name has a word starting with each of the query's words (the domain's
-//! [`search_words`], both spellings of the Norwegian letters), and every organisation whose
-//! orgnr starts with its digits; their number, and the first of them in the store's order
-//! (shorter names first, then by name, kind and id).
+//! The live register's registered parties held in memory by name, answering a search ranked
+//! ([`ReadStore::search_ranked`](crate::ReadStore::search_ranked)): every party whose name has
+//! a word starting with each of the query's words (the domain's [`search_words`], both
+//! spellings of the Norwegian letters), and every organisation whose orgnr starts with its
+//! digits; their number, and the first of them in the domain's order (exact matches first,
+//! then by [`NameOrder`], kind and id).
 //!
 //! The distinct search words are kept sorted, each with the parties whose names have it, so
 //! the words a query word starts are one range of them. The parties are numbered in the
-//! store's order when the index is built, and a query's matches are a bit set over those
-//! numbers: the first matches are its first bits, and their number is its count. Parties
-//! added later are numbered after the rest and sorted in at query time.
+//! domain's order when the index is built, and a query's matches are a bit set over those
+//! numbers: the first matches are its exact ones (one range of numbers, found by their order),
+//! then its first bits, and their number is its count. Parties added later are numbered after
+//! the rest and sorted in at query time.
 
 use std::collections::HashMap;
 
-use shareholders_domain::{OrgNr, OwnerKind, OwnerProfile, OwnerRef, SearchQuery, search_words};
+use shareholders_domain::{
+    NameOrder, OrgNr, OwnerKind, OwnerProfile, OwnerRef, SearchQuery, search_words,
+};
 
 use crate::SearchMatches;
 
-/// Where a party comes among a search's matches: shorter names first (in characters), then
-/// by name, kind and id, as the read model orders them.
-fn order(profile: &OwnerProfile) -> (usize, &str, &'static str, &str) {
-    let name = profile.name.as_str();
-    (
-        name.chars().count(),
-        name,
-        profile.owner.kind().as_str(),
-        profile.owner.id(),
-    )
+/// A registered party, and where it comes among equally exact matches.
+struct Party {
+    profile: OwnerProfile,
+    order: NameOrder,
+}
+
+impl Party {
+    fn new(profile: OwnerProfile) -> Self {
+        Self {
+            order: NameOrder::of(profile.name.as_str()),
+            profile,
+        }
+    }
+
+    /// Where it comes among equally exact matches: by name, then kind and id.
+    fn key(&self) -> (&NameOrder, &'static str, &str) {
+        (
+            &self.order,
+            self.profile.owner.kind().as_str(),
+            self.profile.owner.id(),
+        )
+    }
+
+    fn orgnr(&self) -> Option<&str> {
+        match &self.profile.owner {
+            OwnerRef::Organisation(orgnr) => Some(orgnr.as_str()),
+            OwnerRef::Person(_) => None,
+        }
+    }
 }
 
 /// A set of party numbers.
@@ -55,6 +77,10 @@ impl Bits {
         for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
             *mine &= theirs;
         }
+    }
+
+    fn contains(&self, at: u32) -> bool {
+        self.0[at as usize / 64] & (1 << (at % 64)) != 0
     }
 
     fn count(&self) -> u64 {
@@ -89,9 +115,10 @@ impl Bits {
 /// The registered parties of a register, by search word and by orgnr.
 #[derive(Default)]
 pub(super) struct Names {
-    /// Every party ever added: those the index was built with in the store's order, then
-    /// those added since; `None` where one was removed (or added again under a new number).
-    parties: Vec<Option<OwnerProfile>>,
+    /// Every party ever added: those the index was built with in the domain's order, then
+    /// those added since; only those in `present` are registered now (one removed, or added
+    /// again under a new number, keeps its place).
+    parties: Vec<Party>,
     /// How many of `parties` are in the store's order.
     ordered: usize,
     by_party: HashMap<OwnerRef, u32>,
@@ -109,8 +136,8 @@ pub(super) struct Names {
 impl Names {
     /// Every party of `parties`: each registered party, once.
     pub(super) fn of(parties: impl IntoIterator<Item = OwnerProfile>) -> Self {
-        let mut parties: Vec<OwnerProfile> = parties.into_iter().collect();
-        parties.sort_unstable_by(|a, b| order(a).cmp(&order(b)));
+        let mut parties: Vec<Party> = parties.into_iter().map(Party::new).collect();
+        parties.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         let len = parties.len();
         let mut names = Self {
             ordered: len,
@@ -120,8 +147,9 @@ impl Names {
             ..Self::default()
         };
         let mut words: HashMap<String, Vec<u32>> = HashMap::new();
-        for (number, profile) in parties.into_iter().enumerate() {
+        for (number, party) in parties.into_iter().enumerate() {
             let number = u32::try_from(number).expect("fewer than 2^32 parties");
+            let profile = &party.profile;
             for word in search_words(profile.name.as_str()) {
                 words.entry(word).or_default().push(number);
             }
@@ -130,7 +158,7 @@ impl Names {
                 names.orgnrs.push((*orgnr, number));
             }
             names.by_party.insert(profile.owner.clone(), number);
-            names.parties.push(Some(profile));
+            names.parties.push(party);
         }
         names.words = words
             .into_iter()
@@ -160,17 +188,14 @@ impl Names {
     /// model now says.
     pub(super) fn set(&mut self, owner: &OwnerRef, profile: Option<OwnerProfile>) {
         if let Some(&number) = self.by_party.get(owner) {
-            let held = self.parties[number as usize]
-                .as_mut()
-                .expect("a party by number is held");
+            let held = &mut self.parties[number as usize];
             match profile {
                 // Found by the same words, in the same place: only what is shown changes.
-                Some(profile) if profile.name == held.name => {
-                    *held = profile;
+                Some(profile) if profile.name == held.profile.name => {
+                    held.profile = profile;
                     return;
                 }
                 _ => {
-                    self.parties[number as usize] = None;
                     self.by_party.remove(owner);
                     self.organisations.clear(number);
                     self.persons.clear(number);
@@ -211,7 +236,7 @@ impl Names {
             self.orgnrs.insert(at, (*orgnr, number));
         }
         self.by_party.insert(profile.owner.clone(), number);
-        self.parties.push(Some(profile));
+        self.parties.push(Party::new(profile));
     }
 
     /// The parties whose names have a word starting with `word`.
@@ -229,8 +254,13 @@ impl Names {
         found
     }
 
-    /// What a search of the read model answers (see the module).
-    pub(super) fn search(&self, query: &SearchQuery, limit: u32) -> SearchMatches {
+    fn party(&self, number: u32) -> &Party {
+        &self.parties[number as usize]
+    }
+
+    /// The search ranked (see the module): how many parties match, and the first `limit` of
+    /// them.
+    pub(super) fn search_ranked(&self, query: &SearchQuery, limit: u32) -> SearchMatches {
         let mut words = query.words().iter();
         let mut found = match words.next() {
             Some(word) => self.starting(word),
@@ -253,27 +283,58 @@ impl Names {
             Some(OwnerKind::Person) => found.and(&self.persons),
             None => found.and(&self.present),
         }
+        let total = found.count();
         let limit = limit as usize;
-        let profile = |number: u32| {
-            self.parties[number as usize]
-                .as_ref()
-                .expect("a present party is held")
+        let exact = |number: u32| {
+            let party = self.party(number);
+            query.is_exact(&party.order, party.orgnr())
         };
-        let mut first: Vec<&OwnerProfile> = found
+        // The exact matches: those in order whose name is the query's (one range of them),
+        // the organisation whose orgnr it is, and any added since.
+        let query_order = NameOrder::of(query.folded());
+        let ordered = &self.parties[..self.ordered];
+        let first = ordered.partition_point(|party| party.order < query_order);
+        let mut exact_numbers: Vec<u32> = (first..self.ordered)
+            .take_while(|&at| ordered[at].order == query_order)
+            .filter_map(|at| u32::try_from(at).ok())
+            .collect();
+        if let Some(prefix) = query.orgnr_prefix() {
+            let at = self.orgnrs.partition_point(|(o, _)| o.as_str() < prefix);
+            exact_numbers.extend(
+                self.orgnrs[at..]
+                    .iter()
+                    .take_while(|(o, _)| o.as_str() == prefix)
+                    .map(|&(_, number)| number),
+            );
+        }
+        exact_numbers.extend(found.ones_from(self.ordered).filter(|&n| exact(n)));
+        exact_numbers.retain(|&number| found.contains(number));
+        exact_numbers.sort_unstable_by(|&a, &b| self.party(a).key().cmp(&self.party(b).key()));
+        exact_numbers.dedup();
+        // Then the rest: in order, and those added since sorted in among them.
+        let is_exact = |number: u32| exact_numbers.contains(&number);
+        let mut rest: Vec<u32> = found
             .ones_from(0)
             .take_while(|&number| (number as usize) < self.ordered)
+            .filter(|&number| !is_exact(number))
             .take(limit)
-            .map(profile)
             .collect();
-        let added: Vec<&OwnerProfile> = found.ones_from(self.ordered).map(profile).collect();
+        let added: Vec<u32> = found
+            .ones_from(self.ordered)
+            .filter(|&number| !is_exact(number))
+            .collect();
         if !added.is_empty() {
-            first.extend(added);
-            first.sort_unstable_by(|a, b| order(a).cmp(&order(b)));
-            first.truncate(limit);
+            rest.extend(added);
+            rest.sort_unstable_by(|&a, &b| self.party(a).key().cmp(&self.party(b).key()));
         }
         SearchMatches {
-            total: found.count(),
-            parties: first.into_iter().cloned().collect(),
+            total,
+            parties: exact_numbers
+                .iter()
+                .chain(&rest)
+                .take(limit)
+                .map(|&number| self.party(number).profile.clone())
+                .collect(),
         }
     }
 }
@@ -316,7 +377,7 @@ mod tests {
         limit: u32,
     ) -> (Vec<String>, u64) {
         let query = SearchQuery::parse(query, kind).expect("a query");
-        let matches = names.search(&query, limit);
+        let matches = names.search_ranked(&query, limit);
         let ids = matches
             .parties
             .iter()
@@ -335,14 +396,14 @@ mod tests {
             .collect()
     }
 
-    /// Shorter names first, then by name, kind and id; every word must start a word of the
-    /// name, either spelling of the Norwegian letters; digits also find orgnrs.
+    /// Exact names first, then shorter names, then by name, kind and id; every word must start
+    /// a word of the name, either spelling of the Norwegian letters; digits also find orgnrs.
     #[rstest]
     #[case::plain_spelling("rokke", None, 10, &["1"], 1)]
     #[case::with_the_letter("røkke", None, 10, &["1"], 1)]
     #[case::transliterated("aase", None, 10, &["a", "c"], 2)]
     #[case::shorter_then_by_name("tvist", None, 10, &["4", "2", "3", "b"], 4)]
-    #[case::every_word("tvist as", None, 10, &["4", "2", "3"], 3)]
+    #[case::every_word_the_exact_first("tvist as", None, 10, &["2", "4", "3"], 3)]
     #[case::a_prefix_of_a_word("tvi an", None, 10, &["b"], 1)]
     #[case::only_persons("tvist", Some(OwnerKind::Person), 10, &["b"], 1)]
     #[case::only_organisations("åse", Some(OwnerKind::Organisation), 10, &[], 0)]
@@ -359,6 +420,34 @@ mod tests {
     ) {
         let names = Names::of(register());
         assert_eq!(found(&names, query, kind, limit), (ids(expected), total));
+    }
+
+    /// A name that is the query comes before shorter names that merely match it, and an
+    /// organisation whose orgnr is the query before any name; whether it was there when the
+    /// index was built or added since.
+    #[rstest]
+    #[case::built_with_it(false)]
+    #[case::added_since(true)]
+    fn an_exact_match_comes_first(#[case] added: bool) {
+        let exact = profile(person_ref("x"), "TVIST TV");
+        let mut names = Names::of([
+            profile(org_ref(orgnr(1)), "TVIST"),
+            profile(org_ref(orgnr(2)), "TVIST TVEIT"),
+        ]);
+        names.set(&person_ref("x"), added.then(|| exact.clone()));
+        if !added {
+            names = Names::of([
+                profile(org_ref(orgnr(1)), "TVIST"),
+                profile(org_ref(orgnr(2)), "TVIST TVEIT"),
+                exact,
+            ]);
+        }
+        assert_eq!(
+            found(&names, "tvist tv", None, 10),
+            (ids(&["x", "1", "2"]), 3)
+        );
+        assert_eq!(found(&names, "tvist tv", None, 1), (ids(&["x"]), 3));
+        assert_eq!(found(&names, orgnr(2).as_str(), None, 10), (ids(&["2"]), 1));
     }
 
     /// Parties registered, renamed or shown differently after the index was built are found
@@ -400,7 +489,7 @@ mod tests {
         swedish.country = country("SE");
         names.set(&person_ref("b"), Some(swedish.clone()));
         let query = SearchQuery::parse("anne", None).expect("a query");
-        assert_eq!(names.search(&query, 10).parties, vec![swedish]);
+        assert_eq!(names.search_ranked(&query, 10).parties, vec![swedish]);
         names.set(&person_ref("b"), None);
         assert_eq!(found(&names, "anne", None, 10), (vec![], 0));
         assert_eq!(names.len(), 8);

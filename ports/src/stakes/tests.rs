@@ -457,8 +457,9 @@ async fn records_and_pages_come_from_memory_once_held_and_follow_the_log() {
     );
 }
 
-/// A search is answered from memory once the register is held, and finds a person the log
-/// says was registered since, and an organisation by its record's new name.
+/// A search is ranked in memory once the register is held (the read model is not asked), and
+/// finds a person the log says was registered since, and an organisation by its record's new
+/// name.
 #[tokio::test]
 async fn a_search_follows_registrations_and_names() {
     let changes = Arc::new(Mutex::new(Vec::new()));
@@ -480,7 +481,11 @@ async fn a_search_follows_registrations_and_names() {
         let query = shareholders_domain::SearchQuery::parse(text, None).expect("a query");
         let held = held.clone();
         async move {
-            let found = held.search(&query, 10).await.expect("a search");
+            let found = held
+                .search_ranked(&query, 10)
+                .await
+                .expect("a search")
+                .expect("ranked in memory");
             let ids: Vec<String> = found
                 .parties
                 .iter()
