@@ -94,6 +94,10 @@ pub(crate) fn country(value: &str) -> anyhow::Result<Country> {
     Country::parse(value).with_context(|| format!("stored country {value:?}"))
 }
 
+pub(crate) fn person_id(value: &str) -> anyhow::Result<PersonId> {
+    PersonId::parse(value).with_context(|| format!("stored person id {value:?}"))
+}
+
 pub(crate) fn orgnr(value: &str) -> anyhow::Result<OrgNr> {
     OrgNr::parse(value).with_context(|| format!("stored orgnr {value:?}"))
 }
@@ -140,9 +144,8 @@ pub(crate) fn company(row: &SqliteRow) -> anyhow::Result<CompanySnapshot> {
 
 /// A row of `id, name, birth_year, postal_code, place, country, holding_count, owner_version`.
 pub(crate) fn person(row: &SqliteRow) -> anyhow::Result<PersonSnapshot> {
-    let id: &str = row.try_get("id")?;
     let person = Person::new(
-        PersonId::parse(id).with_context(|| format!("stored person id {id:?}"))?,
+        person_id(row.try_get("id")?)?,
         name(row.try_get("name")?)?,
         birth_year(row.try_get("birth_year")?)?,
         postal_code(row.try_get("postal_code")?)?,

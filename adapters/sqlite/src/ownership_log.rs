@@ -89,10 +89,7 @@ impl OwnershipLog for SqliteStore {
                     changed: if company.is_empty() {
                         OwnershipChanged::Everything
                     } else if let Some(id) = company.strip_prefix(PERSON) {
-                        OwnershipChanged::Person(
-                            PersonId::parse(id)
-                                .with_context(|| format!("logged person id {id:?}"))?,
-                        )
+                        OwnershipChanged::Person(codec::person_id(id)?)
                     } else {
                         OwnershipChanged::Company(codec::orgnr(&company)?)
                     },

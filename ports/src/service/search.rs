@@ -40,15 +40,11 @@ impl Service {
         let through = (page.offset() + u64::from(page.size())).min(u64::from(MAX_SEARCH_RESULTS));
         let wanted = u32::try_from(through).unwrap_or(MAX_SEARCH_RESULTS);
         if let Some(matches) = read.search_ranked(query, wanted).await? {
+            // The page of what was ranked, counted as every match that would be.
+            let (parties, _) = page_of(matches.parties, page);
             let ranked = matches.total.min(u64::from(MAX_SEARCH_RESULTS));
-            let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
             return Ok(SearchView {
-                parties: matches
-                    .parties
-                    .into_iter()
-                    .skip(offset)
-                    .take(page.size() as usize)
-                    .collect(),
+                parties,
                 page: PageInfo::new(page, ranked),
                 total_matches: matches.total,
             });

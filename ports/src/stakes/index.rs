@@ -118,15 +118,20 @@ impl Stakes {
     /// Puts every company's and every party's holdings in the order of their pages.
     pub(super) fn order(&mut self) {
         for company in 0..self.companies.len() {
-            let mut owners = std::mem::take(&mut self.companies[company].owners);
-            owners.sort_unstable_by(|&a, &b| self.owner_key(a).cmp(&self.owner_key(b)));
-            self.companies[company].owners = owners;
+            self.order_owners(company);
         }
         for party in 0..self.parties.len() {
             let mut holdings = std::mem::take(&mut self.parties[party].holdings);
             holdings.sort_unstable_by(|&a, &b| self.holding_key(a).cmp(&self.holding_key(b)));
             self.parties[party].holdings = holdings;
         }
+    }
+
+    /// Puts the company's owners in the order of their pages.
+    fn order_owners(&mut self, company: usize) {
+        let mut owners = std::mem::take(&mut self.companies[company].owners);
+        owners.sort_unstable_by(|&a, &b| self.owner_key(a).cmp(&self.owner_key(b)));
+        self.companies[company].owners = owners;
     }
 
     /// Where a stake comes among its company's owners: by shares (largest first), then by
@@ -176,9 +181,7 @@ impl Stakes {
             self.parties[owner].holdings = held;
         }
         if let Some(&index) = self.company_index.get(&company) {
-            let mut owners = std::mem::take(&mut self.companies[index as usize].owners);
-            owners.sort_unstable_by(|&a, &b| self.owner_key(a).cmp(&self.owner_key(b)));
-            self.companies[index as usize].owners = owners;
+            self.order_owners(index as usize);
         }
     }
 

@@ -6,10 +6,11 @@
 //! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
 //! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`],
 //! [`ReadStore::holdings_of`] and [`ReadStore::search_ranked`] from memory, and everything
-//! else (persons, years, the unranked search) from the read model it wraps. It stays exactly as fresh as the read model: before each answer
-//! it asks the read model's [`OwnershipLog`] which companies changed since it last looked (one
-//! indexed query, nothing in the common case; concurrent reads share it) and reads those
-//! companies' holdings and records again. So `?min_position=` holds
+//! else (persons, years, the unranked search) from the read model it wraps. It stays exactly
+//! as fresh as the read model: before each answer it asks the read model's [`OwnershipLog`]
+//! which companies changed since it last looked (one indexed query, nothing in the common
+//! case; concurrent reads share it) and reads those companies' holdings and records again. So
+//! `?min_position=` holds
 //! as for every read (the read waits for the read model, and the log is written in the same
 //! transaction as the holdings), any number of processes can serve it, and a change made by
 //! another process (a rebuild, an import moving the live register) is seen. Until it has
@@ -299,10 +300,10 @@ impl StakesInMemory {
             };
             let mut companies = Vec::with_capacity(changes.len());
             let mut persons = Vec::new();
-            for change in changes.iter().cloned() {
-                match change.changed {
-                    OwnershipChanged::Company(orgnr) => companies.push(orgnr),
-                    OwnershipChanged::Person(id) => persons.push(id),
+            for change in &changes {
+                match &change.changed {
+                    OwnershipChanged::Company(orgnr) => companies.push(*orgnr),
+                    OwnershipChanged::Person(id) => persons.push(id.clone()),
                     OwnershipChanged::Everything => {
                         self.reload();
                         return Ok(false);
@@ -367,16 +368,30 @@ impl StakesInMemory {
         Ok(())
     }
 
-    /// `answer` from what is held once it is current, or `None` when nothing is held.
-    async fn answered_in_memory<T>(
+    /// `answer` from what is held once it is current, or `otherwise` from the read model while
+    /// nothing is held; `count` is told which (`memory` or `read_model`).
+    async fn memory_or_read_model<T>(
         &self,
+        count: impl FnOnce(&'static str),
         answer: impl FnOnce(&Held) -> T,
-    ) -> Result<Option<T>, ReadError> {
-        if !self.caught_up().await? {
-            return Ok(None);
+        otherwise: impl Future<Output = Result<T, ReadError>>,
+    ) -> Result<T, ReadError> {
+        let answered = if self.caught_up().await? {
+            let held = self.shared.held.read().expect("the held stakes' lock");
+            held.as_ref().map(answer)
+        } else {
+            None
+        };
+        match answered {
+            Some(answer) => {
+                count("memory");
+                Ok(answer)
+            }
+            None => {
+                count("read_model");
+                otherwise.await
+            }
         }
-        let held = self.shared.held.read().expect("the held stakes' lock");
-        Ok(held.as_ref().map(answer))
     }
 
     /// A level of the ownership graph: `answer` from memory, or `otherwise` from the read
@@ -386,17 +401,9 @@ impl StakesInMemory {
         answer: impl FnOnce(&Stakes) -> Vec<HoldingRecord>,
         otherwise: impl Future<Output = Result<Vec<HoldingRecord>, ReadError>>,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
-        let answered = self.answered_in_memory(|held| answer(&held.stakes)).await?;
-        let from = if answered.is_some() {
-            "memory"
-        } else {
-            "read_model"
-        };
-        metrics::counter!(GRAPH_LEVEL_READS_TOTAL, "from" => from).increment(1);
-        match answered {
-            Some(holdings) => Ok(holdings),
-            None => otherwise.await,
-        }
+        let count = |from| metrics::counter!(GRAPH_LEVEL_READS_TOTAL, "from" => from).increment(1);
+        self.memory_or_read_model(count, |held| answer(&held.stakes), otherwise)
+            .await
     }
 
     /// One of the register's reads (`read`: its name in the metric): `answer` from memory,
@@ -407,17 +414,10 @@ impl StakesInMemory {
         answer: impl FnOnce(&Held) -> T,
         otherwise: impl Future<Output = Result<T, ReadError>>,
     ) -> Result<T, ReadError> {
-        let answered = self.answered_in_memory(answer).await?;
-        let from = if answered.is_some() {
-            "memory"
-        } else {
-            "read_model"
+        let count = |from| {
+            metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1);
         };
-        metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1);
-        match answered {
-            Some(answer) => Ok(answer),
-            None => otherwise.await,
-        }
+        self.memory_or_read_model(count, answer, otherwise).await
     }
 }
 

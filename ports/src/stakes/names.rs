@@ -119,7 +119,7 @@ pub(super) struct Names {
     /// those added since; only those in `present` are registered now (one removed, or added
     /// again under a new number, keeps its place).
     parties: Vec<Party>,
-    /// How many of `parties` are in the store's order.
+    /// How many of `parties` are in the domain's order.
     ordered: usize,
     by_party: HashMap<OwnerRef, u32>,
     /// The parties present, of each kind and of either.
@@ -153,7 +153,7 @@ impl Names {
             for word in search_words(profile.name.as_str()) {
                 words.entry(word).or_default().push(number);
             }
-            names.present(&profile.owner, number);
+            names.mark_present(&profile.owner, number);
             if let OwnerRef::Organisation(orgnr) = &profile.owner {
                 names.orgnrs.push((*orgnr, number));
             }
@@ -176,7 +176,7 @@ impl Names {
         self.by_party.len()
     }
 
-    fn present(&mut self, owner: &OwnerRef, number: u32) {
+    fn mark_present(&mut self, owner: &OwnerRef, number: u32) {
         self.present.set(number);
         match owner.kind() {
             OwnerKind::Organisation => self.organisations.set(number),
@@ -219,7 +219,7 @@ impl Names {
         ] {
             bits.grow(self.parties.len() + 1);
         }
-        self.present(&profile.owner, number);
+        self.mark_present(&profile.owner, number);
         for word in search_words(profile.name.as_str()) {
             match self
                 .words
@@ -254,6 +254,14 @@ impl Names {
         found
     }
 
+    /// The organisations whose orgnr starts with `prefix`, in orgnr order.
+    fn orgnrs_starting<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a (OrgNr, u32)> {
+        let first = self.orgnrs.partition_point(|(o, _)| o.as_str() < prefix);
+        self.orgnrs[first..]
+            .iter()
+            .take_while(move |(o, _)| o.as_str().starts_with(prefix))
+    }
+
     fn party(&self, number: u32) -> &Party {
         &self.parties[number as usize]
     }
@@ -270,11 +278,7 @@ impl Names {
             found.and(&self.starting(word));
         }
         if let Some(prefix) = query.orgnr_prefix() {
-            let first = self.orgnrs.partition_point(|(o, _)| o.as_str() < prefix);
-            for &(_, number) in self.orgnrs[first..]
-                .iter()
-                .take_while(|(o, _)| o.as_str().starts_with(prefix))
-            {
+            for &(_, number) in self.orgnrs_starting(prefix) {
                 found.set(number);
             }
         }
@@ -299,11 +303,9 @@ impl Names {
             .filter_map(|at| u32::try_from(at).ok())
             .collect();
         if let Some(prefix) = query.orgnr_prefix() {
-            let at = self.orgnrs.partition_point(|(o, _)| o.as_str() < prefix);
             exact_numbers.extend(
-                self.orgnrs[at..]
-                    .iter()
-                    .take_while(|(o, _)| o.as_str() == prefix)
+                self.orgnrs_starting(prefix)
+                    .filter(|(o, _)| o.as_str() == prefix)
                     .map(|&(_, number)| number),
             );
         }

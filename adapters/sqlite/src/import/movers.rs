@@ -5,7 +5,7 @@
 //! year a person is offered to, are the domain's ([`AdjacentYears`]).
 
 use anyhow::Context as _;
-use shareholders_domain::{AdjacentYears, MoverCandidate, PersonId, RegisterYear};
+use shareholders_domain::{AdjacentYears, MoverCandidate, RegisterYear};
 use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
 
 use crate::codec;
@@ -72,10 +72,9 @@ async fn candidates(
         .context("import: cannot find the persons to link")?;
     rows.iter()
         .map(|row| {
-            let id: String = row.try_get("id")?;
             let companies: Option<String> = row.try_get("companies")?;
             Ok(MoverCandidate {
-                id: PersonId::parse(&id).with_context(|| format!("stored person id {id:?}"))?,
+                id: codec::person_id(row.try_get("id")?)?,
                 name: codec::name(&row.try_get::<String, _>("name")?)?,
                 birth_year: codec::birth_year(row.try_get("birth_year")?)?,
                 country: codec::country(&row.try_get::<String, _>("country")?)?,
