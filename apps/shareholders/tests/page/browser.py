@@ -303,6 +303,9 @@ def years(browser, base):
     page.wait_for_url("**/company/988844322?year=2023", timeout=WAIT_MS)
     page.wait_for_function("() => document.getElementById('name').textContent !== ''", timeout=WAIT_MS)
     wait_for_table(page, "owners")
+    # The year list loads on its own, after or before the owners; it is
+    # shown once its options, and the chosen one, are in place.
+    page.wait_for_selector("#years:not([hidden])", timeout=WAIT_MS)
     report["chosen"] = {
         "selected": page.input_value("#year"),
         "facts": definitions(page, "#facts"),
