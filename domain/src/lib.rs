@@ -33,8 +33,9 @@ pub use extract::{
     RegisterLine, TotalConflict, YearPart,
 };
 pub use graph::{
-    BENEFICIAL_ABOVE, Because, CONTROL_ABOVE, Chain, ChainLink, DROPPED_BELOW, MAX_CHAINS,
-    OwnershipGraph, UltimateHolding, UltimateOwner, UltimateOwnership,
+    Above, BENEFICIAL_ABOVE, Because, Below, CONTROL_ABOVE, Chain, ChainLink, DROPPED_BELOW,
+    MAX_CHAINS, OwnershipGraph, OwnershipNetwork, UltimateHolding, UltimateOwner,
+    UltimateOwnership, outstanding_shares,
 };
 pub use movers::{AdjacentYears, MoverCandidate, MoverLinks, link_movers};
 pub use orgnr::{OrgNr, OrgNrError};

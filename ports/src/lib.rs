@@ -52,8 +52,8 @@ pub use service::{
     GraphDirection, GraphEdge, GraphLimits, GraphNode, GraphRequest, GraphRequestError, GraphView,
     HistoryEntry, HoldingChangeEntry, HoldingEntry, HoldingsView, MAX_SEARCH_RESULTS, MAX_WAIT,
     NetworkCompany, OwnerChangesView, OwnerEntry, OwnersView, PageInfo, PersonDetails, QueryError,
-    SearchView, Service, SummaryView, UltimateHoldingEntry, UltimateHoldingsView,
-    UltimateOwnerEntry, UltimateOwnersView,
+    SearchView, Service, SummaryView, UltimateAnswer, UltimateHoldingEntry, UltimateHoldingsView,
+    UltimateOwnerEntry, UltimateOwnersView, UltimateQuestion,
 };
 pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, SearchField,

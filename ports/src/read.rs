@@ -6,7 +6,7 @@ use shareholders_domain::{
     Position, RegisterYear, SearchQuery,
 };
 
-use crate::YearRecord;
+use crate::{UltimateAnswer, UltimateQuestion, YearRecord};
 
 /// A company (or any organisation) as the read model holds it.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -199,6 +199,21 @@ pub trait ReadStore: Send + Sync + 'static {
         _query: &SearchQuery,
         _limit: u32,
     ) -> Result<Option<SearchMatches>, ReadError> {
+        Ok(None)
+    }
+
+    /// The company's ultimate owners that `question` asks for, computed where the store holds
+    /// its register in memory (the company's record is known to exist). `None` (the default)
+    /// when it holds none, and the caller reads the graph above the company a level at a
+    /// time with [`owners_of`](ReadStore::owners_of) instead.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn ultimate_owners(
+        &self,
+        _company: OrgNr,
+        _question: UltimateQuestion,
+    ) -> Result<Option<UltimateAnswer>, ReadError> {
         Ok(None)
     }
 

@@ -1281,6 +1281,8 @@ async fn a_graph_past_the_servers_limit_is_422_and_says_why() {
     api.read
         .expect_organisation()
         .returning(|_| Ok(Some(company_record())));
+    // Nothing held in memory: the graph is read a level at a time.
+    api.read.expect_ultimate_owners().returning(|_, _| Ok(None));
     api.read
         .expect_owners_of()
         .times(1)
@@ -1303,6 +1305,8 @@ async fn ultimate_owners_are_fractions_of_outstanding_shares() {
     api.read
         .expect_organisation()
         .returning(|_| Ok(Some(company_record())));
+    // Nothing held in memory: the graph is read a level at a time.
+    api.read.expect_ultimate_owners().returning(|_, _| Ok(None));
     api.read
         .expect_owners_of()
         .withf(|level| level == [orgnr(COMPANY)])

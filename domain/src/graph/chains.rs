@@ -4,7 +4,8 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::{DROPPED_BELOW, Node, OwnershipGraph};
+use super::DROPPED_BELOW;
+use super::network::{OwnershipNetwork, holding_fractions};
 use crate::{OrgNr, OwnerRef};
 
 /// At most this many chains are given per owner.
@@ -13,24 +14,25 @@ pub const MAX_CHAINS: usize = 10;
 /// Paths examined per owner before the search stops; the largest found by then are given.
 const PATHS_EXAMINED: usize = 20_000;
 
-/// One link of a chain: `owner` holds `fraction` of `company` directly.
+/// One link of a chain: `owner` holds `fraction` of `company` directly. In a network of its
+/// own nodes (an [`OwnershipNetwork`]), both are its nodes.
 #[derive(Clone, PartialEq, Debug)]
-pub struct ChainLink {
-    pub owner: OwnerRef,
-    pub company: OrgNr,
+pub struct ChainLink<P = OwnerRef, C = OrgNr> {
+    pub owner: P,
+    pub company: C,
     pub fraction: f64,
 }
 
 /// A path of holdings from an owner to a company, ordered from the owner to the company.
 #[derive(Clone, PartialEq, Debug)]
-pub struct Chain {
+pub struct Chain<P = OwnerRef, C = OrgNr> {
     /// The product of the links' fractions.
     pub fraction: f64,
-    pub links: Vec<ChainLink>,
+    pub links: Vec<ChainLink<P, C>>,
 }
 
 /// A path from the owner down to `node`, found by extending the path at `parent`.
-struct Step {
+struct Step<Node> {
     node: Node,
     parent: Option<usize>,
     /// The parent's node's direct fraction in `node`.
@@ -63,7 +65,7 @@ impl Ord for Waiting {
     }
 }
 
-fn on_path(steps: &[Step], mut at: Option<usize>, node: Node) -> bool {
+fn on_path<Node: PartialEq>(steps: &[Step<Node>], mut at: Option<usize>, node: Node) -> bool {
     while let Some(index) = at {
         if steps[index].node == node {
             return true;
@@ -73,16 +75,13 @@ fn on_path(steps: &[Step], mut at: Option<usize>, node: Node) -> bool {
     false
 }
 
-fn chain(graph: &OwnershipGraph, steps: &[Step], end: usize) -> Chain {
+fn chain<Node: Copy>(steps: &[Step<Node>], end: usize) -> Chain<Node, Node> {
     let mut links = Vec::new();
     let mut at = end;
     while let Some(parent) = steps[at].parent {
-        let OwnerRef::Organisation(company) = graph.parties[steps[at].node] else {
-            unreachable!("only organisations are held");
-        };
         links.push(ChainLink {
-            owner: graph.parties[steps[parent].node].clone(),
-            company,
+            owner: steps[parent].node,
+            company: steps[at].node,
             fraction: steps[at].link,
         });
         at = parent;
@@ -97,8 +96,14 @@ fn chain(graph: &OwnershipGraph, steps: &[Step], end: usize) -> Chain {
 /// `owner`'s largest simple paths down to `company`, best first, at most [`MAX_CHAINS`]. A
 /// best-first search from the owner along its holdings: paths come out of the heap in
 /// decreasing product, so the first that reach the company are the largest. A party holds
-/// few companies, so the search stays small; it gives up after [`PATHS_EXAMINED`] paths.
-pub(super) fn between(graph: &OwnershipGraph, owner: Node, company: Node) -> Vec<Chain> {
+/// few companies, and only those `within` admits (the companies above `company`) are followed,
+/// so the search stays small; it gives up after [`PATHS_EXAMINED`] paths.
+pub(super) fn between<N: OwnershipNetwork>(
+    network: &N,
+    owner: N::Node,
+    company: N::Node,
+    within: impl Fn(N::Node) -> bool,
+) -> Vec<Chain<N::Node, N::Node>> {
     let mut found = Vec::new();
     let mut steps = vec![Step {
         node: owner,
@@ -118,12 +123,12 @@ pub(super) fn between(graph: &OwnershipGraph, owner: Node, company: Node) -> Vec
         }
         let node = steps[step].node;
         if node == company {
-            found.push(chain(graph, &steps, step));
+            found.push(chain(&steps, step));
             continue;
         }
-        for (held, fraction) in graph.holding_fractions(node) {
+        for (held, fraction) in holding_fractions(network, node) {
             let product = steps[step].product * fraction;
-            if product < DROPPED_BELOW || on_path(&steps, Some(step), held) {
+            if product < DROPPED_BELOW || !within(held) || on_path(&steps, Some(step), held) {
                 continue;
             }
             steps.push(Step {

@@ -10,13 +10,13 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::{Node, OwnershipGraph};
+use super::network::{OwnershipNetwork, holding_fractions, owner_fractions};
 
 /// What is left on a node is passed on only above this.
 const PASSED_ABOVE: f64 = 1e-15;
 
-/// Passes per node before a closed loop (parties owning only each other, with nobody outside
-/// holding a share) is given up: what circulates in it has no owner outside it.
+/// Passes per node reached before a closed loop (parties owning only each other, with nobody
+/// outside holding a share) is given up: what circulates in it has no owner outside it.
 const PASSES_PER_NODE: usize = 2_000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -29,53 +29,56 @@ pub(super) enum Direction {
 
 /// The total weight of the walks between `start` and every node they reach, the start's own
 /// walk of length 0 included. Upwards, walks may pass the start again (that is how a cycle
-/// through the company adds up); downwards they may not.
-pub(super) fn walks(
-    graph: &OwnershipGraph,
-    start: Node,
+/// through the company adds up); downwards they may not. Every node a walk reaches is in the
+/// answer, however little reached it.
+pub(super) fn walks<N: OwnershipNetwork>(
+    network: &N,
+    start: N::Node,
     direction: Direction,
-) -> HashMap<Node, f64> {
-    let mut value: HashMap<Node, f64> = HashMap::new();
-    let mut left: HashMap<Node, f64> = HashMap::from([(start, 1.0)]);
+) -> HashMap<N::Node, f64> {
+    let mut value: HashMap<N::Node, f64> = HashMap::new();
+    let mut left: HashMap<N::Node, f64> = HashMap::from([(start, 1.0)]);
     let mut queue = VecDeque::from([start]);
-    let mut queued: HashSet<Node> = HashSet::from([start]);
-    let mut passes = PASSES_PER_NODE.saturating_mul(graph.parties.len().max(1));
-    let next = |node: Node| -> Vec<(Node, f64)> {
-        match direction {
-            Direction::Up => graph.owner_fractions(node).collect(),
-            Direction::Down => graph.holding_fractions(node).collect(),
-        }
-    };
+    let mut queued: HashSet<N::Node> = HashSet::from([start]);
+    let mut passes = 0usize;
     while let Some(node) = queue.pop_front() {
         queued.remove(&node);
         let amount = left.remove(&node).unwrap_or(0.0);
         *value.entry(node).or_default() += amount;
-        if passes == 0 {
+        passes += 1;
+        if passes > PASSES_PER_NODE.saturating_mul(value.len() + left.len()) {
             break;
         }
-        passes -= 1;
-        for (to, fraction) in next(node) {
+        let mut pass = |to: N::Node, fraction: f64| {
             let passed = amount * fraction;
             if passed <= 0.0 || (direction == Direction::Down && to == start) {
                 // Downwards, what comes back round to the start is the start's own shares held
                 // through others: like treasury shares, it is nobody's holding.
-                continue;
+                return;
             }
             let end = match direction {
-                Direction::Up => graph.owners[to].is_empty(),
-                Direction::Down => graph.holdings[to].is_empty(),
+                Direction::Up => !network.has_owners(to),
+                Direction::Down => !network.holds(to),
             };
             if end {
                 // Nothing goes on from here: it all stays, however small.
                 *value.entry(to).or_default() += passed;
-                continue;
+                return;
             }
             let pending = left.entry(to).or_default();
             *pending += passed;
             if *pending > PASSED_ABOVE && queued.insert(to) {
                 queue.push_back(to);
             }
+        };
+        match direction {
+            Direction::Up => owner_fractions(network, node).for_each(|(to, f)| pass(to, f)),
+            Direction::Down => holding_fractions(network, node).for_each(|(to, f)| pass(to, f)),
         }
+    }
+    // What was too little to pass on still reached its node.
+    for (node, amount) in left {
+        *value.entry(node).or_default() += amount;
     }
     value
 }

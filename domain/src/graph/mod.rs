@@ -19,19 +19,26 @@
 //!   plus the direct fractions in C of every organisation O controls, to a fixpoint.
 //! - A *beneficial owner* is a person whose effective ownership or controlled stake exceeds
 //!   25 %.
+//!
+//! The rules run on any [`OwnershipNetwork`]: the [`OwnershipGraph`] built here from stakes, or
+//! a register held whole in another shape. [`Above`] is what a question about one company's
+//! owners needs, [`Below`] one about what a party holds through others.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::{OrgNr, OwnerRef, ShareCount, company_total};
+use crate::{OrgNr, OwnerRef, ShareCount};
 
 mod chains;
 mod control;
 mod flow;
+mod network;
 
 #[cfg(test)]
 mod tests;
 
 pub use chains::{Chain, ChainLink, MAX_CHAINS};
+pub use network::{OwnershipNetwork, outstanding_shares};
 
 /// Contributions to an effective ownership smaller than this may be dropped.
 pub const DROPPED_BELOW: f64 = 1e-10;
@@ -51,17 +58,6 @@ fn exceeds(fraction: f64, threshold: f64) -> bool {
 }
 
 type Node = usize;
-
-/// `shares` of `outstanding`, at most 1; 0 of nothing.
-fn ratio(shares: u64, outstanding: u64) -> f64 {
-    if outstanding == 0 {
-        return 0.0;
-    }
-    // Share counts stay far below 2^53 in any register, so the quotient is exact to an ulp.
-    #[allow(clippy::cast_precision_loss)]
-    let fraction = shares as f64 / outstanding as f64;
-    fraction.min(1.0)
-}
 
 /// A company's share totals, as the register gives them.
 #[derive(Clone, Copy, Debug)]
@@ -100,30 +96,33 @@ pub struct Because {
     pub control: bool,
 }
 
-/// One ultimate owner of a company.
+impl Because {
+    /// Why `owner`, with this effective ownership and controlled stake, is a beneficial owner,
+    /// or `None`: only persons are, above 25 %.
+    #[must_use]
+    pub fn of(owner: &OwnerRef, effective: f64, controlled: f64) -> Option<Self> {
+        if !matches!(owner, OwnerRef::Person(_)) {
+            return None;
+        }
+        let because = Self {
+            ownership: exceeds(effective, BENEFICIAL_ABOVE),
+            control: exceeds(controlled, BENEFICIAL_ABOVE),
+        };
+        (because.ownership || because.control).then_some(because)
+    }
+}
+
+/// One ultimate owner of a company: a party, or a node of an [`OwnershipNetwork`].
 #[derive(Clone, PartialEq, Debug)]
-pub struct UltimateOwner {
-    pub owner: OwnerRef,
+pub struct UltimateOwner<P = OwnerRef> {
+    pub owner: P,
     /// The effective ownership, as a fraction of the company's outstanding shares.
     pub effective: f64,
     /// The controlled stake, as a fraction of the company's outstanding shares.
     pub controlled: f64,
 }
 
-impl UltimateOwner {
-    /// Why the owner is a beneficial owner, or `None`: only persons are, above 25 %.
-    #[must_use]
-    pub fn beneficial(&self) -> Option<Because> {
-        if !matches!(self.owner, OwnerRef::Person(_)) {
-            return None;
-        }
-        let because = Because {
-            ownership: exceeds(self.effective, BENEFICIAL_ABOVE),
-            control: exceeds(self.controlled, BENEFICIAL_ABOVE),
-        };
-        (because.ownership || because.control).then_some(because)
-    }
-
+impl<P> UltimateOwner<P> {
     /// Whether the owner controls the company: its controlled stake exceeds 50 %.
     #[must_use]
     pub fn controls(&self) -> bool {
@@ -131,21 +130,39 @@ impl UltimateOwner {
     }
 }
 
+impl UltimateOwner {
+    /// Why the owner is a beneficial owner, or `None`: only persons are, above 25 %.
+    #[must_use]
+    pub fn beneficial(&self) -> Option<Because> {
+        Because::of(&self.owner, self.effective, self.controlled)
+    }
+}
+
 /// A company's ultimate owners.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct UltimateOwnership {
+#[derive(Clone, PartialEq, Debug)]
+pub struct UltimateOwnership<P = OwnerRef> {
     /// Largest effective ownership first, then largest controlled stake, then by owner.
-    pub owners: Vec<UltimateOwner>,
+    pub owners: Vec<UltimateOwner<P>>,
     /// The fraction no ultimate owner accounts for: shares the register does not show an owner
     /// of, anywhere along the chains (an unregistered remainder), and owners that only own
     /// each other in a closed loop.
     pub unattributed: f64,
 }
 
-/// One company a party holds an effective share in.
+impl<P> Default for UltimateOwnership<P> {
+    fn default() -> Self {
+        Self {
+            owners: Vec::new(),
+            unattributed: 0.0,
+        }
+    }
+}
+
+/// One company a party holds an effective share in: an orgnr, or a node of an
+/// [`OwnershipNetwork`].
 #[derive(Clone, PartialEq, Debug)]
-pub struct UltimateHolding {
-    pub company: OrgNr,
+pub struct UltimateHolding<C = OrgNr> {
+    pub company: C,
     pub effective: f64,
     pub controlled: f64,
 }
@@ -155,6 +172,158 @@ fn by_size<T>(key: impl Fn(&T) -> (f64, f64)) -> impl Fn(&T, &T) -> std::cmp::Or
         let (a1, a2) = key(a);
         let (b1, b2) = key(b);
         b1.total_cmp(&a1).then(b2.total_cmp(&a2))
+    }
+}
+
+/// Everything above one company of a network: every party whose walks up the chains reach
+/// it, with their total weight. What a question about the company's owners needs.
+#[derive(Debug)]
+pub struct Above<'n, N: OwnershipNetwork> {
+    network: &'n N,
+    company: N::Node,
+    walks: HashMap<N::Node, f64>,
+}
+
+impl<'n, N: OwnershipNetwork> Above<'n, N> {
+    /// Walks up from `company` through every chain of owners, cycles included.
+    #[must_use]
+    pub fn of(network: &'n N, company: N::Node) -> Self {
+        Self {
+            network,
+            company,
+            walks: flow::walks(network, company, flow::Direction::Up),
+        }
+    }
+
+    /// The parties reached, the company included.
+    #[must_use]
+    pub fn reached(&self) -> usize {
+        self.walks.len()
+    }
+
+    fn within(&self) -> impl Fn(N::Node) -> bool + '_ {
+        |node| self.walks.contains_key(&node)
+    }
+
+    /// The company's ultimate owners, with their effective ownership and controlled stake.
+    #[must_use]
+    pub fn ultimate_owners(&self) -> UltimateOwnership<N::Node> {
+        let network = self.network;
+        let mut owners: Vec<UltimateOwner<N::Node>> = self
+            .walks
+            .iter()
+            .filter(|&(&node, &value)| {
+                node != self.company && !network.has_owners(node) && value >= DROPPED_BELOW
+            })
+            .map(|(&node, &value)| UltimateOwner {
+                owner: node,
+                effective: value,
+                controlled: control::stakes(network, node, self.within())
+                    .get(&self.company)
+                    .copied()
+                    .unwrap_or(0.0),
+            })
+            .collect();
+        owners.sort_by(|a, b| {
+            by_size(|o: &UltimateOwner<N::Node>| (o.effective, o.controlled))(a, b)
+                .then_with(|| network.party(a.owner).cmp(&network.party(b.owner)))
+        });
+        let attributed: f64 = owners.iter().map(|owner| owner.effective).sum();
+        UltimateOwnership {
+            owners,
+            unattributed: (1.0 - attributed).max(0.0),
+        }
+    }
+
+    /// The simple paths from `owner` down to the company that contribute most to its
+    /// effective ownership, largest first, at most [`MAX_CHAINS`].
+    #[must_use]
+    pub fn chains(&self, owner: N::Node) -> Vec<Chain<N::Node, N::Node>> {
+        if owner == self.company {
+            return Vec::new();
+        }
+        chains::between(self.network, owner, self.company, self.within())
+    }
+}
+
+/// Everything below one party of a network: every company its holdings reach, directly or
+/// through others, with the total weight of the walks down to it.
+#[derive(Debug)]
+pub struct Below<'n, N: OwnershipNetwork> {
+    network: &'n N,
+    party: N::Node,
+    walks: HashMap<N::Node, f64>,
+}
+
+impl<'n, N: OwnershipNetwork> Below<'n, N> {
+    /// Walks down from `party` through every chain of holdings, cycles included.
+    #[must_use]
+    pub fn of(network: &'n N, party: N::Node) -> Self {
+        Self {
+            network,
+            party,
+            walks: flow::walks(network, party, flow::Direction::Down),
+        }
+    }
+
+    /// Every company in which the party has an effective share or a controlled stake,
+    /// largest effective first.
+    #[must_use]
+    pub fn ultimate_holdings(&self) -> Vec<UltimateHolding<N::Node>> {
+        let network = self.network;
+        let controlled = control::stakes(network, self.party, |_| true);
+        let mut holdings: Vec<UltimateHolding<N::Node>> = self
+            .walks
+            .iter()
+            .filter(|&(&node, &value)| node != self.party && value >= DROPPED_BELOW)
+            .map(|(&node, &value)| UltimateHolding {
+                company: node,
+                effective: value,
+                controlled: controlled.get(&node).copied().unwrap_or(0.0),
+            })
+            .collect();
+        holdings.sort_by(|a, b| {
+            by_size(|h: &UltimateHolding<N::Node>| (h.effective, h.controlled))(a, b)
+                .then_with(|| network.party(a.company).cmp(&network.party(b.company)))
+        });
+        holdings
+    }
+}
+
+impl OwnershipNetwork for OwnershipGraph {
+    type Node = Node;
+
+    fn owners(&self, company: Node) -> impl Iterator<Item = (Node, u64)> + '_ {
+        self.owners[company].iter().copied()
+    }
+
+    fn holdings(&self, party: Node) -> impl Iterator<Item = (Node, u64)> + '_ {
+        self.holdings[party].iter().copied()
+    }
+
+    /// A company whose totals the graph does not have counts what is registered in it.
+    fn outstanding(&self, company: Node) -> u64 {
+        match self.totals[company] {
+            Some(totals) => {
+                outstanding_shares(totals.declared, totals.registered, self.treasury[company])
+            }
+            None => self.owners[company]
+                .iter()
+                .map(|(_, shares)| *shares)
+                .fold(0, u64::saturating_add),
+        }
+    }
+
+    fn has_owners(&self, node: Node) -> bool {
+        !self.owners[node].is_empty()
+    }
+
+    fn holds(&self, node: Node) -> bool {
+        !self.holdings[node].is_empty()
+    }
+
+    fn party(&self, node: Node) -> Cow<'_, OwnerRef> {
+        Cow::Borrowed(&self.parties[node])
     }
 }
 
@@ -178,7 +347,9 @@ impl OwnershipGraph {
         node
     }
 
-    fn find(&self, party: &OwnerRef) -> Option<Node> {
+    /// The node of `party`, when the graph has it.
+    #[must_use]
+    pub fn find(&self, party: &OwnerRef) -> Option<Node> {
         self.index.get(party).copied()
     }
 
@@ -215,34 +386,11 @@ impl OwnershipGraph {
         self.holdings[owner].push((company, shares));
     }
 
-    /// The company's outstanding shares: issued (never less than registered) less treasury.
-    /// A company whose totals the graph does not have counts what is registered in it.
-    fn outstanding(&self, company: Node) -> u64 {
-        let issued = match self.totals[company] {
-            Some(totals) => {
-                company_total(totals.declared, totals.registered).max(totals.registered)
-            }
-            None => self.owners[company]
-                .iter()
-                .map(|(_, shares)| *shares)
-                .fold(self.treasury[company], u64::saturating_add),
-        };
-        issued.saturating_sub(self.treasury[company])
-    }
-
-    /// The company's owners and their direct fractions.
-    fn owner_fractions(&self, company: Node) -> impl Iterator<Item = (Node, f64)> + '_ {
-        let outstanding = self.outstanding(company);
-        self.owners[company]
-            .iter()
-            .map(move |(owner, shares)| (*owner, ratio(*shares, outstanding)))
-    }
-
-    /// The party's holdings and its direct fractions in them.
-    fn holding_fractions(&self, party: Node) -> impl Iterator<Item = (Node, f64)> + '_ {
-        self.holdings[party]
-            .iter()
-            .map(move |(company, shares)| (*company, ratio(*shares, self.outstanding(*company))))
+    fn organisation(&self, node: Node) -> OrgNr {
+        match &self.parties[node] {
+            OwnerRef::Organisation(orgnr) => *orgnr,
+            OwnerRef::Person(_) => unreachable!("only organisations are held"),
+        }
     }
 
     /// The direct fraction of `owner` in `company`, 0 when it holds none.
@@ -257,9 +405,9 @@ impl OwnershipGraph {
         self.stakes
             .get(&(owner, company))
             .map_or(0.0, |(in_owners, _)| {
-                ratio(
+                network::ratio(
                     self.owners[company][*in_owners].1,
-                    self.outstanding(company),
+                    OwnershipNetwork::outstanding(self, company),
                 )
             })
     }
@@ -274,29 +422,18 @@ impl OwnershipGraph {
                 unattributed: 1.0,
             };
         };
-        let effective = flow::walks(self, target, flow::Direction::Up);
-        let mut owners: Vec<UltimateOwner> = effective
-            .into_iter()
-            .filter(|(node, value)| {
-                *node != target && self.owners[*node].is_empty() && *value >= DROPPED_BELOW
-            })
-            .map(|(node, value)| UltimateOwner {
-                owner: self.parties[node].clone(),
-                effective: value,
-                controlled: control::stakes(self, node)
-                    .get(&target)
-                    .copied()
-                    .unwrap_or(0.0),
-            })
-            .collect();
-        owners.sort_by(|a, b| {
-            by_size(|o: &UltimateOwner| (o.effective, o.controlled))(a, b)
-                .then_with(|| a.owner.cmp(&b.owner))
-        });
-        let attributed: f64 = owners.iter().map(|owner| owner.effective).sum();
+        let ownership = Above::of(self, target).ultimate_owners();
         UltimateOwnership {
-            owners,
-            unattributed: (1.0 - attributed).max(0.0),
+            owners: ownership
+                .owners
+                .into_iter()
+                .map(|owner| UltimateOwner {
+                    owner: self.parties[owner.owner].clone(),
+                    effective: owner.effective,
+                    controlled: owner.controlled,
+                })
+                .collect(),
+            unattributed: ownership.unattributed,
         }
     }
 
@@ -304,15 +441,28 @@ impl OwnershipGraph {
     /// ownership, largest first, at most [`MAX_CHAINS`].
     #[must_use]
     pub fn chains(&self, owner: &OwnerRef, company: OrgNr) -> Vec<Chain> {
-        match (
+        let (Some(owner), Some(company)) = (
             self.find(owner),
             self.find(&OwnerRef::Organisation(company)),
-        ) {
-            (Some(owner), Some(company)) if owner != company => {
-                chains::between(self, owner, company)
-            }
-            _ => Vec::new(),
-        }
+        ) else {
+            return Vec::new();
+        };
+        Above::of(self, company)
+            .chains(owner)
+            .into_iter()
+            .map(|chain| Chain {
+                fraction: chain.fraction,
+                links: chain
+                    .links
+                    .into_iter()
+                    .map(|link| ChainLink {
+                        owner: self.parties[link.owner].clone(),
+                        company: self.organisation(link.company),
+                        fraction: link.fraction,
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Every company below `party` in which it has an effective share or a controlled stake,
@@ -323,24 +473,14 @@ impl OwnershipGraph {
         let Some(source) = self.find(party) else {
             return Vec::new();
         };
-        let effective = flow::walks(self, source, flow::Direction::Down);
-        let controlled = control::stakes(self, source);
-        let mut holdings: Vec<UltimateHolding> = effective
-            .iter()
-            .filter(|(node, value)| **node != source && **value >= DROPPED_BELOW)
-            .filter_map(|(node, value)| match &self.parties[*node] {
-                OwnerRef::Organisation(orgnr) => Some(UltimateHolding {
-                    company: *orgnr,
-                    effective: *value,
-                    controlled: controlled.get(node).copied().unwrap_or(0.0),
-                }),
-                OwnerRef::Person(_) => None,
+        Below::of(self, source)
+            .ultimate_holdings()
+            .into_iter()
+            .map(|holding| UltimateHolding {
+                company: self.organisation(holding.company),
+                effective: holding.effective,
+                controlled: holding.controlled,
             })
-            .collect();
-        holdings.sort_by(|a, b| {
-            by_size(|h: &UltimateHolding| (h.effective, h.controlled))(a, b)
-                .then_with(|| a.company.cmp(&b.company))
-        });
-        holdings
+            .collect()
     }
 }

@@ -10,9 +10,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use std::sync::Arc;
 
+use std::borrow::Cow;
+
 use shareholders_domain::{
-    Because, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph, Percentage,
-    Position, Register, UltimateOwner, UltimateOwnership, company_total, percentage,
+    Above, Because, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph,
+    OwnershipNetwork, Percentage, Position, Register, UltimateOwner, UltimateOwnership,
+    company_total, percentage,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -283,25 +286,99 @@ impl Budget {
     }
 }
 
-/// A party's profile as the graph read it. Every party the graph reaches came with a holding,
-/// which carries its profile; the company asked about is its own record.
-fn profile(found: &Read, party: &OwnerRef) -> Result<OwnerProfile, ReadError> {
-    found.owners.get(party).cloned().ok_or_else(|| {
-        ReadError::Unknown(anyhow::anyhow!(
-            "the ownership graph reached {party} without its profile"
-        ))
-    })
+/// A network whose parties the service can show: the graph a query read, or the live
+/// register held in memory ([`StakesInMemory`](crate::StakesInMemory)).
+pub(crate) trait ShownNetwork: OwnershipNetwork {
+    /// The node of `party`, when the network has it.
+    fn node(&self, party: &OwnerRef) -> Option<Self::Node>;
+
+    /// What is shown of the party: every party that holds shares has a profile.
+    fn profile(&self, node: Self::Node) -> Option<OwnerProfile>;
 }
 
-/// What the API shows of one ultimate owner, with its chains to `company`.
-fn ultimate_entry(
-    found: &Read,
-    company: OrgNr,
-    owner: &UltimateOwner,
+impl OwnershipNetwork for Read {
+    type Node = <OwnershipGraph as OwnershipNetwork>::Node;
+
+    fn owners(&self, company: Self::Node) -> impl Iterator<Item = (Self::Node, u64)> + '_ {
+        self.graph.owners(company)
+    }
+
+    fn holdings(&self, party: Self::Node) -> impl Iterator<Item = (Self::Node, u64)> + '_ {
+        self.graph.holdings(party)
+    }
+
+    fn outstanding(&self, company: Self::Node) -> u64 {
+        self.graph.outstanding(company)
+    }
+
+    fn has_owners(&self, node: Self::Node) -> bool {
+        self.graph.has_owners(node)
+    }
+
+    fn holds(&self, node: Self::Node) -> bool {
+        self.graph.holds(node)
+    }
+
+    fn party(&self, node: Self::Node) -> Cow<'_, OwnerRef> {
+        self.graph.party(node)
+    }
+}
+
+impl ShownNetwork for Read {
+    fn node(&self, party: &OwnerRef) -> Option<Self::Node> {
+        self.graph.find(party)
+    }
+
+    /// Every party the graph reaches came with a holding, which carries its profile.
+    fn profile(&self, node: Self::Node) -> Option<OwnerProfile> {
+        self.owners.get(self.graph.party(node).as_ref()).cloned()
+    }
+}
+
+/// Which of a company's ultimate owners a question asks for.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum UltimateQuestion {
+    /// A page of those whose effective ownership is at least `min_fraction`.
+    Owners {
+        min_fraction: f64,
+        page: PageRequest,
+    },
+    /// Every beneficial owner.
+    Beneficial,
+}
+
+/// The ultimate owners a question asked for, as the API shows them.
+#[derive(Clone, PartialEq, Debug)]
+pub struct UltimateAnswer {
+    /// Largest effective ownership first.
+    pub owners: Vec<UltimateOwnerEntry>,
+    /// The fraction no ultimate owner accounts for.
+    pub unattributed: f64,
+    /// Where the page is, for a page of owners.
+    pub page: Option<PageInfo>,
+}
+
+fn unknown_party(what: impl std::fmt::Display) -> ReadError {
+    ReadError::Unknown(anyhow::anyhow!(
+        "the ownership graph reached {what} without its profile"
+    ))
+}
+
+/// What the API shows of the party at `node`.
+fn shown<G: ShownNetwork>(network: &G, node: G::Node) -> Result<OwnerProfile, ReadError> {
+    network
+        .profile(node)
+        .ok_or_else(|| unknown_party(network.party(node)))
+}
+
+/// What the API shows of one ultimate owner, with its chains to the company.
+fn ultimate_entry<G: ShownNetwork>(
+    network: &G,
+    above: &Above<'_, G>,
+    owner: &UltimateOwner<G::Node>,
 ) -> Result<UltimateOwnerEntry, ReadError> {
-    let chains = found
-        .graph
-        .chains(&owner.owner, company)
+    let chains = above
+        .chains(owner.owner)
         .iter()
         .map(|chain| {
             Ok(ChainView {
@@ -310,9 +387,12 @@ fn ultimate_entry(
                     .links
                     .iter()
                     .map(|link| {
+                        let OwnerRef::Organisation(company) = *network.party(link.company) else {
+                            return Err(unknown_party("a person holding shares"));
+                        };
                         Ok(ChainLinkView {
-                            company: link.company,
-                            owner: profile(found, &link.owner)?,
+                            company,
+                            owner: shown(network, link.owner)?,
                             fraction: link.fraction,
                         })
                     })
@@ -321,23 +401,82 @@ fn ultimate_entry(
         })
         .collect::<Result<_, ReadError>>()?;
     Ok(UltimateOwnerEntry {
-        owner: profile(found, &owner.owner)?,
-        beneficial: owner.beneficial(),
+        beneficial: Because::of(
+            &network.party(owner.owner),
+            owner.effective,
+            owner.controlled,
+        ),
+        owner: shown(network, owner.owner)?,
         effective: owner.effective,
         controlled: owner.controlled,
         chains,
     })
 }
 
-fn ultimate_entries(
-    found: &Read,
+/// The ultimate owners of `company` that `question` asks for, computed on `network` (which
+/// holds at least everything above the company), with the chains and profiles of only those
+/// it gives.
+///
+/// # Errors
+/// [`ReadError::Unknown`] when the network reaches a party without its profile.
+pub(crate) fn ultimate_answer<G: ShownNetwork>(
+    network: &G,
     company: OrgNr,
-    owners: &[UltimateOwner],
-) -> Result<Vec<UltimateOwnerEntry>, ReadError> {
-    owners
-        .iter()
-        .map(|owner| ultimate_entry(found, company, owner))
-        .collect()
+    question: UltimateQuestion,
+) -> Result<UltimateAnswer, ReadError> {
+    let (above, ownership) = match network.node(&OwnerRef::Organisation(company)) {
+        Some(node) => {
+            let above = Above::of(network, node);
+            let ownership = above.ultimate_owners();
+            (Some(above), ownership)
+        }
+        // Nothing is held in the company: nobody is known to own any of it.
+        None => (
+            None,
+            UltimateOwnership {
+                owners: Vec::new(),
+                unattributed: 1.0,
+            },
+        ),
+    };
+    let (owners, page) = match question {
+        UltimateQuestion::Owners { min_fraction, page } => {
+            let owners = ownership
+                .owners
+                .into_iter()
+                .filter(|owner| owner.effective >= min_fraction)
+                .collect();
+            let (owners, page) = page_of(owners, page);
+            (owners, Some(page))
+        }
+        UltimateQuestion::Beneficial => {
+            let owners = ownership
+                .owners
+                .into_iter()
+                .filter(|owner| {
+                    Because::of(
+                        &network.party(owner.owner),
+                        owner.effective,
+                        owner.controlled,
+                    )
+                    .is_some()
+                })
+                .collect();
+            (owners, None)
+        }
+    };
+    let owners = match &above {
+        Some(above) => owners
+            .iter()
+            .map(|owner| ultimate_entry(network, above, owner))
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    Ok(UltimateAnswer {
+        owners,
+        unattributed: ownership.unattributed,
+        page,
+    })
 }
 
 impl Service {
@@ -354,22 +493,18 @@ impl Service {
         page: PageRequest,
         min_position: Option<Position>,
     ) -> Result<Option<UltimateOwnersView>, QueryError> {
-        let Some((company, found, ownership)) =
-            self.ultimate(register, orgnr, min_position).await?
+        let question = UltimateQuestion::Owners { min_fraction, page };
+        let Some((company, answer)) = self
+            .ultimate(register, orgnr, question, min_position)
+            .await?
         else {
             return Ok(None);
         };
-        let owners: Vec<UltimateOwner> = ownership
-            .owners
-            .into_iter()
-            .filter(|owner| owner.effective >= min_fraction)
-            .collect();
-        let (owners, page) = page_of(owners, page);
         Ok(Some(UltimateOwnersView {
-            owners: ultimate_entries(&found, orgnr, &owners)?,
+            owners: answer.owners,
             company,
-            unattributed: ownership.unattributed,
-            page,
+            unattributed: answer.unattributed,
+            page: answer.page.unwrap_or_else(|| PageInfo::new(page, 0)),
         }))
     }
 
@@ -384,36 +519,39 @@ impl Service {
         orgnr: OrgNr,
         min_position: Option<Position>,
     ) -> Result<Option<BeneficialOwnersView>, QueryError> {
-        let Some((company, found, ownership)) =
-            self.ultimate(register, orgnr, min_position).await?
+        let question = UltimateQuestion::Beneficial;
+        let Some((company, answer)) = self
+            .ultimate(register, orgnr, question, min_position)
+            .await?
         else {
             return Ok(None);
         };
-        let beneficial: Vec<UltimateOwner> = ownership
-            .owners
-            .into_iter()
-            .filter(|owner| owner.beneficial().is_some())
-            .collect();
         Ok(Some(BeneficialOwnersView {
-            owners: ultimate_entries(&found, orgnr, &beneficial)?,
+            owners: answer.owners,
             company,
         }))
     }
 
-    /// The company, the graph above it and its ultimate owners; `None` for an unknown company.
+    /// The company and the ultimate owners `question` asks for; `None` for an unknown
+    /// company. Computed where the register is held in memory, or else on the graph above the
+    /// company, read a level at a time.
     async fn ultimate(
         &self,
         register: Register,
         orgnr: OrgNr,
+        question: UltimateQuestion,
         min_position: Option<Position>,
-    ) -> Result<Option<(CompanyRecord, Read, UltimateOwnership)>, QueryError> {
+    ) -> Result<Option<(CompanyRecord, UltimateAnswer)>, QueryError> {
         let read = self.reader(register, min_position).await?;
         let Some(company) = read.organisation(orgnr).await? else {
             return Ok(None);
         };
+        if let Some(answer) = read.ultimate_owners(orgnr, question).await? {
+            return Ok(Some((company, answer)));
+        }
         let found = self.above(read.as_ref(), &company, Read::default()).await?;
-        let ownership = found.graph.ultimate_owners(orgnr);
-        Ok(Some((company, found, ownership)))
+        let answer = ultimate_answer(&found, orgnr, question)?;
+        Ok(Some((company, answer)))
     }
 
     /// The graph above `company` (its every owner, their owners and so on), read into `found`.

@@ -485,9 +485,11 @@ mod years;
 
 pub use graph::{
     BeneficialOwnersView, ChainLinkView, ChainView, GraphDirection, GraphEdge, GraphNode,
-    GraphRequest, GraphRequestError, GraphView, NetworkCompany, UltimateHoldingEntry,
-    UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
+    GraphRequest, GraphRequestError, GraphView, NetworkCompany, UltimateAnswer,
+    UltimateHoldingEntry, UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
+    UltimateQuestion,
 };
+pub(crate) use graph::{ShownNetwork, ultimate_answer};
 pub use search::{MAX_SEARCH_RESULTS, SearchView};
 pub use years::{ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView};
 

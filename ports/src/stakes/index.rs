@@ -10,11 +10,20 @@
 //!
 //! Each party's profile and each share class is kept once; a holding is two numbers and its
 //! classes' counts.
+//!
+//! It is also an [`OwnershipNetwork`], so the domain's graph rules (ultimate and beneficial
+//! owners) run on it as it is: a party is its index, and an organisation that is both held and
+//! a holder is one party.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use shareholders_domain::{ClassShares, CompanyProfile, OrgNr, OwnerProfile, OwnerRef, ShareClass};
+use shareholders_domain::{
+    ClassShares, CompanyProfile, OrgNr, OwnerProfile, OwnerRef, OwnershipNetwork, ShareClass,
+    outstanding_shares,
+};
 
+use crate::service::ShownNetwork;
 use crate::{HoldingRecord, PageRequest};
 
 /// One owner's holding in a company: indexes into [`Stakes::companies`] and
@@ -39,6 +48,10 @@ struct Company {
     profile: CompanyProfile,
     registered_shares: u64,
     owners: Vec<u32>,
+    /// Its own shares among `owners`.
+    treasury: u64,
+    /// The company as a party, when it holds shares too.
+    as_party: Option<u32>,
 }
 
 /// A party that holds shares: its profile as its holdings show it, and its holdings (indexes
@@ -46,6 +59,16 @@ struct Company {
 struct Party {
     profile: OwnerProfile,
     holdings: Vec<u32>,
+    /// The organisation as a company whose shares are held, when they are.
+    as_company: Option<u32>,
+}
+
+/// A party of the held register's [`OwnershipNetwork`]: every party that holds shares is one
+/// of [`Stakes::parties`]; a company that holds none is one of [`Stakes::companies`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(super) enum Node {
+    Party(u32),
+    Company(u32),
 }
 
 /// Every holding of a register, by company and by owner.
@@ -100,6 +123,10 @@ impl Stakes {
             owner,
             classes,
         };
+        if self.parties[owner as usize].as_company == Some(company) {
+            let held = &mut self.companies[company as usize];
+            held.treasury = held.treasury.saturating_add(stake.shares());
+        }
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.stakes[slot as usize] = stake;
@@ -158,6 +185,7 @@ impl Stakes {
     /// the read model holds them now; none when it holds none).
     pub(super) fn replace(&mut self, company: OrgNr, holdings: Vec<HoldingRecord>) {
         if let Some(&index) = self.company_index.get(&company) {
+            self.companies[index as usize].treasury = 0;
             let owners = std::mem::take(&mut self.companies[index as usize].owners);
             for slot in owners {
                 let owner = self.stakes[slot as usize].owner;
@@ -268,11 +296,20 @@ impl Stakes {
             return index;
         }
         let index = index(self.companies.len());
+        let as_party = self
+            .party_index
+            .get(&OwnerRef::Organisation(profile.orgnr))
+            .copied();
+        if let Some(party) = as_party {
+            self.parties[party as usize].as_company = Some(index);
+        }
         self.company_index.insert(profile.orgnr, index);
         self.companies.push(Company {
             profile,
             registered_shares,
             owners: Vec::new(),
+            treasury: 0,
+            as_party,
         });
         index
     }
@@ -283,10 +320,18 @@ impl Stakes {
             return index;
         }
         let index = index(self.parties.len());
+        let as_company = match &profile.owner {
+            OwnerRef::Organisation(orgnr) => self.company_index.get(orgnr).copied(),
+            OwnerRef::Person(_) => None,
+        };
+        if let Some(company) = as_company {
+            self.companies[company as usize].as_party = Some(index);
+        }
         self.party_index.insert(profile.owner.clone(), index);
         self.parties.push(Party {
             profile,
             holdings: Vec::new(),
+            as_company,
         });
         index
     }
@@ -299,5 +344,97 @@ impl Stakes {
         self.class_index.insert(class.clone(), index);
         self.classes.push(class);
         index
+    }
+}
+
+impl Stakes {
+    /// The node of the company at `index`: its party when it holds shares too.
+    fn company_node(&self, index: u32) -> Node {
+        self.companies[index as usize]
+            .as_party
+            .map_or(Node::Company(index), Node::Party)
+    }
+
+    /// The node's index among the companies, when its shares are held.
+    fn as_company(&self, node: Node) -> Option<u32> {
+        match node {
+            Node::Company(index) => Some(index),
+            Node::Party(index) => self.parties[index as usize].as_company,
+        }
+    }
+
+    /// The node's index among the parties, when it holds shares.
+    fn as_party(&self, node: Node) -> Option<u32> {
+        match node {
+            Node::Party(index) => Some(index),
+            Node::Company(index) => self.companies[index as usize].as_party,
+        }
+    }
+}
+
+impl OwnershipNetwork for Stakes {
+    type Node = Node;
+
+    fn owners(&self, company: Node) -> impl Iterator<Item = (Node, u64)> + '_ {
+        let index = self.as_company(company);
+        let slots = index.map_or(&[][..], |index| &self.companies[index as usize].owners[..]);
+        slots.iter().filter_map(move |&slot| {
+            let stake = &self.stakes[slot as usize];
+            let owner = &self.parties[stake.owner as usize];
+            // A company's own shares are treasury shares.
+            (owner.as_company != index).then(|| (Node::Party(stake.owner), stake.shares()))
+        })
+    }
+
+    fn holdings(&self, party: Node) -> impl Iterator<Item = (Node, u64)> + '_ {
+        let index = self.as_party(party);
+        let slots = index.map_or(&[][..], |index| &self.parties[index as usize].holdings[..]);
+        slots.iter().filter_map(move |&slot| {
+            let stake = &self.stakes[slot as usize];
+            let company = self.company_node(stake.company);
+            (company != party).then(|| (company, stake.shares()))
+        })
+    }
+
+    fn outstanding(&self, company: Node) -> u64 {
+        self.as_company(company).map_or(0, |index| {
+            let company = &self.companies[index as usize];
+            outstanding_shares(
+                company.profile.total_shares,
+                company.registered_shares,
+                company.treasury,
+            )
+        })
+    }
+
+    fn party(&self, node: Node) -> Cow<'_, OwnerRef> {
+        match node {
+            Node::Party(index) => Cow::Borrowed(&self.parties[index as usize].profile.owner),
+            Node::Company(index) => Cow::Owned(OwnerRef::Organisation(
+                self.companies[index as usize].profile.orgnr,
+            )),
+        }
+    }
+}
+
+impl ShownNetwork for Stakes {
+    fn node(&self, party: &OwnerRef) -> Option<Node> {
+        if let Some(&index) = self.party_index.get(party) {
+            return Some(Node::Party(index));
+        }
+        match party {
+            OwnerRef::Organisation(orgnr) => {
+                self.company_index.get(orgnr).map(|&i| Node::Company(i))
+            }
+            OwnerRef::Person(_) => None,
+        }
+    }
+
+    fn profile(&self, node: Node) -> Option<OwnerProfile> {
+        match node {
+            Node::Party(index) => Some(self.parties[index as usize].profile.clone()),
+            // A company that holds no shares is never an owner.
+            Node::Company(_) => None,
+        }
     }
 }

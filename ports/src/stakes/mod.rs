@@ -5,7 +5,8 @@
 //!
 //! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
 //! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`],
-//! [`ReadStore::holdings_of`] and [`ReadStore::search_ranked`] from memory, and everything
+//! [`ReadStore::holdings_of`], [`ReadStore::search_ranked`] and [`ReadStore::ultimate_owners`]
+//! (computed on the held holdings as they are) from memory, and everything
 //! else (persons, years, the unranked search) from the read model it wraps. It stays exactly
 //! as fresh as the read model: before each answer it asks the read model's [`OwnershipLog`]
 //! which companies changed since it last looked (one indexed query, nothing in the common
@@ -37,9 +38,10 @@ use shareholders_domain::{
 use self::index::Stakes;
 use self::names::Names;
 use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, HELD_READS_TOTAL};
+use crate::service::ultimate_answer;
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
-    YearRecord,
+    UltimateAnswer, UltimateQuestion, YearRecord,
 };
 
 /// Changes read at once.
@@ -493,6 +495,19 @@ impl ReadStore for StakesInMemory {
             self.read.search_ranked(query, limit),
         )
         .await
+    }
+
+    async fn ultimate_owners(
+        &self,
+        company: OrgNr,
+        question: UltimateQuestion,
+    ) -> Result<Option<UltimateAnswer>, ReadError> {
+        self.register_read(
+            "ultimate_owners",
+            |held| ultimate_answer(&held.stakes, company, question).map(Some),
+            async { Ok(self.read.ultimate_owners(company, question).await) },
+        )
+        .await?
     }
 
     async fn years(&self) -> Result<Vec<YearRecord>, ReadError> {

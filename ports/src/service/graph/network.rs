@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use shareholders_domain::{OrgNr, OwnerRef, Position, Register, UltimateOwner, company_total};
+use shareholders_domain::{OrgNr, OwnerRef, Position, Register, company_total};
 
-use super::{Read, Service, ultimate_entries};
+use super::{Read, Service, UltimateQuestion, ultimate_answer};
 use crate::service::{OwnerEntry, QueryError, owner_entry};
 use crate::{CompanyRecord, HoldingRecord, UltimateOwnerEntry};
 
@@ -84,15 +84,9 @@ impl Service {
                     .cmp(&a.shares())
                     .then_with(|| a.owner.owner.cmp(&b.owner.owner))
             });
-            let beneficial: Vec<UltimateOwner> = found
-                .graph
-                .ultimate_owners(orgnr)
-                .owners
-                .into_iter()
-                .filter(|owner| owner.beneficial().is_some())
-                .collect();
+            let beneficial = ultimate_answer(&found, orgnr, UltimateQuestion::Beneficial)?;
             network.push(NetworkCompany {
-                beneficial: ultimate_entries(&found, orgnr, &beneficial)?,
+                beneficial: beneficial.owners,
                 owners: held
                     .into_iter()
                     .map(|holding| owner_entry(holding, total_shares))

@@ -8,7 +8,7 @@ use shareholders_domain::{
     PersonId, Register, ShareClass, ShareCount,
 };
 
-use super::{GraphDirection, GraphRequest, GraphRequestError};
+use super::{GraphDirection, GraphRequest, GraphRequestError, UltimateQuestion};
 use crate::{CompanyRecord, HoldingRecord, MockReadStore, MockWriteStore, PageRequest, Service};
 
 const COMPANY: &str = "910000004";
@@ -73,6 +73,8 @@ fn register() -> MockReadStore {
     read.expect_organisation()
         .returning(|nr| Ok((nr == orgnr(COMPANY)).then(|| record(COMPANY, 100))));
     read.expect_person().returning(|_| Ok(None));
+    // Nothing is held in memory: the graph is read a level at a time.
+    read.expect_ultimate_owners().returning(|_, _| Ok(None));
     read.expect_owners_of()
         .withf(|level| level == [orgnr(COMPANY)])
         .times(1)
@@ -147,6 +149,41 @@ async fn ultimate_owners_are_filtered_by_size_and_paged() {
 }
 
 #[tokio::test]
+async fn ultimate_owners_computed_where_the_register_is_held_are_taken_as_they_are() {
+    let mut read = MockReadStore::new();
+    read.expect_organisation()
+        .returning(|_| Ok(Some(record(COMPANY, 100))));
+    let page = PageRequest::new(Some(2), Some(1)).expect("a page");
+    let held = crate::UltimateAnswer {
+        owners: Vec::new(),
+        unattributed: 0.25,
+        page: Some(crate::PageInfo::new(page, 1)),
+    };
+    let answer = held.clone();
+    read.expect_ultimate_owners()
+        .withf(move |company, question| {
+            *company == orgnr(COMPANY)
+                && *question
+                    == UltimateQuestion::Owners {
+                        min_fraction: 0.1,
+                        page,
+                    }
+        })
+        .times(1)
+        .returning(move |_, _| Ok(Some(answer.clone())));
+    read.expect_owners_of().never();
+    let view = service(read)
+        .ultimate_owners(Register::Live, orgnr(COMPANY), 0.1, page, None)
+        .await
+        .expect("read")
+        .expect("a known company");
+    assert_eq!(
+        (view.owners, view.unattributed, Some(view.page)),
+        (held.owners, held.unattributed, held.page)
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_company_reads_no_graph() {
     let mut read = MockReadStore::new();
     read.expect_organisation().returning(|_| Ok(None));
@@ -174,6 +211,7 @@ async fn beneficial_owners_are_the_persons_above_25_percent() {
     let mut read = MockReadStore::new();
     read.expect_organisation()
         .returning(|_| Ok(Some(record(COMPANY, 100))));
+    read.expect_ultimate_owners().returning(|_, _| Ok(None));
     read.expect_owners_of().times(1).returning(|_| {
         Ok(vec![
             holding(COMPANY, person("big"), 70),
@@ -314,6 +352,7 @@ fn read_any_number_of_times() -> MockReadStore {
     let mut read = MockReadStore::new();
     read.expect_organisation()
         .returning(|_| Ok(Some(record(COMPANY, 100))));
+    read.expect_ultimate_owners().returning(|_, _| Ok(None));
     read.expect_owners_of().returning(|level| {
         Ok(if level == [orgnr(COMPANY)] {
             vec![
