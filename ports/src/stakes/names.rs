@@ -7,12 +7,18 @@
 //!
 //! The distinct search words are kept sorted, each with the parties whose names have it, so
 //! the words a query word starts are one range of them. The parties are numbered in the
-//! domain's order when the index is built, and a query's matches are a bit set over those
-//! numbers: the first matches are its exact ones (one range of numbers, found by their order),
-//! then its first bits, and their number is its count. Parties added later are numbered after
-//! the rest and sorted in at query time.
+//! domain's order when the index is built, and a query's matches are an ascending list of
+//! those numbers: the first matches are its exact ones (one range of numbers, found by their
+//! order), then its first numbers, and their number is its count. Parties added later are
+//! numbered after the rest and sorted in at query time.
+//!
+//! The parties a query word starts (the union of its range's lists, with their number of each
+//! kind) are merged the first time the word is asked, and kept until a party is added,
+//! removed or renamed: a prefix typed by many (`ber`, `hol`) then costs what its page shows.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use shareholders_domain::{
     NameOrder, OrgNr, OwnerKind, OwnerProfile, OwnerRef, SearchQuery, search_words,
@@ -73,43 +79,27 @@ impl Bits {
         self.0.resize(len.div_ceil(64), 0);
     }
 
-    fn and(&mut self, other: &Self) {
-        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
-            *mine &= theirs;
-        }
-    }
-
     fn contains(&self, at: u32) -> bool {
         self.0[at as usize / 64] & (1 << (at % 64)) != 0
     }
+}
 
-    fn count(&self) -> u64 {
-        self.0.iter().map(|word| u64::from(word.count_ones())).sum()
-    }
+/// Merged numbers kept at most, over every word: beyond, the merged words are forgotten.
+const MERGED_NUMBERS: usize = 16_000_000;
 
-    /// The numbers in the set from `from` on, in order.
-    fn ones_from(&self, from: usize) -> impl Iterator<Item = u32> + '_ {
-        let first = from / 64;
-        self.0
-            .iter()
-            .enumerate()
-            .skip(first)
-            .flat_map(move |(index, &word)| {
-                let word = if index == first {
-                    word & (u64::MAX << (from % 64))
-                } else {
-                    word
-                };
-                let mut rest = word;
-                std::iter::from_fn(move || {
-                    (rest != 0).then(|| {
-                        let bit = rest.trailing_zeros();
-                        rest &= rest - 1;
-                        u32::try_from(index * 64).expect("fewer than 2^32 parties") + bit
-                    })
-                })
-            })
-    }
+/// The registered parties a query word starts: their numbers, ascending, and how many are of
+/// each kind.
+struct Starting {
+    numbers: Box<[u32]>,
+    organisations: u64,
+    persons: u64,
+}
+
+/// The query words merged so far, and how many numbers they hold.
+#[derive(Default)]
+struct Merged {
+    words: HashMap<Box<str>, Arc<Starting>>,
+    numbers: usize,
 }
 
 /// The registered parties of a register, by search word and by orgnr.
@@ -131,6 +121,8 @@ pub(super) struct Names {
     words: Vec<(Box<str>, Vec<u32>)>,
     /// The organisations' numbers by orgnr, sorted.
     orgnrs: Vec<(OrgNr, u32)>,
+    /// The parties each query word asked so far starts, until a party changes.
+    merged: RwLock<Merged>,
 }
 
 impl Names {
@@ -196,6 +188,7 @@ impl Names {
                     return;
                 }
                 _ => {
+                    self.forget_merged();
                     self.by_party.remove(owner);
                     self.organisations.clear(number);
                     self.persons.clear(number);
@@ -211,6 +204,7 @@ impl Names {
     /// Adds a party after the rest: its number is the next, so each of its words' numbers
     /// stay ascending.
     fn add(&mut self, profile: OwnerProfile) {
+        self.forget_merged();
         let number = u32::try_from(self.parties.len()).expect("fewer than 2^32 parties");
         for bits in [
             &mut self.organisations,
@@ -239,19 +233,49 @@ impl Names {
         self.parties.push(Party::new(profile));
     }
 
-    /// The parties whose names have a word starting with `word`.
-    fn starting(&self, word: &str) -> Bits {
-        let mut found = Bits::new(self.parties.len());
+    fn forget_merged(&mut self) {
+        *self.merged.get_mut().expect("the merged words' lock") = Merged::default();
+    }
+
+    /// The registered parties whose names have a word starting with `word`.
+    fn starting(&self, word: &str) -> Arc<Starting> {
+        if let Some(found) = self
+            .merged
+            .read()
+            .expect("the merged words' lock")
+            .words
+            .get(word)
+        {
+            return Arc::clone(found);
+        }
         let first = self.words.partition_point(|(w, _)| w.as_ref() < word);
-        for (_, parties) in self.words[first..]
+        let lists: Vec<&[u32]> = self.words[first..]
             .iter()
             .take_while(|(w, _)| w.starts_with(word))
-        {
-            for &number in parties {
-                found.set(number);
-            }
+            .map(|(_, parties)| parties.as_slice())
+            .collect();
+        let mut numbers: Vec<u32> = lists.concat();
+        if lists.len() > 1 {
+            numbers.sort_unstable();
+            numbers.dedup();
         }
-        found
+        numbers.retain(|&number| self.present.contains(number));
+        let organisations = numbers
+            .iter()
+            .filter(|&&number| self.organisations.contains(number))
+            .count() as u64;
+        let starting = Arc::new(Starting {
+            organisations,
+            persons: numbers.len() as u64 - organisations,
+            numbers: numbers.into_boxed_slice(),
+        });
+        let mut merged = self.merged.write().expect("the merged words' lock");
+        if merged.numbers + starting.numbers.len() > MERGED_NUMBERS {
+            *merged = Merged::default();
+        }
+        merged.numbers += starting.numbers.len();
+        merged.words.insert(word.into(), Arc::clone(&starting));
+        starting
     }
 
     /// The organisations whose orgnr starts with `prefix`, in orgnr order.
@@ -269,30 +293,51 @@ impl Names {
     /// The search ranked (see the module): how many parties match, and the first `limit` of
     /// them.
     pub(super) fn search_ranked(&self, query: &SearchQuery, limit: u32) -> SearchMatches {
-        let mut words = query.words().iter();
-        let mut found = match words.next() {
-            Some(word) => self.starting(word),
-            None => Bits::new(self.parties.len()),
+        let of_kind = match query.kind() {
+            Some(OwnerKind::Organisation) => Some(&self.organisations),
+            Some(OwnerKind::Person) => Some(&self.persons),
+            None => None,
         };
-        for word in words {
-            found.and(&self.starting(word));
-        }
-        if let Some(prefix) = query.orgnr_prefix() {
-            for &(_, number) in self.orgnrs_starting(prefix) {
-                found.set(number);
-            }
-        }
-        match query.kind() {
-            Some(OwnerKind::Organisation) => found.and(&self.organisations),
-            Some(OwnerKind::Person) => found.and(&self.persons),
-            None => found.and(&self.present),
-        }
-        let total = found.count();
+        let words: Vec<Arc<Starting>> = query
+            .words()
+            .iter()
+            .map(|word| self.starting(word))
+            .collect();
+        // The matches, ascending: those of every word that are of the kind asked, counted.
+        let (matches, accepts, total): (Cow<'_, [u32]>, Option<&Bits>, u64) =
+            match (words.as_slice(), query.orgnr_prefix()) {
+                // One word (the common case): its merged parties as they are, counted by kind.
+                ([word], None) => {
+                    let total = match query.kind() {
+                        Some(OwnerKind::Organisation) => word.organisations,
+                        Some(OwnerKind::Person) => word.persons,
+                        None => word.numbers.len() as u64,
+                    };
+                    (Cow::Borrowed(&word.numbers[..]), of_kind, total)
+                }
+                _ => {
+                    let found = self.every_word(&words, query.orgnr_prefix(), of_kind);
+                    let total = found.len() as u64;
+                    (Cow::Owned(found), None, total)
+                }
+            };
+        let found = |number: u32| {
+            matches.binary_search(&number).is_ok()
+                && accepts.is_none_or(|bits| bits.contains(number))
+        };
         let limit = limit as usize;
         let exact = |number: u32| {
             let party = self.party(number);
             query.is_exact(&party.order, party.orgnr())
         };
+        let since = matches.partition_point(|&number| (number as usize) < self.ordered);
+        let accepted = |from: &[u32]| {
+            from.iter()
+                .copied()
+                .filter(|&number| accepts.is_none_or(|bits| bits.contains(number)))
+                .collect::<Vec<u32>>()
+        };
+        let added = accepted(&matches[since..]);
         // The exact matches: those in order whose name is the query's (one range of them),
         // the organisation whose orgnr it is, and any added since.
         let query_order = NameOrder::of(query.folded());
@@ -309,22 +354,20 @@ impl Names {
                     .map(|&(_, number)| number),
             );
         }
-        exact_numbers.extend(found.ones_from(self.ordered).filter(|&n| exact(n)));
-        exact_numbers.retain(|&number| found.contains(number));
+        exact_numbers.extend(added.iter().copied().filter(|&n| exact(n)));
+        exact_numbers.retain(|&number| found(number));
         exact_numbers.sort_unstable_by(|&a, &b| self.party(a).key().cmp(&self.party(b).key()));
         exact_numbers.dedup();
         // Then the rest: in order, and those added since sorted in among them.
         let is_exact = |number: u32| exact_numbers.contains(&number);
-        let mut rest: Vec<u32> = found
-            .ones_from(0)
-            .take_while(|&number| (number as usize) < self.ordered)
+        let mut rest: Vec<u32> = matches[..since]
+            .iter()
+            .copied()
+            .filter(|&number| accepts.is_none_or(|bits| bits.contains(number)))
             .filter(|&number| !is_exact(number))
             .take(limit)
             .collect();
-        let added: Vec<u32> = found
-            .ones_from(self.ordered)
-            .filter(|&number| !is_exact(number))
-            .collect();
+        let added: Vec<u32> = added.into_iter().filter(|&n| !is_exact(n)).collect();
         if !added.is_empty() {
             rest.extend(added);
             rest.sort_unstable_by(|&a, &b| self.party(a).key().cmp(&self.party(b).key()));
@@ -338,6 +381,44 @@ impl Names {
                 .map(|&number| self.party(number).profile.clone())
                 .collect(),
         }
+    }
+
+    /// The parties every one of `words` starts, and the organisations whose orgnr starts
+    /// with `orgnr_prefix`, of the kind asked, ascending.
+    fn every_word(
+        &self,
+        words: &[Arc<Starting>],
+        orgnr_prefix: Option<&str>,
+        of_kind: Option<&Bits>,
+    ) -> Vec<u32> {
+        let mut by_size: Vec<&Starting> = words.iter().map(AsRef::as_ref).collect();
+        by_size.sort_unstable_by_key(|word| word.numbers.len());
+        let mut found: Vec<u32> = match by_size.split_first() {
+            Some((smallest, others)) => smallest
+                .numbers
+                .iter()
+                .copied()
+                .filter(|number| {
+                    others
+                        .iter()
+                        .all(|word| word.numbers.binary_search(number).is_ok())
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some(prefix) = orgnr_prefix {
+            found.extend(
+                self.orgnrs_starting(prefix)
+                    .map(|&(_, number)| number)
+                    .filter(|&number| self.present.contains(number)),
+            );
+            found.sort_unstable();
+            found.dedup();
+        }
+        if let Some(bits) = of_kind {
+            found.retain(|&number| bits.contains(number));
+        }
+        found
     }
 }
 
@@ -457,6 +538,9 @@ mod tests {
     #[test]
     fn changes_after_it_was_built_are_found_in_order() {
         let mut names = Names::of(register());
+        // Asked before the changes, and so merged: the changes are found all the same.
+        assert_eq!(found(&names, "tvist", None, 10).1, 4);
+        assert_eq!(found(&names, "anne", None, 10).1, 1);
         // A new person whose name comes between the others', and one after them all.
         names.set(
             &person_ref("d"),
