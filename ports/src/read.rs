@@ -6,7 +6,7 @@ use shareholders_domain::{
     Position, RegisterYear, SearchQuery,
 };
 
-use crate::{UltimateAnswer, UltimateQuestion, YearRecord};
+use crate::{UltimateAnswer, UltimateHoldingsView, UltimateQuestion, YearRecord};
 
 /// A company (or any organisation) as the read model holds it.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -214,6 +214,21 @@ pub trait ReadStore: Send + Sync + 'static {
         _company: OrgNr,
         _question: UltimateQuestion,
     ) -> Result<Option<UltimateAnswer>, ReadError> {
+        Ok(None)
+    }
+
+    /// A page of every company below `party` in which it has an effective share, computed
+    /// where the store holds its register in memory (the party is known to hold shares).
+    /// `None` (the default) when it holds none, and the caller reads the graph below the party
+    /// a level at a time with [`holdings_of`](ReadStore::holdings_of) instead.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn ultimate_holdings(
+        &self,
+        _party: &OwnerRef,
+        _page: PageRequest,
+    ) -> Result<Option<UltimateHoldingsView>, ReadError> {
         Ok(None)
     }
 

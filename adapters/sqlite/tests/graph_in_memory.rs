@@ -1,7 +1,7 @@
 //! The live register held in memory (`ports::StakesInMemory`) over the embedded read model and
 //! its log of changed companies (migration 0007): it answers the graph's two reads, and each
 //! organisation's record and page of owners and of holdings, and ultimate and beneficial
-//! owners computed on it as it is, as the read model does once
+//! owners and ultimate holdings computed on it as it is, as the read model does once
 //! loaded, after purchases projected since, and after a rebuild cleared the read model.
 
 mod common;
@@ -13,7 +13,7 @@ use common::*;
 use shareholders_domain::{OrgNr, OwnerKind, OwnerRef, Register, SearchQuery};
 use shareholders_ports::{
     HoldingRecord, OwnershipChanged, OwnershipLog as _, PageRequest, ReadStore, Service,
-    StakesInMemory, UltimateOwnerEntry, UltimateQuestion, rebuild,
+    StakesInMemory, UltimateHoldingsView, UltimateOwnerEntry, UltimateQuestion, rebuild,
 };
 use shareholders_sqlite::SqliteStore;
 
@@ -132,6 +132,13 @@ async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
                 .is_some(),
             "computed in memory"
         );
+        assert!(
+            held.ultimate_holdings(&person_ref("a"), PageRequest::default())
+                .await
+                .expect("held")
+                .is_some(),
+            "computed in memory"
+        );
     }
     for company in companies.iter().copied().chain([orgnr(9)]) {
         for &page in &pages {
@@ -162,6 +169,34 @@ async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
             sqlite.await.expect("read").map(|view| shown(&view.owners)),
             "the beneficial owners of {company}"
         );
+    }
+    // What each party holds through others, the same way.
+    for party in &parties {
+        for &page in &pages {
+            let [memory, sqlite] = [&from_memory, &from_sqlite]
+                .map(|service| service.ultimate_holdings(Register::Live, party, page, None));
+            let shown = |view: UltimateHoldingsView| {
+                let holdings: Vec<String> = view
+                    .holdings
+                    .iter()
+                    .map(|holding| {
+                        format!(
+                            "{} {} {:.12} {:.12}",
+                            holding.company.orgnr,
+                            holding.company.name.as_str(),
+                            holding.effective,
+                            holding.controlled
+                        )
+                    })
+                    .collect();
+                (holdings, view.page)
+            };
+            assert_eq!(
+                memory.await.expect("held").map(shown),
+                sqlite.await.expect("read").map(shown),
+                "the ultimate holdings of {party:?}, {page:?}"
+            );
+        }
     }
 }
 

@@ -168,7 +168,7 @@ fn describe() {
     );
     describe_counter!(
         pipeline::HELD_READS_TOTAL,
-        "Organisation records, owner pages, holding pages, searches and ultimate owners read, by read and by where from: memory or read_model."
+        "Organisation records, owner pages, holding pages, searches, ultimate owners and ultimate holdings read, by read and by where from: memory or read_model."
     );
     describe_counter!(
         pipeline::PRUNED_TOTAL,

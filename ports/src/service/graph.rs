@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::borrow::Cow;
 
 use shareholders_domain::{
-    Above, Because, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph,
+    Above, Because, Below, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph,
     OwnershipNetwork, Percentage, Position, Register, UltimateOwner, UltimateOwnership,
     company_total, percentage,
 };
@@ -294,6 +294,9 @@ pub(crate) trait ShownNetwork: OwnershipNetwork {
 
     /// What is shown of the party: every party that holds shares has a profile.
     fn profile(&self, node: Self::Node) -> Option<OwnerProfile>;
+
+    /// What is shown of the company: every company whose shares are held has a profile.
+    fn company(&self, node: Self::Node) -> Option<CompanyProfile>;
 }
 
 impl OwnershipNetwork for Read {
@@ -332,6 +335,13 @@ impl ShownNetwork for Read {
     /// Every party the graph reaches came with a holding, which carries its profile.
     fn profile(&self, node: Self::Node) -> Option<OwnerProfile> {
         self.owners.get(self.graph.party(node).as_ref()).cloned()
+    }
+
+    fn company(&self, node: Self::Node) -> Option<CompanyProfile> {
+        match self.graph.party(node).as_ref() {
+            OwnerRef::Organisation(orgnr) => self.companies.get(orgnr).cloned(),
+            OwnerRef::Person(_) => None,
+        }
     }
 }
 
@@ -410,6 +420,41 @@ fn ultimate_entry<G: ShownNetwork>(
         effective: owner.effective,
         controlled: owner.controlled,
         chains,
+    })
+}
+
+/// A page of every company below `party` in `network` (which holds at least everything below
+/// it) in which it has an effective share, largest first, with the profiles of only those
+/// the page shows.
+///
+/// # Errors
+/// [`ReadError::Unknown`] when the network reaches a company without its profile.
+pub(crate) fn ultimate_holdings_view<G: ShownNetwork>(
+    network: &G,
+    party: &OwnerRef,
+    page: PageRequest,
+) -> Result<UltimateHoldingsView, ReadError> {
+    let holdings = match network.node(party) {
+        Some(node) => Below::of(network, node).ultimate_holdings(),
+        None => Vec::new(),
+    };
+    let (holdings, page) = page_of(holdings, page);
+    let holdings = holdings
+        .into_iter()
+        .map(|holding| {
+            Ok(UltimateHoldingEntry {
+                company: network
+                    .company(holding.company)
+                    .ok_or_else(|| unknown_party(network.party(holding.company)))?,
+                effective: holding.effective,
+                controlled: holding.controlled,
+            })
+        })
+        .collect::<Result<_, ReadError>>()?;
+    Ok(UltimateHoldingsView {
+        owner: party.clone(),
+        holdings,
+        page,
     })
 }
 
@@ -597,6 +642,9 @@ impl Service {
         if super::holding_count(read.as_ref(), party).await?.is_none() {
             return Ok(None);
         }
+        if let Some(view) = read.ultimate_holdings(party, page).await? {
+            return Ok(Some(view));
+        }
         let mut found = Read::default();
         closure(
             read.as_ref(),
@@ -606,34 +654,7 @@ impl Service {
             &self.graph,
         )
         .await?;
-        let holdings = found
-            .graph
-            .ultimate_holdings(party)
-            .into_iter()
-            .map(|holding| {
-                let company = found
-                    .companies
-                    .get(&holding.company)
-                    .cloned()
-                    .ok_or_else(|| {
-                        ReadError::Unknown(anyhow::anyhow!(
-                            "the ownership graph reached {} without its profile",
-                            holding.company
-                        ))
-                    })?;
-                Ok(UltimateHoldingEntry {
-                    company,
-                    effective: holding.effective,
-                    controlled: holding.controlled,
-                })
-            })
-            .collect::<Result<Vec<_>, ReadError>>()?;
-        let (holdings, page) = page_of(holdings, page);
-        Ok(Some(UltimateHoldingsView {
-            owner: party.clone(),
-            holdings,
-            page,
-        }))
+        Ok(Some(ultimate_holdings_view(&found, party, page)?))
     }
 
     /// The graph around the company, level by level breadth first, for drawing; `None` for an

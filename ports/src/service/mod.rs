@@ -489,7 +489,7 @@ pub use graph::{
     UltimateHoldingEntry, UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
     UltimateQuestion,
 };
-pub(crate) use graph::{ShownNetwork, ultimate_answer};
+pub(crate) use graph::{ShownNetwork, ultimate_answer, ultimate_holdings_view};
 pub use search::{MAX_SEARCH_RESULTS, SearchView};
 pub use years::{ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView};
 

@@ -437,4 +437,9 @@ impl ShownNetwork for Stakes {
             Node::Company(_) => None,
         }
     }
+
+    fn company(&self, node: Node) -> Option<CompanyProfile> {
+        self.as_company(node)
+            .map(|index| self.companies[index as usize].profile.clone())
+    }
 }

@@ -5,8 +5,9 @@
 //!
 //! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
 //! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`],
-//! [`ReadStore::holdings_of`], [`ReadStore::search_ranked`] and [`ReadStore::ultimate_owners`]
-//! (computed on the held holdings as they are) from memory, and everything
+//! [`ReadStore::holdings_of`], [`ReadStore::search_ranked`], [`ReadStore::ultimate_owners`] and
+//! [`ReadStore::ultimate_holdings`] (computed on the held holdings as they are) from memory,
+//! and everything
 //! else (persons, years, the unranked search) from the read model it wraps. It stays exactly
 //! as fresh as the read model: before each answer it asks the read model's [`OwnershipLog`]
 //! which companies changed since it last looked (one indexed query, nothing in the common
@@ -38,10 +39,10 @@ use shareholders_domain::{
 use self::index::Stakes;
 use self::names::Names;
 use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, HELD_READS_TOTAL};
-use crate::service::ultimate_answer;
+use crate::service::{ultimate_answer, ultimate_holdings_view};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
-    UltimateAnswer, UltimateQuestion, YearRecord,
+    UltimateAnswer, UltimateHoldingsView, UltimateQuestion, YearRecord,
 };
 
 /// Changes read at once.
@@ -506,6 +507,19 @@ impl ReadStore for StakesInMemory {
             "ultimate_owners",
             |held| ultimate_answer(&held.stakes, company, question).map(Some),
             async { Ok(self.read.ultimate_owners(company, question).await) },
+        )
+        .await?
+    }
+
+    async fn ultimate_holdings(
+        &self,
+        party: &OwnerRef,
+        page: PageRequest,
+    ) -> Result<Option<UltimateHoldingsView>, ReadError> {
+        self.register_read(
+            "ultimate_holdings",
+            |held| ultimate_holdings_view(&held.stakes, party, page).map(Some),
+            async { Ok(self.read.ultimate_holdings(party, page).await) },
         )
         .await?
     }
