@@ -5,7 +5,6 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::DROPPED_BELOW;
-use super::network::{OwnershipNetwork, holding_fractions};
 use crate::{OrgNr, OwnerRef};
 
 /// At most this many chains are given per owner.
@@ -15,7 +14,7 @@ pub const MAX_CHAINS: usize = 10;
 const PATHS_EXAMINED: usize = 20_000;
 
 /// One link of a chain: `owner` holds `fraction` of `company` directly. In a network of its
-/// own nodes (an [`OwnershipNetwork`]), both are its nodes.
+/// own nodes (an [`OwnershipNetwork`](super::OwnershipNetwork)), both are its nodes.
 #[derive(Clone, PartialEq, Debug)]
 pub struct ChainLink<P = OwnerRef, C = OrgNr> {
     pub owner: P,
@@ -94,16 +93,16 @@ fn chain<Node: Copy>(steps: &[Step<Node>], end: usize) -> Chain<Node, Node> {
 }
 
 /// `owner`'s largest simple paths down to `company`, best first, at most [`MAX_CHAINS`]. A
-/// best-first search from the owner along its holdings: paths come out of the heap in
-/// decreasing product, so the first that reach the company are the largest. A party holds
-/// few companies, and only those `within` admits (the companies above `company`) are followed,
-/// so the search stays small; it gives up after [`PATHS_EXAMINED`] paths.
-pub(super) fn between<N: OwnershipNetwork>(
-    network: &N,
-    owner: N::Node,
-    company: N::Node,
-    within: impl Fn(N::Node) -> bool,
-) -> Vec<Chain<N::Node, N::Node>> {
+/// best-first search from the owner along its holdings (`held`, each node's holdings and its
+/// direct fractions in them, among the companies above `company` only): paths come out of the
+/// heap in decreasing product, so the first that reach the company are the largest. A party
+/// holds few of those companies, so the search stays small; it gives up after
+/// [`PATHS_EXAMINED`] paths.
+pub(super) fn between(
+    held: &[Vec<(usize, f64)>],
+    owner: usize,
+    company: usize,
+) -> Vec<Chain<usize, usize>> {
     let mut found = Vec::new();
     let mut steps = vec![Step {
         node: owner,
@@ -126,13 +125,13 @@ pub(super) fn between<N: OwnershipNetwork>(
             found.push(chain(&steps, step));
             continue;
         }
-        for (held, fraction) in holding_fractions(network, node) {
+        for &(next, fraction) in &held[node] {
             let product = steps[step].product * fraction;
-            if product < DROPPED_BELOW || !within(held) || on_path(&steps, Some(step), held) {
+            if product < DROPPED_BELOW || on_path(&steps, Some(step), next) {
                 continue;
             }
             steps.push(Step {
-                node: held,
+                node: next,
                 parent: Some(step),
                 link: fraction,
                 product,

@@ -9,9 +9,9 @@
 //! - The *effective ownership* of O in C is the sum, over every walk from O up to C, of the
 //!   product of the direct fractions along it. With cross-holdings this is the limit
 //!   E = B(I − A)⁻¹, where A holds the organisation-to-organisation fractions and B the
-//!   fractions of the owners; it is solved by propagating what is left of each company's
-//!   ownership up to its owners until nothing above [`DROPPED_BELOW`] is left. Cycles are
-//!   never cut at a depth.
+//!   fractions of the owners; it is solved by passing each company's ownership up to its
+//!   owners once, in topological order of the cycles and the rest, each cycle's system
+//!   solved exactly. Cycles are never cut at a depth.
 //! - The *ultimate owners* of C are the parties above C that have no registered owner of
 //!   their own: persons (foreign holders without an id among them), and organisations whose
 //!   owners the register does not show (foreign companies, the state).
@@ -176,52 +176,53 @@ fn by_size<T>(key: impl Fn(&T) -> (f64, f64)) -> impl Fn(&T, &T) -> std::cmp::Or
 }
 
 /// Everything above one company of a network: every party whose walks up the chains reach
-/// it, with their total weight. What a question about the company's owners needs.
+/// it, with their total weight, and each one's holdings among them. What a question about the
+/// company's owners needs.
 #[derive(Debug)]
 pub struct Above<'n, N: OwnershipNetwork> {
     network: &'n N,
-    company: N::Node,
-    walks: HashMap<N::Node, f64>,
+    walks: flow::Walks<N::Node>,
+    /// Each node's holdings among the companies above the company (and in it), with its
+    /// direct fractions in them.
+    held: Vec<Vec<(usize, f64)>>,
 }
 
 impl<'n, N: OwnershipNetwork> Above<'n, N> {
     /// Walks up from `company` through every chain of owners, cycles included.
     #[must_use]
     pub fn of(network: &'n N, company: N::Node) -> Self {
+        let walks = flow::walks(network, company, flow::Direction::Up);
         Self {
             network,
-            company,
-            walks: flow::walks(network, company, flow::Direction::Up),
+            held: walks.previous(),
+            walks,
         }
     }
 
     /// The parties reached, the company included.
     #[must_use]
     pub fn reached(&self) -> usize {
-        self.walks.len()
-    }
-
-    fn within(&self) -> impl Fn(N::Node) -> bool + '_ {
-        |node| self.walks.contains_key(&node)
+        self.walks.nodes.len()
     }
 
     /// The company's ultimate owners, with their effective ownership and controlled stake.
     #[must_use]
     pub fn ultimate_owners(&self) -> UltimateOwnership<N::Node> {
-        let network = self.network;
-        let mut owners: Vec<UltimateOwner<N::Node>> = self
-            .walks
-            .iter()
-            .filter(|&(&node, &value)| {
-                node != self.company && !network.has_owners(node) && value >= DROPPED_BELOW
+        let (network, walks) = (self.network, &self.walks);
+        let mut control = control::Control::new(walks.nodes.len());
+        let mut owners: Vec<UltimateOwner<N::Node>> = (1..walks.nodes.len())
+            .filter(|&id| {
+                walks.next[id].is_empty()
+                    && walks.value[id] >= DROPPED_BELOW
+                    && !network.has_owners(walks.nodes[id])
             })
-            .map(|(&node, &value)| UltimateOwner {
-                owner: node,
-                effective: value,
-                controlled: control::stakes(network, node, self.within())
-                    .get(&self.company)
-                    .copied()
-                    .unwrap_or(0.0),
+            .map(|id| UltimateOwner {
+                owner: walks.nodes[id],
+                effective: walks.value[id],
+                controlled: control
+                    .stakes(&self.held, id)
+                    .find(|&(company, _)| company == 0)
+                    .map_or(0.0, |(_, stake)| stake),
             })
             .collect();
         owners.sort_by(|a, b| {
@@ -239,10 +240,28 @@ impl<'n, N: OwnershipNetwork> Above<'n, N> {
     /// effective ownership, largest first, at most [`MAX_CHAINS`].
     #[must_use]
     pub fn chains(&self, owner: N::Node) -> Vec<Chain<N::Node, N::Node>> {
-        if owner == self.company {
+        let Some(&id) = self.walks.ids.get(&owner) else {
+            return Vec::new();
+        };
+        if id == 0 {
             return Vec::new();
         }
-        chains::between(self.network, owner, self.company, self.within())
+        let node = |id: usize| self.walks.nodes[id];
+        chains::between(&self.held, id, 0)
+            .into_iter()
+            .map(|chain| Chain {
+                fraction: chain.fraction,
+                links: chain
+                    .links
+                    .into_iter()
+                    .map(|link| ChainLink {
+                        owner: node(link.owner),
+                        company: node(link.company),
+                        fraction: link.fraction,
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }
 
@@ -251,8 +270,7 @@ impl<'n, N: OwnershipNetwork> Above<'n, N> {
 #[derive(Debug)]
 pub struct Below<'n, N: OwnershipNetwork> {
     network: &'n N,
-    party: N::Node,
-    walks: HashMap<N::Node, f64>,
+    walks: flow::Walks<N::Node>,
 }
 
 impl<'n, N: OwnershipNetwork> Below<'n, N> {
@@ -261,7 +279,6 @@ impl<'n, N: OwnershipNetwork> Below<'n, N> {
     pub fn of(network: &'n N, party: N::Node) -> Self {
         Self {
             network,
-            party,
             walks: flow::walks(network, party, flow::Direction::Down),
         }
     }
@@ -270,16 +287,17 @@ impl<'n, N: OwnershipNetwork> Below<'n, N> {
     /// largest effective first.
     #[must_use]
     pub fn ultimate_holdings(&self) -> Vec<UltimateHolding<N::Node>> {
-        let network = self.network;
-        let controlled = control::stakes(network, self.party, |_| true);
-        let mut holdings: Vec<UltimateHolding<N::Node>> = self
-            .walks
-            .iter()
-            .filter(|&(&node, &value)| node != self.party && value >= DROPPED_BELOW)
-            .map(|(&node, &value)| UltimateHolding {
-                company: node,
-                effective: value,
-                controlled: controlled.get(&node).copied().unwrap_or(0.0),
+        let (network, walks) = (self.network, &self.walks);
+        let mut controlled = vec![0.0; walks.nodes.len()];
+        for (company, stake) in control::Control::new(walks.nodes.len()).stakes(&walks.next, 0) {
+            controlled[company] = stake;
+        }
+        let mut holdings: Vec<UltimateHolding<N::Node>> = (1..walks.nodes.len())
+            .filter(|&id| walks.value[id] >= DROPPED_BELOW)
+            .map(|id| UltimateHolding {
+                company: walks.nodes[id],
+                effective: walks.value[id],
+                controlled: controlled[id],
             })
             .collect();
         holdings.sort_by(|a, b| {

@@ -600,3 +600,39 @@ fn a_closed_loop_has_no_owner_and_ends() {
         "C's shares held back through Y are nobody's holding"
     );
 }
+
+/// Two companies owning all but one share of each other: what enters the cycle goes round it
+/// about a million times before a millionth of it is left, and all of it is summed. With
+/// `x = y = 0.999999` held by the other and the one share each by p1 and p2, p1 has
+/// `(1 − y) / (1 − xy)` of A and p2 `y (1 − x) / (1 − xy)`.
+#[test]
+fn a_cycle_that_almost_closes_is_summed_exactly() {
+    let graph = graph(
+        &[("A", Some(1_000_000)), ("B", Some(1_000_000))],
+        &[
+            ("B", "A", 999_999),
+            ("A", "B", 999_999),
+            ("p1", "A", 1),
+            ("p2", "B", 1),
+        ],
+    );
+    let (x, y) = (0.999_999_f64, 0.999_999_f64);
+    let ownership = graph.ultimate_owners(company("A"));
+    let found: Vec<(String, f64)> = ownership
+        .owners
+        .iter()
+        .map(|owner| (owner.owner.id().to_owned(), owner.effective))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, "p1");
+    assert!(
+        (found[0].1 - (1.0 - y) / (1.0 - x * y)).abs() < 1e-9,
+        "{found:?}"
+    );
+    assert_eq!(found[1].0, "p2");
+    assert!(
+        (found[1].1 - y * (1.0 - x) / (1.0 - x * y)).abs() < 1e-9,
+        "{found:?}"
+    );
+    assert!(ownership.unattributed < 1e-9, "{}", ownership.unattributed);
+}

@@ -385,16 +385,31 @@ impl StakesInMemory {
         } else {
             None
         };
-        match answered {
-            Some(answer) => {
-                count("memory");
-                Ok(answer)
-            }
-            None => {
-                count("read_model");
-                otherwise.await
-            }
-        }
+        answered_or(count, answered, otherwise).await
+    }
+
+    /// One of the register's computations over the ownership graph (`read`: its name in the
+    /// metric), as [`register_read`](Self::register_read), but run on the blocking pool: a
+    /// company with a third of the register above it takes a second, and holds no async
+    /// worker (nor the requests waiting on it) meanwhile.
+    async fn computed<T: Send + 'static>(
+        &self,
+        read: &'static str,
+        answer: impl FnOnce(&Held) -> T + Send + 'static,
+        otherwise: impl Future<Output = Result<T, ReadError>>,
+    ) -> Result<T, ReadError> {
+        let answered = if self.caught_up().await? {
+            let shared = Arc::clone(&self.shared);
+            tokio::task::spawn_blocking(move || {
+                let held = shared.held.read().expect("the held stakes' lock");
+                held.as_ref().map(answer)
+            })
+            .await
+            .map_err(|error| ReadError::Unknown(anyhow::anyhow!("a held computation: {error}")))?
+        } else {
+            None
+        };
+        answered_or(register_count(read), answered, otherwise).await
     }
 
     /// A level of the ownership graph: `answer` from memory, or `otherwise` from the read
@@ -417,10 +432,32 @@ impl StakesInMemory {
         answer: impl FnOnce(&Held) -> T,
         otherwise: impl Future<Output = Result<T, ReadError>>,
     ) -> Result<T, ReadError> {
-        let count = |from| {
-            metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1);
-        };
-        self.memory_or_read_model(count, answer, otherwise).await
+        self.memory_or_read_model(register_count(read), answer, otherwise)
+            .await
+    }
+}
+
+/// Counts a register read as answered from `memory` or the `read_model`.
+fn register_count(read: &'static str) -> impl FnOnce(&'static str) {
+    move |from| metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1)
+}
+
+/// What was answered from memory, or else `otherwise` from the read model; `count` is told
+/// which.
+async fn answered_or<T>(
+    count: impl FnOnce(&'static str),
+    answered: Option<T>,
+    otherwise: impl Future<Output = Result<T, ReadError>>,
+) -> Result<T, ReadError> {
+    match answered {
+        Some(answer) => {
+            count("memory");
+            Ok(answer)
+        }
+        None => {
+            count("read_model");
+            otherwise.await
+        }
     }
 }
 
@@ -503,9 +540,9 @@ impl ReadStore for StakesInMemory {
         company: OrgNr,
         question: UltimateQuestion,
     ) -> Result<Option<UltimateAnswer>, ReadError> {
-        self.register_read(
+        self.computed(
             "ultimate_owners",
-            |held| ultimate_answer(&held.stakes, company, question).map(Some),
+            move |held| ultimate_answer(&held.stakes, company, question).map(Some),
             async { Ok(self.read.ultimate_owners(company, question).await) },
         )
         .await?
@@ -516,9 +553,10 @@ impl ReadStore for StakesInMemory {
         party: &OwnerRef,
         page: PageRequest,
     ) -> Result<Option<UltimateHoldingsView>, ReadError> {
-        self.register_read(
+        let owner = party.clone();
+        self.computed(
             "ultimate_holdings",
-            |held| ultimate_holdings_view(&held.stakes, party, page).map(Some),
+            move |held| ultimate_holdings_view(&held.stakes, &owner, page).map(Some),
             async { Ok(self.read.ultimate_holdings(party, page).await) },
         )
         .await?
