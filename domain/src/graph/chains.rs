@@ -30,6 +30,24 @@ pub struct Chain<P = OwnerRef, C = OrgNr> {
     pub links: Vec<ChainLink<P, C>>,
 }
 
+impl<P, C> Chain<P, C> {
+    /// The same chain, its owners and companies named otherwise.
+    pub fn map<Q, D>(self, owner: impl Fn(P) -> Q, company: impl Fn(C) -> D) -> Chain<Q, D> {
+        Chain {
+            fraction: self.fraction,
+            links: self
+                .links
+                .into_iter()
+                .map(|link| ChainLink {
+                    owner: owner(link.owner),
+                    company: company(link.company),
+                    fraction: link.fraction,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A path from the owner down to `node`, found by extending the path at `parent`.
 struct Step<Node> {
     node: Node,

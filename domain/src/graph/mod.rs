@@ -249,18 +249,7 @@ impl<'n, N: OwnershipNetwork> Above<'n, N> {
         let node = |id: usize| self.walks.nodes[id];
         chains::between(&self.held, id, 0)
             .into_iter()
-            .map(|chain| Chain {
-                fraction: chain.fraction,
-                links: chain
-                    .links
-                    .into_iter()
-                    .map(|link| ChainLink {
-                        owner: node(link.owner),
-                        company: node(link.company),
-                        fraction: link.fraction,
-                    })
-                    .collect(),
-            })
+            .map(|chain| chain.map(node, node))
             .collect()
     }
 }
@@ -468,17 +457,11 @@ impl OwnershipGraph {
         Above::of(self, company)
             .chains(owner)
             .into_iter()
-            .map(|chain| Chain {
-                fraction: chain.fraction,
-                links: chain
-                    .links
-                    .into_iter()
-                    .map(|link| ChainLink {
-                        owner: self.parties[link.owner].clone(),
-                        company: self.organisation(link.company),
-                        fraction: link.fraction,
-                    })
-                    .collect(),
+            .map(|chain| {
+                chain.map(
+                    |node| self.parties[node].clone(),
+                    |node| self.organisation(node),
+                )
             })
             .collect()
     }
