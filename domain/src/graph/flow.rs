@@ -10,7 +10,9 @@
 //! nodes is the right-hand side of the linear system `v (I − A) = inflow` over the component's
 //! own fractions `A`, solved directly. Only a closed loop (parties owning only each other, with
 //! nobody outside holding a share) has no solution: what circulates in it has no owner outside
-//! it, and it is passed round a bounded number of times.
+//! it, and it is passed round a bounded number of times. So is a component of more than
+//! [`SOLVED_UP_TO`] parties, until what circulates in it is below [`PASSED_ABOVE`] or
+//! [`ROUNDS`] have passed.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
