@@ -92,23 +92,22 @@ pub(super) enum Direction {
 
 /// The part of a network the walks from a start reach, numbered from 0 (the start), with each
 /// node's fractions to the next.
-struct Reached<Node> {
-    nodes: Vec<Node>,
-    ids: Ids<Node>,
-    next: Vec<Vec<(usize, f64)>>,
-}
-
-/// The walks from a start: every node they reach, numbered from 0 (the start), its fractions
-/// to the next nodes, and the total weight of the walks between it and the start.
 #[derive(Debug)]
-pub(super) struct Walks<Node> {
+pub(super) struct Reached<Node> {
     pub(super) nodes: Vec<Node>,
     pub(super) ids: Ids<Node>,
     pub(super) next: Vec<Vec<(usize, f64)>>,
+}
+
+/// The walks from a start: what they reach, and the total weight of the walks between each
+/// node and the start.
+#[derive(Debug)]
+pub(super) struct Walks<Node> {
+    pub(super) reached: Reached<Node>,
     pub(super) value: Vec<f64>,
 }
 
-impl<Node> Walks<Node> {
+impl<Node> Reached<Node> {
     /// Each node's fractions from the nodes before it: the edges of `next` turned round.
     pub(super) fn previous(&self) -> Vec<Vec<(usize, f64)>> {
         let mut previous = vec![Vec::new(); self.next.len()];
@@ -279,12 +278,7 @@ pub(super) fn walks<N: OwnershipNetwork>(
             member[node] = usize::MAX;
         }
     }
-    Walks {
-        nodes: reached.nodes,
-        ids: reached.ids,
-        next: reached.next,
-        value,
-    }
+    Walks { reached, value }
 }
 
 /// The total reaching each node of `component`, solving `v (I − A) = inflow` over the

@@ -194,7 +194,7 @@ impl<'n, N: OwnershipNetwork> Above<'n, N> {
         let walks = flow::walks(network, company, flow::Direction::Up);
         Self {
             network,
-            held: walks.previous(),
+            held: walks.reached.previous(),
             walks,
         }
     }
@@ -202,23 +202,23 @@ impl<'n, N: OwnershipNetwork> Above<'n, N> {
     /// The parties reached, the company included.
     #[must_use]
     pub fn reached(&self) -> usize {
-        self.walks.nodes.len()
+        self.walks.reached.nodes.len()
     }
 
     /// The company's ultimate owners, with their effective ownership and controlled stake.
     #[must_use]
     pub fn ultimate_owners(&self) -> UltimateOwnership<N::Node> {
-        let (network, walks) = (self.network, &self.walks);
-        let mut control = control::Control::new(walks.nodes.len());
-        let mut owners: Vec<UltimateOwner<N::Node>> = (1..walks.nodes.len())
+        let (network, reached, value) = (self.network, &self.walks.reached, &self.walks.value);
+        let mut control = control::Control::new(reached.nodes.len());
+        let mut owners: Vec<UltimateOwner<N::Node>> = (1..reached.nodes.len())
             .filter(|&id| {
-                walks.next[id].is_empty()
-                    && walks.value[id] >= DROPPED_BELOW
-                    && !network.has_owners(walks.nodes[id])
+                reached.next[id].is_empty()
+                    && value[id] >= DROPPED_BELOW
+                    && !network.has_owners(reached.nodes[id])
             })
             .map(|id| UltimateOwner {
-                owner: walks.nodes[id],
-                effective: walks.value[id],
+                owner: reached.nodes[id],
+                effective: value[id],
                 controlled: control
                     .stakes(&self.held, id)
                     .find(|&(company, _)| company == 0)
@@ -240,13 +240,13 @@ impl<'n, N: OwnershipNetwork> Above<'n, N> {
     /// effective ownership, largest first, at most [`MAX_CHAINS`].
     #[must_use]
     pub fn chains(&self, owner: N::Node) -> Vec<Chain<N::Node, N::Node>> {
-        let Some(&id) = self.walks.ids.get(&owner) else {
+        let Some(&id) = self.walks.reached.ids.get(&owner) else {
             return Vec::new();
         };
         if id == 0 {
             return Vec::new();
         }
-        let node = |id: usize| self.walks.nodes[id];
+        let node = |id: usize| self.walks.reached.nodes[id];
         chains::between(&self.held, id, 0)
             .into_iter()
             .map(|chain| chain.map(node, node))
@@ -276,16 +276,17 @@ impl<'n, N: OwnershipNetwork> Below<'n, N> {
     /// largest effective first.
     #[must_use]
     pub fn ultimate_holdings(&self) -> Vec<UltimateHolding<N::Node>> {
-        let (network, walks) = (self.network, &self.walks);
-        let mut controlled = vec![0.0; walks.nodes.len()];
-        for (company, stake) in control::Control::new(walks.nodes.len()).stakes(&walks.next, 0) {
+        let (network, reached, value) = (self.network, &self.walks.reached, &self.walks.value);
+        let mut controlled = vec![0.0; reached.nodes.len()];
+        for (company, stake) in control::Control::new(reached.nodes.len()).stakes(&reached.next, 0)
+        {
             controlled[company] = stake;
         }
-        let mut holdings: Vec<UltimateHolding<N::Node>> = (1..walks.nodes.len())
-            .filter(|&id| walks.value[id] >= DROPPED_BELOW)
+        let mut holdings: Vec<UltimateHolding<N::Node>> = (1..reached.nodes.len())
+            .filter(|&id| value[id] >= DROPPED_BELOW)
             .map(|id| UltimateHolding {
-                company: walks.nodes[id],
-                effective: walks.value[id],
+                company: reached.nodes[id],
+                effective: value[id],
                 controlled: controlled[id],
             })
             .collect();

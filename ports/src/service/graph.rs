@@ -6,11 +6,9 @@
 //! position the read waited for, in the register asked for; the rules are the domain's
 //! ([`OwnershipGraph`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-use std::sync::Arc;
-
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use shareholders_domain::{
     Above, Because, Below, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph,
@@ -381,6 +379,15 @@ fn shown<G: ShownNetwork>(network: &G, node: G::Node) -> Result<OwnerProfile, Re
         .ok_or_else(|| unknown_party(network.party(node)))
 }
 
+/// Why the ultimate owner is a beneficial owner, or `None`.
+fn beneficial<G: ShownNetwork>(network: &G, owner: &UltimateOwner<G::Node>) -> Option<Because> {
+    Because::of(
+        &network.party(owner.owner),
+        owner.effective,
+        owner.controlled,
+    )
+}
+
 /// What the API shows of one ultimate owner, with its chains to the company.
 fn ultimate_entry<G: ShownNetwork>(
     network: &G,
@@ -411,11 +418,7 @@ fn ultimate_entry<G: ShownNetwork>(
         })
         .collect::<Result<_, ReadError>>()?;
     Ok(UltimateOwnerEntry {
-        beneficial: Because::of(
-            &network.party(owner.owner),
-            owner.effective,
-            owner.controlled,
-        ),
+        beneficial: beneficial(network, owner),
         owner: shown(network, owner.owner)?,
         effective: owner.effective,
         controlled: owner.controlled,
@@ -498,14 +501,7 @@ pub(crate) fn ultimate_answer<G: ShownNetwork>(
             let owners = ownership
                 .owners
                 .into_iter()
-                .filter(|owner| {
-                    Because::of(
-                        &network.party(owner.owner),
-                        owner.effective,
-                        owner.controlled,
-                    )
-                    .is_some()
-                })
+                .filter(|owner| beneficial(network, owner).is_some())
                 .collect();
             (owners, None)
         }

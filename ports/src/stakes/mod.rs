@@ -7,13 +7,11 @@
 //! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`],
 //! [`ReadStore::holdings_of`], [`ReadStore::search_ranked`], [`ReadStore::ultimate_owners`] and
 //! [`ReadStore::ultimate_holdings`] (computed on the held holdings as they are) from memory,
-//! and everything
-//! else (persons, years, the unranked search) from the read model it wraps. It stays exactly
-//! as fresh as the read model: before each answer it asks the read model's [`OwnershipLog`]
-//! which companies changed since it last looked (one indexed query, nothing in the common
-//! case; concurrent reads share it) and reads those companies' holdings and records again. So
-//! `?min_position=` holds
-//! as for every read (the read waits for the read model, and the log is written in the same
+//! and everything else (persons, years, the unranked search) from the read model it wraps. It
+//! stays exactly as fresh as the read model: before each answer it asks the read model's
+//! [`OwnershipLog`] which companies changed since it last looked (one indexed query, nothing
+//! in the common case; concurrent reads share it) and reads those companies' holdings and
+//! records again. So `?min_position=` holds as for every read (the read waits for the read model, and the log is written in the same
 //! transaction as the holdings), any number of processes can serve it, and a change made by
 //! another process (a rebuild, an import moving the live register) is seen. Until it has
 //! loaded (at start, in the background, or again after the read model was cleared), it

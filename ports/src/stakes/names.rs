@@ -321,23 +321,19 @@ impl Names {
                     (Cow::Owned(found), None, total)
                 }
             };
-        let found = |number: u32| {
-            matches.binary_search(&number).is_ok()
-                && accepts.is_none_or(|bits| bits.contains(number))
-        };
+        let of_the_kind = |number: u32| accepts.is_none_or(|bits| bits.contains(number));
+        let found = |number: u32| matches.binary_search(&number).is_ok() && of_the_kind(number);
         let limit = limit as usize;
         let exact = |number: u32| {
             let party = self.party(number);
             query.is_exact(&party.order, party.orgnr())
         };
         let since = matches.partition_point(|&number| (number as usize) < self.ordered);
-        let accepted = |from: &[u32]| {
-            from.iter()
-                .copied()
-                .filter(|&number| accepts.is_none_or(|bits| bits.contains(number)))
-                .collect::<Vec<u32>>()
-        };
-        let added = accepted(&matches[since..]);
+        let added: Vec<u32> = matches[since..]
+            .iter()
+            .copied()
+            .filter(|&number| of_the_kind(number))
+            .collect();
         // The exact matches: those in order whose name is the query's (one range of them),
         // the organisation whose orgnr it is, and any added since.
         let query_order = NameOrder::of(query.folded());
@@ -363,8 +359,7 @@ impl Names {
         let mut rest: Vec<u32> = matches[..since]
             .iter()
             .copied()
-            .filter(|&number| accepts.is_none_or(|bits| bits.contains(number)))
-            .filter(|&number| !is_exact(number))
+            .filter(|&number| of_the_kind(number) && !is_exact(number))
             .take(limit)
             .collect();
         let added: Vec<u32> = added.into_iter().filter(|&n| !is_exact(n)).collect();
