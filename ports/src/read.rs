@@ -152,6 +152,22 @@ pub trait ReadStore: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError>;
 
+    /// A page of the owners of `company`, whose record the caller has just read: as
+    /// [`ReadStore::owners`], but a store that would read the company's totals again for the
+    /// page's holdings may take them from the record instead (one round trip fewer), and a
+    /// store that keeps a copy current may answer from the copy the record came from without
+    /// bringing it up to date again (the page is then as new as the record, or newer).
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn owners_given(
+        &self,
+        company: &CompanyRecord,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        self.owners(company.organisation.orgnr(), page).await
+    }
+
     /// A page of what the owner holds, ordered by shares (largest first), then by orgnr.
     ///
     /// # Errors

@@ -148,6 +148,16 @@ impl MongoReadModel {
         filter: Document,
         order: Option<(Document, PageRequest)>,
     ) -> anyhow::Result<Vec<HoldingRecord>> {
+        let documents = self.documents(filter, order).await?;
+        self.with_totals(&documents).await
+    }
+
+    /// The holding documents `filter` picks, one sorted page of them when `order` is given.
+    async fn documents(
+        &self,
+        filter: Document,
+        order: Option<(Document, PageRequest)>,
+    ) -> anyhow::Result<Vec<Document>> {
         let mut find = self.holdings.find(filter);
         if let Some((sort, page)) = order {
             find = find
@@ -155,13 +165,11 @@ impl MongoReadModel {
                 .skip(page.offset())
                 .limit(i64::from(page.size()));
         }
-        let documents: Vec<Document> = find
-            .await
+        find.await
             .context("querying holdings")?
             .try_collect()
             .await
-            .context("reading holdings")?;
-        self.with_totals(&documents).await
+            .context("reading holdings")
     }
 
     /// The holdings' records, each with its company's current totals.
@@ -187,6 +195,16 @@ impl MongoReadModel {
             })
             .collect()
     }
+}
+
+/// A company's holdings, to be ordered by [`owners_order`].
+fn owners_filter(company: OrgNr) -> Document {
+    doc! { "company.orgnr": company.as_str() }
+}
+
+/// The order of a company's owners: largest first, then by owner kind and id.
+fn owners_order() -> Document {
+    doc! { "shares": -1, "owner.kind": 1, "owner.id": 1 }
 }
 
 fn unknown(error: anyhow::Error) -> ReadError {
@@ -224,14 +242,33 @@ impl ReadStore for MongoReadModel {
         company: OrgNr,
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
-        self.page(
-            doc! { "company.orgnr": company.as_str() },
-            doc! { "shares": -1, "owner.kind": 1, "owner.id": 1 },
-            page,
-        )
-        .await
-        .with_context(|| format!("reading the owners of {company}"))
-        .map_err(unknown)
+        self.page(owners_filter(company), owners_order(), page)
+            .await
+            .with_context(|| format!("reading the owners of {company}"))
+            .map_err(unknown)
+    }
+
+    /// One query: the company's totals are the record's, not read again.
+    async fn owners_given(
+        &self,
+        company: &CompanyRecord,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        let orgnr = company.organisation.orgnr();
+        let totals = CompanyTotals {
+            registered_shares: company.registered_shares,
+            total_shares: Some(company.organisation.total_shares()),
+        };
+        let read = async {
+            self.documents(owners_filter(orgnr), Some((owners_order(), page)))
+                .await?
+                .iter()
+                .map(|doc| holding_record(doc, totals))
+                .collect::<anyhow::Result<Vec<_>>>()
+        };
+        read.await
+            .with_context(|| format!("reading the owners of {orgnr}"))
+            .map_err(unknown)
     }
 
     async fn holdings(

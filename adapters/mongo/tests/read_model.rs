@@ -94,6 +94,16 @@ async fn applying_events_builds_the_records() {
         .collect();
     assert_eq!(second, vec![person_ref("carol"), OwnerRef::Organisation(c)]);
     assert!(read.owners(a, page(4, 2)).await.expect("page 4").is_empty());
+    // Given the company's record, the same pages in one query, with the record's totals.
+    for (number, size) in [(1, 100), (1, 2), (2, 2), (3, 2), (4, 2)] {
+        assert_eq!(
+            read.owners_given(&company, page(number, size))
+                .await
+                .expect("owners given the record"),
+            read.owners(a, page(number, size)).await.expect("owners"),
+            "page {number} of {size}"
+        );
+    }
 
     // Holdings: shares desc, then orgnr; each with its company's registered shares.
     let holdings = read

@@ -906,9 +906,10 @@ async fn owners_are_listed_with_percentages_and_paging() {
         .expect_organisation()
         .returning(|_| Ok(Some(company_record())));
     api.read
-        .expect_owners()
-        .withf(|o, page| {
-            *o == orgnr(COMPANY) && *page == PageRequest::new(Some(1), Some(2)).expect("valid")
+        .expect_owners_given()
+        .withf(|company, page| {
+            company.organisation.orgnr() == orgnr(COMPANY)
+                && *page == PageRequest::new(Some(1), Some(2)).expect("valid")
         })
         .times(1)
         .returning(|_, _| Ok(owner_holdings()));
@@ -950,7 +951,7 @@ async fn percentages_have_four_decimals() {
     api.read
         .expect_organisation()
         .returning(move |_| Ok(Some(company.clone())));
-    api.read.expect_owners().returning(|_, _| {
+    api.read.expect_owners_given().returning(|_, _| {
         let mut holding = owner_holdings().remove(1);
         holding.classes = classes(&[("A-aksjer", 1)]);
         Ok(vec![holding])
@@ -1040,7 +1041,7 @@ async fn a_summary_says_why_a_company_is_interesting() {
         .expect_organisation()
         .returning(|_| Ok(Some(company_record())));
     api.read
-        .expect_owners()
+        .expect_owners_given()
         .withf(|_, page| *page == PageRequest::new(Some(1), Some(1)).expect("valid"))
         .returning(|_, _| Ok(vec![owner_holdings().remove(0)]));
     let reply = api.send(get("/api/988844322/summary/")).await;

@@ -387,7 +387,7 @@ impl Service {
             company.registered_shares,
         );
         let owners = read
-            .owners(orgnr, page)
+            .owners_given(&company, page)
             .await?
             .into_iter()
             .map(|holding| owner_entry(holding, total))
@@ -463,7 +463,7 @@ impl Service {
         } else {
             let first =
                 PageRequest::new(Some(1), Some(1)).map_err(|e| ReadError::Unknown(e.into()))?;
-            read.owners(orgnr, first)
+            read.owners_given(&company, first)
                 .await?
                 .into_iter()
                 .next()

@@ -178,7 +178,7 @@ async fn owners_get_percentages_of_the_declared_total() {
             &[("Ordinære aksjer", 500)],
         )))
     });
-    read.expect_owners().times(1).returning(|_, _| {
+    read.expect_owners_given().times(1).returning(|_, _| {
         Ok(vec![holding(
             "988844322",
             OwnerRef::Organisation(orgnr("885648312")),
@@ -210,7 +210,7 @@ async fn a_company_holding_its_own_shares_is_flagged_as_treasury() {
     let mut read = MockReadStore::new();
     read.expect_organisation()
         .returning(|_| Ok(Some(company(None, 10, 0, &[("A-aksjer", 10)]))));
-    read.expect_owners().returning(|_, _| {
+    read.expect_owners_given().returning(|_, _| {
         Ok(vec![holding(
             "988844322",
             OwnerRef::Organisation(orgnr("988844322")),
@@ -236,7 +236,7 @@ async fn a_company_holding_its_own_shares_is_flagged_as_treasury() {
 async fn unknown_companies_have_no_owners_view() {
     let mut read = MockReadStore::new();
     read.expect_organisation().returning(|_| Ok(None));
-    read.expect_owners().never();
+    read.expect_owners_given().never();
     let view = service(MockWriteStore::new(), read)
         .owners(
             Register::Live,
@@ -311,8 +311,12 @@ async fn summaries_flag_interesting_ownership(
     let registered: u64 = classes.iter().map(|(_, s)| s).sum();
     read.expect_organisation()
         .returning(move |_| Ok(Some(company(None, registered, foreign, classes))));
-    read.expect_owners()
-        .withf(|_, page| page.size() == 1 && page.page() == 1)
+    read.expect_owners_given()
+        .withf(|company, page| {
+            company.organisation.orgnr() == orgnr("988844322")
+                && page.size() == 1
+                && page.page() == 1
+        })
         .returning(move |_, _| {
             Ok(vec![holding(
                 "988844322",

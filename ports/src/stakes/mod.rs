@@ -4,7 +4,7 @@
 //! and a company's summary, owners and holdings without a query at all.
 //!
 //! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
-//! [`ReadStore::owners`], [`ReadStore::holdings`], [`ReadStore::owners_of`],
+//! [`ReadStore::owners`] (and [`ReadStore::owners_given`]), [`ReadStore::holdings`], [`ReadStore::owners_of`],
 //! [`ReadStore::holdings_of`], [`ReadStore::search_ranked`], [`ReadStore::ultimate_owners`] and
 //! [`ReadStore::ultimate_holdings`] (computed on the held holdings as they are) from memory,
 //! and everything else (persons, years, the unranked search) from the read model it wraps. It
@@ -483,6 +483,27 @@ impl ReadStore for StakesInMemory {
             "owners",
             |held| held.stakes.owners(company, page),
             self.read.owners(company, page),
+        )
+        .await
+    }
+
+    /// The record was read after a catch-up that began once this request had asked (or from
+    /// the read model), so the page is answered from what is held as it is, with no catch-up
+    /// of its own: a summary or a page of owners waits for one catch-up, not two.
+    async fn owners_given(
+        &self,
+        company: &CompanyRecord,
+        page: PageRequest,
+    ) -> Result<Vec<HoldingRecord>, ReadError> {
+        let orgnr = company.organisation.orgnr();
+        let answered = {
+            let held = self.shared.held.read().expect("the held stakes' lock");
+            held.as_ref().map(|held| held.stakes.owners(orgnr, page))
+        };
+        answered_or(
+            register_count("owners"),
+            answered,
+            self.read.owners_given(company, page),
         )
         .await
     }

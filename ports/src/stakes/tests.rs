@@ -457,6 +457,33 @@ async fn records_and_pages_come_from_memory_once_held_and_follow_the_log() {
     );
 }
 
+/// A page of owners given a record just read is answered from what is held, with no catch-up
+/// of its own: a change logged since the record was read is the next read's to catch up with.
+#[tokio::test]
+async fn owners_given_a_record_are_answered_from_what_is_held_without_catching_up_again() {
+    let changes = Arc::new(Mutex::new(Vec::new()));
+    let mut read = MockReadStore::new();
+    // Neither the read model's owners nor company 1 read again.
+    read.expect_owners_given().never();
+    read.expect_owners_of().never();
+    read.expect_organisation().never();
+    let held = StakesInMemory::new(Arc::new(read), Arc::new(log(register(), changes.clone())));
+    held.load().await.expect("loads");
+    let record = held
+        .organisation(orgnr(1))
+        .await
+        .expect("read")
+        .expect("registered");
+    changes.lock().expect("changes").push(OwnershipChange {
+        seq: 1,
+        changed: OwnershipChanged::Company(orgnr(1)),
+    });
+    assert_eq!(
+        owners_in(&held.owners_given(&record, page(1, 10)).await.expect("read")),
+        vec![org_ref(orgnr(2)), person_ref("p")]
+    );
+}
+
 /// A search is ranked in memory once the register is held (the read model is not asked), and
 /// finds a person the log says was registered since, and an organisation by its record's new
 /// name.

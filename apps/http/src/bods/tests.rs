@@ -55,8 +55,8 @@ fn read_model() -> MockReadStore {
     let mut read = MockReadStore::new();
     read.expect_organisation()
         .returning(|orgnr| Ok((orgnr.as_str() == COMPANY).then(company)));
-    read.expect_owners().returning(|orgnr, _| {
-        Ok(if orgnr.as_str() == COMPANY {
+    read.expect_owners_given().returning(|company, _| {
+        Ok(if company.organisation.orgnr().as_str() == COMPANY {
             vec![holding()]
         } else {
             vec![]
