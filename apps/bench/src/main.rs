@@ -4,10 +4,13 @@
 //!   (and `/health`, the ceiling), for a fixed time; requests/s and latency percentiles.
 //! - `writes`: concurrent `POST /api/share/` for a fixed time, with a probe that measures the
 //!   projection lag (from the 201 to the read model showing the purchase).
+//! - `find-one` and `sqlite-transactions`: the stores alone at the same concurrency, the
+//!   ceilings of the reads and writes (see `ceilings`).
 //!
 //! Results are printed as one JSON object per line, so scripts can collect them.
 
 mod baseline;
+mod ceilings;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,16 +55,36 @@ enum Command {
             default_value = "health,summary,owners,holdings"
         )]
         endpoints: Vec<String>,
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
-        #[arg(long, default_value_t = 15)]
-        seconds: u64,
-        #[arg(long, default_value_t = 2)]
-        warmup_seconds: u64,
+        #[command(flatten)]
+        load: ceilings::Load,
         /// Requests per second over all connections (an open loop, as a soak wants); 0 sends
         /// as fast as the connections allow.
         #[arg(long, default_value_t = 0.0)]
         rate: f64,
+    },
+    /// The read store's ceiling: concurrent raw `find_one` by `_id` of random orgnrs on the
+    /// read model's organisations, from the Rust driver (the service's connection string).
+    FindOne {
+        #[arg(long, env = "SHAREHOLDERS_MONGODB_URI")]
+        mongodb_uri: String,
+        #[arg(long, env = "SHAREHOLDERS_MONGODB_DATABASE")]
+        database: String,
+        /// A register extract (or any file whose lines start with `orgnr;`) to draw orgnrs from.
+        #[arg(long)]
+        orgnrs_from: std::path::PathBuf,
+        #[command(flatten)]
+        load: ceilings::Load,
+    },
+    /// The embedded write path's ceiling: a script of SQL statements (a purchase's) run as one
+    /// `BEGIN IMMEDIATE` transaction after another on the service's SQLite file, on the
+    /// companies and persons an HTTP `writes` load registered.
+    SqliteTransactions {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value = "scripts/bench-writes-sqlite.sql")]
+        script: std::path::PathBuf,
+        #[command(flatten)]
+        load: ceilings::Load,
     },
     /// Concurrent purchases, with the projection lag measured alongside.
     Writes {
@@ -514,21 +537,42 @@ async fn main() -> anyhow::Result<()> {
             base,
             orgnrs_from: path,
             endpoints,
-            connections,
-            seconds,
-            warmup_seconds,
+            load,
             rate,
         } => {
             reads(
                 base,
                 orgnrs_from(&path)?,
                 endpoints,
-                connections,
-                seconds,
-                warmup_seconds,
+                load.connections,
+                load.seconds,
+                load.warmup,
                 Pace::new(rate)?,
             )
             .await
+        }
+        Command::FindOne {
+            mongodb_uri,
+            database,
+            orgnrs_from: path,
+            load,
+        } => {
+            let orgnrs = orgnrs_from(&path)?
+                .into_iter()
+                .map(|target| target.orgnr)
+                .collect();
+            let result = ceilings::find_one(&mongodb_uri, &database, orgnrs, load).await?;
+            println!("{result}");
+            Ok(())
+        }
+        Command::SqliteTransactions {
+            data_dir,
+            script,
+            load,
+        } => {
+            let result = ceilings::sqlite_transactions(&data_dir, &script, load).await?;
+            println!("{result}");
+            Ok(())
         }
         Command::Writes {
             base,
