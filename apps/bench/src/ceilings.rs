@@ -1,5 +1,5 @@
-//! How a load is run, and the ceilings the service's live paths are measured against, each the store alone at the
-//! same concurrency, with no service in between:
+//! How a load is run, and the ceilings the service's live paths are measured against, each
+//! the store alone at the same concurrency, with no service in between:
 //!
 //! - `find_one`: a raw `find_one` by `_id` on the read model's organisations, from the Rust
 //!   driver, with the connection string (and so the pool) the service uses;

@@ -4,9 +4,10 @@
 //! and a company's summary, owners and holdings without a query at all.
 //!
 //! [`StakesInMemory`] is a [`ReadStore`] that answers [`ReadStore::organisation`],
-//! [`ReadStore::owners`] (and [`ReadStore::owners_given`]), [`ReadStore::holdings`], [`ReadStore::owners_of`],
-//! [`ReadStore::holdings_of`], [`ReadStore::search_ranked`], [`ReadStore::ultimate_owners`] and
-//! [`ReadStore::ultimate_holdings`] (computed on the held holdings as they are) from memory,
+//! [`ReadStore::owners`] (and [`ReadStore::owners_given`]), [`ReadStore::holdings`],
+//! [`ReadStore::owners_of`], [`ReadStore::holdings_of`], [`ReadStore::search_ranked`],
+//! [`ReadStore::ultimate_owners`] and [`ReadStore::ultimate_holdings`] (computed on the held
+//! holdings as they are) from memory,
 //! and everything else (persons, years, the unranked search) from the read model it wraps. It
 //! stays exactly as fresh as the read model: before each answer it asks the read model's
 //! [`OwnershipLog`] which companies changed since it last looked (one indexed query, nothing
@@ -378,12 +379,17 @@ impl StakesInMemory {
         otherwise: impl Future<Output = Result<T, ReadError>>,
     ) -> Result<T, ReadError> {
         let answered = if self.caught_up().await? {
-            let held = self.shared.held.read().expect("the held stakes' lock");
-            held.as_ref().map(answer)
+            self.as_held(answer)
         } else {
             None
         };
         answered_or(count, answered, otherwise).await
+    }
+
+    /// `answer` from what is held as it is (no catch-up), or `None` while nothing is held.
+    fn as_held<T>(&self, answer: impl FnOnce(&Held) -> T) -> Option<T> {
+        let held = self.shared.held.read().expect("the held stakes' lock");
+        held.as_ref().map(answer)
     }
 
     /// One of the register's computations over the ownership graph (`read`: its name in the
@@ -496,13 +502,9 @@ impl ReadStore for StakesInMemory {
         page: PageRequest,
     ) -> Result<Vec<HoldingRecord>, ReadError> {
         let orgnr = company.organisation.orgnr();
-        let answered = {
-            let held = self.shared.held.read().expect("the held stakes' lock");
-            held.as_ref().map(|held| held.stakes.owners(orgnr, page))
-        };
         answered_or(
             register_count("owners"),
-            answered,
+            self.as_held(|held| held.stakes.owners(orgnr, page)),
             self.read.owners_given(company, page),
         )
         .await
