@@ -1,3 +1,5 @@
+mod incremental;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
