@@ -3,9 +3,14 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use shareholders_domain::{ClassShares, Event, OwnerRef, Position, RecordedEvent};
-use shareholders_ports::{Projection, ProjectionError, ReadModelLoader, SnapshotBatch};
-use sqlx::SqliteConnection;
+use shareholders_domain::{
+    ClassShares, CompanyProfile, Event, OwnerRef, Person, Position, RecordedEvent,
+};
+use shareholders_ports::{
+    HoldingSnapshot, Projection, ProjectionError, ReadModelLoader, SnapshotBatch,
+};
+use sqlx::query_builder::Separated;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::codec::{classes_json, int};
 use crate::{SqliteStore, ownership_log};
@@ -53,49 +58,87 @@ impl OrganisationRow {
     }
 }
 
-async fn upsert_organisation(
+/// Rows per upsert statement: a loaded batch is a few statements, not a statement a document
+/// (each statement is a round trip to SQLite's worker thread), and at most 14 parameters a row
+/// stay well under SQLite's 32,766.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Each versioned group of a `read_organisations` row is overwritten only by a newer version;
+/// the static profile only by a registration.
+const UPSERT_ORGANISATION: &str = " ON CONFLICT (orgnr) DO UPDATE SET \
+     name = CASE WHEN excluded.registered = 1 THEN excluded.name ELSE name END, \
+     postal_code = CASE WHEN excluded.registered = 1 THEN excluded.postal_code ELSE postal_code END, \
+     place = CASE WHEN excluded.registered = 1 THEN excluded.place ELSE place END, \
+     country = CASE WHEN excluded.registered = 1 THEN excluded.country \
+         ELSE COALESCE(country, excluded.country) END, \
+     registered = MAX(registered, excluded.registered), \
+     total_shares = CASE WHEN excluded.version > version THEN excluded.total_shares ELSE total_shares END, \
+     registered_shares = CASE WHEN excluded.version > version THEN excluded.registered_shares ELSE registered_shares END, \
+     owner_count = CASE WHEN excluded.version > version THEN excluded.owner_count ELSE owner_count END, \
+     foreign_owner_count = CASE WHEN excluded.version > version THEN excluded.foreign_owner_count ELSE foreign_owner_count END, \
+     classes = CASE WHEN excluded.version > version THEN excluded.classes ELSE classes END, \
+     version = MAX(version, excluded.version), \
+     holding_count = CASE WHEN excluded.owner_version > owner_version THEN excluded.holding_count ELSE holding_count END, \
+     owner_version = MAX(owner_version, excluded.owner_version)";
+
+/// Inserts `rows` in order, [`ROWS_PER_STATEMENT`] to a statement: `insert` (the `INSERT INTO`
+/// with its columns), each row's values as `bind` pushes them, then `on_conflict`. A later row
+/// with the key of an earlier one is applied after it, as one statement each would be.
+async fn insert_rows<T>(
     conn: &mut SqliteConnection,
-    row: OrganisationRow,
+    insert: &str,
+    rows: &[T],
+    mut bind: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
+    on_conflict: &str,
+    what: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO read_organisations (orgnr, registered, name, postal_code, place, country, \
-             version, total_shares, registered_shares, owner_count, foreign_owner_count, classes, \
-             owner_version, holding_count) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (orgnr) DO UPDATE SET \
-             name = CASE WHEN excluded.registered = 1 THEN excluded.name ELSE name END, \
-             postal_code = CASE WHEN excluded.registered = 1 THEN excluded.postal_code ELSE postal_code END, \
-             place = CASE WHEN excluded.registered = 1 THEN excluded.place ELSE place END, \
-             country = CASE WHEN excluded.registered = 1 THEN excluded.country \
-                 ELSE COALESCE(country, excluded.country) END, \
-             registered = MAX(registered, excluded.registered), \
-             total_shares = CASE WHEN excluded.version > version THEN excluded.total_shares ELSE total_shares END, \
-             registered_shares = CASE WHEN excluded.version > version THEN excluded.registered_shares ELSE registered_shares END, \
-             owner_count = CASE WHEN excluded.version > version THEN excluded.owner_count ELSE owner_count END, \
-             foreign_owner_count = CASE WHEN excluded.version > version THEN excluded.foreign_owner_count ELSE foreign_owner_count END, \
-             classes = CASE WHEN excluded.version > version THEN excluded.classes ELSE classes END, \
-             version = MAX(version, excluded.version), \
-             holding_count = CASE WHEN excluded.owner_version > owner_version THEN excluded.holding_count ELSE holding_count END, \
-             owner_version = MAX(owner_version, excluded.owner_version)",
-    )
-    .bind(row.orgnr)
-    .bind(row.registered)
-    .bind(row.name)
-    .bind(row.postal_code)
-    .bind(row.place)
-    .bind(row.country)
-    .bind(row.version)
-    .bind(row.total_shares)
-    .bind(row.registered_shares)
-    .bind(row.owner_count)
-    .bind(row.foreign_owner_count)
-    .bind(row.classes)
-    .bind(row.owner_version)
-    .bind(row.holding_count)
-    .execute(&mut *conn)
-    .await
-    .context("upserting a read organisation")?;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut statement: QueryBuilder<Sqlite> = QueryBuilder::new(insert);
+        statement.push_values(chunk, |mut values, row| bind(&mut values, row));
+        statement.push(on_conflict);
+        statement
+            .build()
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("writing {what}"))?;
+    }
     Ok(())
+}
+
+/// Upserts `rows` in order (see [`insert_rows`]).
+async fn upsert_organisations(
+    conn: &mut SqliteConnection,
+    rows: &[OrganisationRow],
+) -> anyhow::Result<()> {
+    let insert = "INSERT INTO read_organisations (orgnr, registered, name, postal_code, place, \
+                  country, version, total_shares, registered_shares, owner_count, \
+                  foreign_owner_count, classes, owner_version, holding_count) ";
+    let bind = |values: &mut Separated<'_, Sqlite, &'static str>, row: &OrganisationRow| {
+        values
+            .push_bind(row.orgnr.clone())
+            .push_bind(row.registered)
+            .push_bind(row.name.clone())
+            .push_bind(row.postal_code.clone())
+            .push_bind(row.place.clone())
+            .push_bind(row.country.clone())
+            .push_bind(row.version)
+            .push_bind(row.total_shares)
+            .push_bind(row.registered_shares)
+            .push_bind(row.owner_count)
+            .push_bind(row.foreign_owner_count)
+            .push_bind(row.classes.clone())
+            .push_bind(row.owner_version)
+            .push_bind(row.holding_count);
+    };
+    insert_rows(
+        conn,
+        insert,
+        rows,
+        bind,
+        UPSERT_ORGANISATION,
+        "read organisations",
+    )
+    .await
 }
 
 struct PersonRow {
@@ -110,34 +153,52 @@ struct PersonRow {
     holding_count: i64,
 }
 
-async fn upsert_person(conn: &mut SqliteConnection, row: PersonRow) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO read_persons (id, registered, name, birth_year, postal_code, place, country, \
-             owner_version, holding_count) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET \
-             name = CASE WHEN excluded.registered = 1 THEN excluded.name ELSE name END, \
-             birth_year = CASE WHEN excluded.registered = 1 THEN excluded.birth_year ELSE birth_year END, \
-             postal_code = CASE WHEN excluded.registered = 1 THEN excluded.postal_code ELSE postal_code END, \
-             place = CASE WHEN excluded.registered = 1 THEN excluded.place ELSE place END, \
-             country = CASE WHEN excluded.registered = 1 THEN excluded.country ELSE country END, \
-             registered = MAX(registered, excluded.registered), \
-             holding_count = CASE WHEN excluded.owner_version > owner_version THEN excluded.holding_count ELSE holding_count END, \
-             owner_version = MAX(owner_version, excluded.owner_version)",
-    )
-    .bind(row.id)
-    .bind(row.registered)
-    .bind(row.name)
-    .bind(row.birth_year)
-    .bind(row.postal_code)
-    .bind(row.place)
-    .bind(row.country)
-    .bind(row.owner_version)
-    .bind(row.holding_count)
-    .execute(&mut *conn)
-    .await
-    .context("upserting a read person")?;
-    Ok(())
+impl PersonRow {
+    /// The row of a registered person, with its state as an owner.
+    fn registered(person: &Person, owner_version: i64, holding_count: i64) -> Self {
+        Self {
+            id: person.id().as_str().to_owned(),
+            registered: true,
+            name: person.name().as_str().to_owned(),
+            birth_year: person.birth_year().map(|y| i64::from(y.get())),
+            postal_code: person.postal_code().map(|c| c.as_str().to_owned()),
+            place: person.place().map(|c| c.as_str().to_owned()),
+            country: person.country().alpha2().to_owned(),
+            owner_version,
+            holding_count,
+        }
+    }
+}
+
+/// A person's static profile is overwritten only by a registration, its holding count only by
+/// a newer version.
+const UPSERT_PERSON: &str = " ON CONFLICT (id) DO UPDATE SET \
+     name = CASE WHEN excluded.registered = 1 THEN excluded.name ELSE name END, \
+     birth_year = CASE WHEN excluded.registered = 1 THEN excluded.birth_year ELSE birth_year END, \
+     postal_code = CASE WHEN excluded.registered = 1 THEN excluded.postal_code ELSE postal_code END, \
+     place = CASE WHEN excluded.registered = 1 THEN excluded.place ELSE place END, \
+     country = CASE WHEN excluded.registered = 1 THEN excluded.country ELSE country END, \
+     registered = MAX(registered, excluded.registered), \
+     holding_count = CASE WHEN excluded.owner_version > owner_version THEN excluded.holding_count ELSE holding_count END, \
+     owner_version = MAX(owner_version, excluded.owner_version)";
+
+/// Upserts `rows` in order (see [`insert_rows`]).
+async fn upsert_persons(conn: &mut SqliteConnection, rows: &[PersonRow]) -> anyhow::Result<()> {
+    let insert = "INSERT INTO read_persons (id, registered, name, birth_year, postal_code, place, \
+                  country, owner_version, holding_count) ";
+    let bind = |values: &mut Separated<'_, Sqlite, &'static str>, row: &PersonRow| {
+        values
+            .push_bind(row.id.clone())
+            .push_bind(row.registered)
+            .push_bind(row.name.clone())
+            .push_bind(row.birth_year)
+            .push_bind(row.postal_code.clone())
+            .push_bind(row.place.clone())
+            .push_bind(row.country.clone())
+            .push_bind(row.owner_version)
+            .push_bind(row.holding_count);
+    };
+    insert_rows(conn, insert, rows, bind, UPSERT_PERSON, "read persons").await
 }
 
 struct HoldingRow<'a> {
@@ -150,29 +211,73 @@ struct HoldingRow<'a> {
     version: i64,
 }
 
-async fn upsert_holding(conn: &mut SqliteConnection, row: HoldingRow<'_>) -> anyhow::Result<()> {
-    let shares = row.classes.iter().map(|c| c.shares).sum::<u64>();
-    sqlx::query(
-        "INSERT INTO read_holdings (company, owner_kind, owner_id, owner_name, owner_country, \
-             owner_birth_year, classes, shares, version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (company, owner_kind, owner_id) DO UPDATE SET \
-             classes = excluded.classes, shares = excluded.shares, version = excluded.version \
-         WHERE excluded.version > read_holdings.version",
+/// Upserts `rows` in order (see [`insert_rows`]); a holding is overwritten only by a newer
+/// version.
+async fn upsert_holdings(
+    conn: &mut SqliteConnection,
+    rows: &[HoldingRow<'_>],
+) -> anyhow::Result<()> {
+    let mut values = Vec::with_capacity(rows.len());
+    for row in rows {
+        values.push((row, int(row.classes.iter().map(|c| c.shares).sum::<u64>())?));
+    }
+    let insert = "INSERT INTO read_holdings (company, owner_kind, owner_id, owner_name, \
+                  owner_country, owner_birth_year, classes, shares, version) ";
+    let bind = |values: &mut Separated<'_, Sqlite, &'static str>,
+                (row, shares): &(&HoldingRow<'_>, i64)| {
+        values
+            .push_bind(row.company.to_owned())
+            .push_bind(row.owner.kind().as_str())
+            .push_bind(row.owner.id().to_owned())
+            .push_bind(row.owner_name.to_owned())
+            .push_bind(row.owner_country.to_owned())
+            .push_bind(row.owner_birth_year)
+            .push_bind(classes_json(row.classes))
+            .push_bind(*shares)
+            .push_bind(row.version);
+    };
+    let on_conflict = " ON CONFLICT (company, owner_kind, owner_id) DO UPDATE SET \
+                       classes = excluded.classes, shares = excluded.shares, \
+                       version = excluded.version \
+                       WHERE excluded.version > read_holdings.version";
+    insert_rows(conn, insert, &values, bind, on_conflict, "read holdings").await
+}
+
+/// A placeholder `read_organisations` row for each company of `holdings` that has none: its
+/// name and declared total, no versioned group, not registered.
+async fn add_placeholders(
+    conn: &mut SqliteConnection,
+    holdings: &[HoldingSnapshot],
+) -> anyhow::Result<()> {
+    let mut companies = Vec::with_capacity(holdings.len());
+    for holding in holdings {
+        let company = &holding.record.company;
+        if companies
+            .last()
+            .is_none_or(|(last, _): &(&CompanyProfile, _)| last.orgnr != company.orgnr)
+        {
+            companies.push((
+                company,
+                company.total_shares.map(|t| int(t.get())).transpose()?,
+            ));
+        }
+    }
+    let bind = |values: &mut Separated<'_, Sqlite, &'static str>,
+                (company, total): &(&CompanyProfile, Option<i64>)| {
+        values
+            .push_bind(company.orgnr.as_str().to_owned())
+            .push_bind(company.name.as_str().to_owned())
+            .push_bind(*total);
+    };
+    insert_rows(
+        conn,
+        "INSERT INTO read_organisations (orgnr, name, total_shares) ",
+        &companies,
+        bind,
+        " ON CONFLICT (orgnr) DO NOTHING",
+        "placeholder read organisations",
     )
-    .bind(row.company.to_owned())
-    .bind(row.owner.kind().as_str())
-    .bind(row.owner.id().to_owned())
-    .bind(row.owner_name.to_owned())
-    .bind(row.owner_country.to_owned())
-    .bind(row.owner_birth_year)
-    .bind(classes_json(row.classes))
-    .bind(int(shares)?)
-    .bind(row.version)
-    .execute(&mut *conn)
     .await
-    .context("upserting a read holding")?;
-    Ok(())
 }
 
 fn poison(error: anyhow::Error) -> ProjectionError {
@@ -199,25 +304,11 @@ async fn apply_event(
                 owner_version: 0,
                 ..OrganisationRow::minimal(o.orgnr().as_str(), o.name().as_str())
             };
-            upsert_organisation(conn, row).await?;
+            upsert_organisations(conn, &[row]).await?;
             ownership_log::changed(conn, &o.orgnr()).await?;
         }
         Event::PersonRegistered(p) => {
-            upsert_person(
-                conn,
-                PersonRow {
-                    id: p.id().as_str().to_owned(),
-                    registered: true,
-                    name: p.name().as_str().to_owned(),
-                    birth_year: p.birth_year().map(|y| i64::from(y.get())),
-                    postal_code: p.postal_code().map(|c| c.as_str().to_owned()),
-                    place: p.place().map(|c| c.as_str().to_owned()),
-                    country: p.country().alpha2().to_owned(),
-                    owner_version: 0,
-                    holding_count: 0,
-                },
-            )
-            .await?;
+            upsert_persons(conn, &[PersonRow::registered(p, 0, 0)]).await?;
             ownership_log::person_registered(conn, p.id()).await?;
         }
         Event::SharesPurchased(e) => {
@@ -236,7 +327,7 @@ async fn apply_event(
                 classes: classes_json(&state.classes),
                 ..OrganisationRow::minimal(e.company.orgnr.as_str(), e.company.name.as_str())
             };
-            upsert_organisation(conn, company).await?;
+            upsert_organisations(conn, &[company]).await?;
             let owner_version = int(e.owner_state.version).map_err(poison)?;
             let holding_count = int(e.owner_state.holding_count).map_err(poison)?;
             let owner = &e.owner;
@@ -248,14 +339,14 @@ async fn apply_event(
                         holding_count,
                         ..OrganisationRow::minimal(orgnr.as_str(), owner.name.as_str())
                     };
-                    upsert_organisation(conn, row).await?;
+                    upsert_organisations(conn, &[row]).await?;
                     // Its row may be new: what its own holdings show of it.
                     ownership_log::changed(conn, orgnr).await?;
                 }
                 OwnerRef::Person(id) => {
-                    upsert_person(
+                    upsert_persons(
                         conn,
-                        PersonRow {
+                        &[PersonRow {
                             id: id.as_str().to_owned(),
                             registered: false,
                             name: owner.name.as_str().to_owned(),
@@ -265,14 +356,14 @@ async fn apply_event(
                             country: owner.country.alpha2().to_owned(),
                             owner_version,
                             holding_count,
-                        },
+                        }],
                     )
                     .await?;
                 }
             }
-            upsert_holding(
+            upsert_holdings(
                 conn,
-                HoldingRow {
+                &[HoldingRow {
                     company: e.company.orgnr.as_str(),
                     owner: &owner.owner,
                     owner_name: owner.name.as_str(),
@@ -280,7 +371,7 @@ async fn apply_event(
                     owner_birth_year: owner.birth_year.map(|y| i64::from(y.get())),
                     classes: &e.holding,
                     version: int(state.version).map_err(poison)?,
-                },
+                }],
             )
             .await?;
             ownership_log::changed(conn, &e.company.orgnr).await?;
@@ -333,12 +424,11 @@ impl ReadModelLoader for SqliteStore {
     }
 
     async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
-        let mut writer = self.writer().await?;
-        let conn = &mut *writer.tx;
+        let mut organisations = Vec::with_capacity(batch.companies.len());
         for company in &batch.companies {
             let record = &company.record;
             let o = &record.organisation;
-            let row = OrganisationRow {
+            organisations.push(OrganisationRow {
                 orgnr: o.orgnr().as_str().to_owned(),
                 registered: true,
                 name: o.name().as_str().to_owned(),
@@ -353,61 +443,37 @@ impl ReadModelLoader for SqliteStore {
                 classes: classes_json(&record.classes),
                 owner_version: int(company.owner_version)?,
                 holding_count: int(record.holding_count)?,
-            };
-            upsert_organisation(conn, row).await?;
+            });
         }
+        let mut persons = Vec::with_capacity(batch.persons.len());
         for person in &batch.persons {
-            let p = &person.record.person;
-            upsert_person(
-                conn,
-                PersonRow {
-                    id: p.id().as_str().to_owned(),
-                    registered: true,
-                    name: p.name().as_str().to_owned(),
-                    birth_year: p.birth_year().map(|y| i64::from(y.get())),
-                    postal_code: p.postal_code().map(|c| c.as_str().to_owned()),
-                    place: p.place().map(|c| c.as_str().to_owned()),
-                    country: p.country().alpha2().to_owned(),
-                    owner_version: int(person.owner_version)?,
-                    holding_count: int(person.record.holding_count)?,
-                },
-            )
-            .await?;
+            persons.push(PersonRow::registered(
+                &person.record.person,
+                int(person.owner_version)?,
+                int(person.record.holding_count)?,
+            ));
         }
+        let mut holdings = Vec::with_capacity(batch.holdings.len());
         for holding in &batch.holdings {
             let record = &holding.record;
-            // The company's row, in case the holding comes before its company: a placeholder
-            // (no versioned group, not registered) that the company's own write overrides.
-            sqlx::query(
-                "INSERT INTO read_organisations (orgnr, name, total_shares) VALUES (?, ?, ?) \
-                 ON CONFLICT (orgnr) DO NOTHING",
-            )
-            .bind(record.company.orgnr.as_str().to_owned())
-            .bind(record.company.name.as_str().to_owned())
-            .bind(
-                record
-                    .company
-                    .total_shares
-                    .map(|t| int(t.get()))
-                    .transpose()?,
-            )
-            .execute(&mut *conn)
-            .await
-            .context("adding a placeholder read organisation")?;
-            upsert_holding(
-                conn,
-                HoldingRow {
-                    company: record.company.orgnr.as_str(),
-                    owner: &record.owner.owner,
-                    owner_name: record.owner.name.as_str(),
-                    owner_country: record.owner.country.alpha2(),
-                    owner_birth_year: record.owner.birth_year.map(|y| i64::from(y.get())),
-                    classes: &record.classes,
-                    version: int(holding.version)?,
-                },
-            )
-            .await?;
+            holdings.push(HoldingRow {
+                company: record.company.orgnr.as_str(),
+                owner: &record.owner.owner,
+                owner_name: record.owner.name.as_str(),
+                owner_country: record.owner.country.alpha2(),
+                owner_birth_year: record.owner.birth_year.map(|y| i64::from(y.get())),
+                classes: &record.classes,
+                version: int(holding.version)?,
+            });
         }
+        let mut writer = self.writer().await?;
+        let conn = &mut *writer.tx;
+        upsert_organisations(conn, &organisations).await?;
+        upsert_persons(conn, &persons).await?;
+        // The companies' rows, in case a holding comes before its company: placeholders (no
+        // versioned group, not registered) that the company's own write overrides.
+        add_placeholders(conn, &batch.holdings).await?;
+        upsert_holdings(conn, &holdings).await?;
         // One entry for the batch, not one per document: a held copy is read again whole.
         ownership_log::everything_changed(conn).await?;
         writer.commit().await

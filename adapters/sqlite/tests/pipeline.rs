@@ -14,7 +14,8 @@ use rand::{Rng as _, SeedableRng as _};
 use shareholders_domain::{OwnerRef, Position, RecordedEvent};
 use shareholders_ports::{
     EventPublisher, MockEventPublisher, Outbox, OutboxBacklog, PageRequest, Projection,
-    PublishError, ReadModelLoader, ReadStore, RelayError, Snapshot as _, WriteStore, diff, rebuild,
+    PublishError, ReadModelLoader, ReadStore, RelayError, Snapshot as _, SnapshotBatch, WriteStore,
+    diff, rebuild,
 };
 use shareholders_sqlite::SqliteStore;
 use sqlx::Connection as _;
@@ -363,6 +364,70 @@ async fn a_rebuild_reproduces_the_projected_read_model() {
     while other.relay(100, publisher.clone()).await.expect("relay") > 0 {}
     store.apply(&capture.events()[..8]).await.expect("applied");
     assert_eq!(state(&store.read_snapshot()).await, projected);
+}
+
+/// A document and an older copy of it: the older first for even `i`, last for odd.
+fn either_order<T: Clone>(i: usize, current: &T, older: T) -> [T; 2] {
+    if i % 2 == 0 {
+        [older, current.clone()]
+    } else {
+        [current.clone(), older]
+    }
+}
+
+/// A loaded batch is upserted many rows to a statement: each row still wins only with a newer
+/// version, whether its older copy comes before it in the same statement, after it, or is
+/// already in the read model.
+#[tokio::test]
+async fn a_batch_loaded_in_one_statement_keeps_the_newest_version_of_each_row() {
+    let (_dir, store) = store().await;
+    populate(&store).await;
+    project(&store).await;
+    let projected = state(&store.read_snapshot()).await;
+    let current = state(&store.write_snapshot()).await;
+    let mut batch = SnapshotBatch::default();
+    for (i, company) in current.companies.iter().enumerate() {
+        let mut older = company.clone();
+        older.record.owner_count += 100;
+        older.record.holding_count += 100;
+        let (Some(version), Some(owner_version)) = (
+            company.version.checked_sub(1),
+            company.owner_version.checked_sub(1),
+        ) else {
+            batch.companies.push(company.clone());
+            continue;
+        };
+        (older.version, older.owner_version) = (version, owner_version);
+        batch.companies.extend(either_order(i, company, older));
+    }
+    for (i, person) in current.persons.iter().enumerate() {
+        let mut older = person.clone();
+        older.record.holding_count += 100;
+        let Some(owner_version) = person.owner_version.checked_sub(1) else {
+            batch.persons.push(person.clone());
+            continue;
+        };
+        older.owner_version = owner_version;
+        batch.persons.extend(either_order(i, person, older));
+    }
+    for (i, holding) in current.holdings.iter().enumerate() {
+        let mut older = holding.clone();
+        older.record.classes[0].shares += 1_000;
+        older.version = holding.version - 1;
+        batch.holdings.extend(either_order(i, holding, older));
+    }
+    assert!(batch.companies.len() > current.companies.len());
+    assert!(batch.persons.len() > current.persons.len());
+    assert_eq!(batch.holdings.len(), 2 * current.holdings.len());
+    store.load(batch.clone()).await.expect("loaded");
+    assert_eq!(state(&store.read_snapshot()).await, projected);
+    // Into an empty read model too: the newer copy wins within the statement.
+    store.clear().await.expect("cleared");
+    store.load(batch).await.expect("loaded");
+    let loaded = state(&store.read_snapshot()).await;
+    assert_eq!(loaded.holdings, projected.holdings);
+    assert_eq!(loaded.companies, projected.companies);
+    assert_eq!(loaded.persons, projected.persons);
 }
 
 #[tokio::test]
