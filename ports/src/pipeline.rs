@@ -189,6 +189,7 @@ pub async fn rebuild(
     let (read, write) = tokio::join!(read, write);
     write?;
     let report = read?;
+    target.finish().await?;
     if let Some(position) = position {
         target.mark_applied_through(position).await?;
     }

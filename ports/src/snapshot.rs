@@ -115,6 +115,16 @@ pub trait ReadModelLoader: Send + Sync {
     /// When the store fails; the batch may be retried.
     async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()>;
 
+    /// Called once the last batch of a load is written. A store that set work aside while the
+    /// read model was cleared and loaded (building secondary indexes once, from sorted rows,
+    /// instead of inserting into them row by row) does it now.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn finish(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Records that every event up to and including `position` is applied.
     ///
     /// # Errors

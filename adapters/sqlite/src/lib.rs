@@ -41,10 +41,19 @@ pub use snapshot::{SqliteReadSnapshot, SqliteWriteSnapshot};
 /// The name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "shareholders.db";
 
+/// The page cache of the connection that writes, in KiB (SQLite's default is 2,000). A bulk
+/// load into the read model inserts into `read_holdings_by_owner` in owner order while the rows
+/// come in company order: with the default cache, a loaded batch spilled dirty index pages to
+/// the WAL in the middle of its statements, and that spill took most of a rebuild's time. It
+/// is allocated only as pages are read, and only this one connection has it.
+const WRITER_CACHE_KIB: u32 = 256 * 1024;
+
 /// The embedded store. Cloning is cheap: clones share the pool and the locks.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection write transactions run on (see [`WRITER_CACHE_KIB`]).
+    writes: SqlitePool,
     /// The database file.
     path: Arc<PathBuf>,
     /// Serialises this process's write transactions.
@@ -88,16 +97,30 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("opening the SQLite database {}", path.display()))?;
+        // Write transactions already queue on `write_lock`: one connection keeps its cache.
+        let writes = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.pragma("cache_size", format!("-{WRITER_CACHE_KIB}")))
             .await
             .with_context(|| format!("opening the SQLite database {}", path.display()))?;
         let store = SqliteStore {
             pool,
+            writes,
             path: Arc::new(path.clone()),
             write_lock: Arc::new(Mutex::new(())),
             relay_lock: Arc::new(Mutex::new(())),
         };
         store.migrate().await?;
+        // A load that stopped after its clear left them out.
+        let mut writer = store.writer().await?;
+        projection::index_holdings(&mut writer.tx).await?;
+        writer.commit().await?;
         years::index_served_years(&store).await?;
         tracing::info!(path = %path.display(), "opened the SQLite store");
         Ok(store)
@@ -114,9 +137,10 @@ impl SqliteStore {
             .context("migrating the SQLite database")
     }
 
-    /// Closes the pool; further use fails.
+    /// Closes the pools; further use fails.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writes.close().await;
     }
 
     /// The write model's state, to verify or rebuild the read model.
@@ -137,7 +161,7 @@ impl SqliteStore {
         let started = std::time::Instant::now();
         let guard = self.write_lock.clone().lock_owned().await;
         let tx = self
-            .pool
+            .writes
             .begin_with("BEGIN IMMEDIATE")
             .await
             .context("starting a SQLite write transaction")?;

@@ -15,6 +15,35 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::codec::{classes_json, int};
 use crate::{SqliteStore, ownership_log};
 
+/// The secondary indexes of a holdings table named `table` (`read_holdings`, as migration 0001
+/// creates them, or a year's): its owners by company and its holdings by owner, each in the
+/// order of their pages.
+pub(crate) fn holdings_indexes(table: &str) -> [String; 2] {
+    [
+        format!(
+            "CREATE INDEX IF NOT EXISTS {table}_by_company \
+             ON {table} (company, shares DESC, owner_kind, owner_id)"
+        ),
+        format!(
+            "CREATE INDEX IF NOT EXISTS {table}_by_owner \
+             ON {table} (owner_kind, owner_id, shares DESC, company)"
+        ),
+    ]
+}
+
+/// Builds the live holdings' secondary indexes where they are missing: after a load, or
+/// after a process stopped between a clear and the end of its load.
+pub(crate) async fn index_holdings(conn: &mut SqliteConnection) -> anyhow::Result<()> {
+    for index in holdings_indexes("read_holdings") {
+        // A fixed table name.
+        sqlx::query(sqlx::AssertSqlSafe(index))
+            .execute(&mut *conn)
+            .await
+            .context("indexing the read holdings")?;
+    }
+    Ok(())
+}
+
 /// "Not seen yet" for a versioned group.
 const NONE: i64 = -1;
 
@@ -405,9 +434,14 @@ impl Projection for SqliteStore {
 
 #[async_trait]
 impl ReadModelLoader for SqliteStore {
+    /// Also drops the holdings' secondary indexes until [`finish`](Self::finish): a load in
+    /// company order inserting into an index in owner order spends its time writing that
+    /// index's pages, and building it once from the loaded rows is a sort.
     async fn clear(&self) -> anyhow::Result<()> {
         let mut writer = self.writer().await?;
         for sql in [
+            "DROP INDEX IF EXISTS read_holdings_by_company",
+            "DROP INDEX IF EXISTS read_holdings_by_owner",
             "DELETE FROM read_holdings",
             "DELETE FROM read_organisations",
             "DELETE FROM read_persons",
@@ -476,6 +510,12 @@ impl ReadModelLoader for SqliteStore {
         upsert_holdings(conn, &holdings).await?;
         // One entry for the batch, not one per document: a held copy is read again whole.
         ownership_log::everything_changed(conn).await?;
+        writer.commit().await
+    }
+
+    async fn finish(&self) -> anyhow::Result<()> {
+        let mut writer = self.writer().await?;
+        index_holdings(&mut writer.tx).await?;
         writer.commit().await
     }
 

@@ -430,6 +430,52 @@ async fn a_batch_loaded_in_one_statement_keeps_the_newest_version_of_each_row() 
     assert_eq!(loaded.persons, projected.persons);
 }
 
+/// The live holdings' secondary indexes, as the file has them now.
+async fn holdings_indexes(dir: &std::path::Path) -> Vec<String> {
+    let mut conn = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        dir.join("shareholders.db").display()
+    ))
+    .await
+    .expect("a second connection");
+    sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'read_holdings' \
+         AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("the indexes")
+}
+
+/// A cleared read model is loaded without its holdings' secondary indexes, which are built
+/// once the load ends, or when the file is opened again after a load that never ended.
+#[tokio::test]
+async fn the_holdings_are_indexed_again_after_a_load_and_after_a_load_that_stopped() {
+    let (dir, store) = store().await;
+    populate(&store).await;
+    let indexed = ["read_holdings_by_company", "read_holdings_by_owner"];
+    assert_eq!(holdings_indexes(dir.path()).await, indexed);
+    rebuild(&store.write_snapshot(), &store, true, 4, &|_| {})
+        .await
+        .expect("rebuilt");
+    assert_eq!(holdings_indexes(dir.path()).await, indexed);
+    store.clear().await.expect("cleared");
+    assert!(holdings_indexes(dir.path()).await.is_empty());
+    store.close().await;
+    let reopened = SqliteStore::open(dir.path()).await.expect("reopened");
+    assert_eq!(holdings_indexes(dir.path()).await, indexed);
+    // The owners' pages still come in their order.
+    project(&reopened).await;
+    let owners = reopened
+        .owners(orgnr(1), page(1, 10))
+        .await
+        .expect("owners")
+        .into_iter()
+        .map(|h| h.owner.owner)
+        .collect::<Vec<_>>();
+    assert_eq!(owners, [person_ref("p2"), person_ref("p1")]);
+}
+
 #[tokio::test]
 async fn the_backlog_says_when_its_oldest_event_was_recorded() {
     let (dir, store) = store().await;

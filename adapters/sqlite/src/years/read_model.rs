@@ -14,6 +14,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use super::{ReadTables, save_record, served, served_tables};
 use crate::SqliteStore;
 use crate::codec::{self, classes_json, int, kind_str};
+use crate::projection::holdings_indexes;
 use crate::snapshot::decoded;
 
 /// Rows per insert statement: at most 14 parameters each, well under SQLite's 32766.
@@ -193,25 +194,9 @@ impl YearReadLoad for SqliteYearReadLoad {
     async fn publish(self: Box<Self>, record: YearRecord) -> anyhow::Result<()> {
         let mut writer = self.store.writer().await?;
         let conn = &mut *writer.tx;
-        let holdings = &self.tables.holdings;
-        execute(
-            conn,
-            format!(
-                "CREATE INDEX {holdings}_by_company \
-                 ON {holdings} (company, shares DESC, owner_kind, owner_id)"
-            ),
-            "index a year's holdings",
-        )
-        .await?;
-        execute(
-            conn,
-            format!(
-                "CREATE INDEX {holdings}_by_owner \
-                 ON {holdings} (owner_kind, owner_id, shares DESC, company)"
-            ),
-            "index a year's holdings",
-        )
-        .await?;
+        for index in holdings_indexes(&self.tables.holdings) {
+            execute(conn, index, "index a year's holdings").await?;
+        }
         index_names(conn, &self.tables).await?;
         let previous: Option<i64> =
             sqlx::query_scalar("SELECT generation FROM read_years WHERE year = ?")
