@@ -5,8 +5,8 @@
 //! year a person is offered to, are the domain's ([`AdjacentYears`]).
 
 use anyhow::Context as _;
-use shareholders_domain::{AdjacentYears, MoverCandidate, RegisterYear};
-use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
+use shareholders_domain::{AdjacentYears, MoverCandidate, PersonId, RegisterYear};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use crate::codec;
 
@@ -133,22 +133,55 @@ pub(super) async fn link(
             ambiguous = links.ambiguous.len(),
             "persons linked"
         );
-        for (new_id, old_id) in &links.links {
-            for sql in [
-                "UPDATE temp.load_persons SET id = ?2 WHERE id = ?1",
-                "UPDATE temp.load_holdings SET owner_id = ?2
-                 WHERE owner_kind = 'person' AND owner_id = ?1",
-                "UPDATE temp.load_counts SET owner_id = ?2
-                 WHERE owner_kind = 'person' AND owner_id = ?1",
-            ] {
-                sqlx::query(sql)
-                    .bind(new_id.as_str())
-                    .bind(old_id.as_str())
-                    .execute(&mut *conn)
-                    .await
-                    .context("import: cannot link a person")?;
-            }
-        }
+        rename(conn, &links.links).await?;
     }
     Ok((years.linked(), years.ambiguous()))
+}
+
+/// Links written in one statement.
+const LINKS_PER_STATEMENT: usize = 500;
+
+/// Gives each linked staged person (the first id of each pair) the id of the same person in
+/// the adjacent year (the second): the pairs go into a temporary table, many to a statement,
+/// and each staged table is updated once. No id is both renamed and a new name: a staged id
+/// the adjacent year lacks is renamed to one the staged year lacks.
+async fn rename(conn: &mut SqliteConnection, links: &[(PersonId, PersonId)]) -> anyhow::Result<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    sqlx::raw_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS load_links (new_id TEXT PRIMARY KEY, old_id TEXT NOT NULL);
+         DELETE FROM temp.load_links;",
+    )
+    .execute(&mut *conn)
+    .await
+    .context("import: cannot stage the links")?;
+    for chunk in links.chunks(LINKS_PER_STATEMENT) {
+        let mut insert: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO temp.load_links (new_id, old_id) ");
+        insert.push_values(chunk, |mut values, (new_id, old_id)| {
+            values
+                .push_bind(new_id.as_str().to_owned())
+                .push_bind(old_id.as_str().to_owned());
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .context("import: cannot stage the links")?;
+    }
+    for sql in [
+        "UPDATE temp.load_persons SET id = l.old_id FROM temp.load_links l
+         WHERE load_persons.id = l.new_id",
+        "UPDATE temp.load_holdings SET owner_id = l.old_id FROM temp.load_links l
+         WHERE load_holdings.owner_kind = 'person' AND load_holdings.owner_id = l.new_id",
+        "UPDATE temp.load_counts SET owner_id = l.old_id FROM temp.load_links l
+         WHERE load_counts.owner_kind = 'person' AND load_counts.owner_id = l.new_id",
+    ] {
+        sqlx::query(sql)
+            .execute(&mut *conn)
+            .await
+            .context("import: cannot link the persons")?;
+    }
+    Ok(())
 }
