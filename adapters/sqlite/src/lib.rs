@@ -13,6 +13,7 @@
 //! commands (even from another process on the same file) serialise; within a process, writes
 //! also queue on an async mutex instead of polling SQLite's busy handler.
 
+mod bulk;
 mod codec;
 mod health;
 mod import;

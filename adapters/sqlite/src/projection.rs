@@ -10,8 +10,9 @@ use shareholders_ports::{
     HoldingSnapshot, Projection, ProjectionError, ReadModelLoader, SnapshotBatch,
 };
 use sqlx::query_builder::Separated;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Sqlite, SqliteConnection};
 
+use crate::bulk::insert_rows;
 use crate::codec::{classes_json, int};
 use crate::{SqliteStore, ownership_log};
 
@@ -87,11 +88,6 @@ impl OrganisationRow {
     }
 }
 
-/// Rows per upsert statement: a loaded batch is a few statements, not a statement a document
-/// (each statement is a round trip to SQLite's worker thread), and at most 14 parameters a row
-/// stay well under SQLite's 32,766.
-const ROWS_PER_STATEMENT: usize = 500;
-
 /// Each versioned group of a `read_organisations` row is overwritten only by a newer version;
 /// the static profile only by a registration.
 const UPSERT_ORGANISATION: &str = " ON CONFLICT (orgnr) DO UPDATE SET \
@@ -109,30 +105,6 @@ const UPSERT_ORGANISATION: &str = " ON CONFLICT (orgnr) DO UPDATE SET \
      version = MAX(version, excluded.version), \
      holding_count = CASE WHEN excluded.owner_version > owner_version THEN excluded.holding_count ELSE holding_count END, \
      owner_version = MAX(owner_version, excluded.owner_version)";
-
-/// Inserts `rows` in order, [`ROWS_PER_STATEMENT`] to a statement: `insert` (the `INSERT INTO`
-/// with its columns), each row's values as `bind` pushes them, then `on_conflict`. A later row
-/// with the key of an earlier one is applied after it, as one statement each would be.
-async fn insert_rows<T>(
-    conn: &mut SqliteConnection,
-    insert: &str,
-    rows: &[T],
-    mut bind: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
-    on_conflict: &str,
-    what: &str,
-) -> anyhow::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut statement: QueryBuilder<Sqlite> = QueryBuilder::new(insert);
-        statement.push_values(chunk, |mut values, row| bind(&mut values, row));
-        statement.push(on_conflict);
-        statement
-            .build()
-            .execute(&mut *conn)
-            .await
-            .with_context(|| format!("writing {what}"))?;
-    }
-    Ok(())
-}
 
 /// Upserts `rows` in order (see [`insert_rows`]).
 async fn upsert_organisations(

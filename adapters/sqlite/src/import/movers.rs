@@ -6,8 +6,10 @@
 
 use anyhow::Context as _;
 use shareholders_domain::{AdjacentYears, MoverCandidate, PersonId, RegisterYear};
-use sqlx::{AssertSqlSafe, QueryBuilder, Row as _, Sqlite, SqliteConnection};
+use sqlx::query_builder::Separated;
+use sqlx::{AssertSqlSafe, Row as _, Sqlite, SqliteConnection};
 
+use crate::bulk::insert_rows;
 use crate::codec;
 
 /// One side's persons and holdings, as table expressions.
@@ -138,9 +140,6 @@ pub(super) async fn link(
     Ok((years.linked(), years.ambiguous()))
 }
 
-/// Links written in one statement.
-const LINKS_PER_STATEMENT: usize = 500;
-
 /// Gives each linked staged person (the first id of each pair) the id of the same person in
 /// the adjacent year (the second): the pairs go into a temporary table, many to a statement,
 /// and each staged table is updated once. No id is both renamed and a new name: a staged id
@@ -156,20 +155,14 @@ async fn rename(conn: &mut SqliteConnection, links: &[(PersonId, PersonId)]) -> 
     .execute(&mut *conn)
     .await
     .context("import: cannot stage the links")?;
-    for chunk in links.chunks(LINKS_PER_STATEMENT) {
-        let mut insert: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO temp.load_links (new_id, old_id) ");
-        insert.push_values(chunk, |mut values, (new_id, old_id)| {
-            values
-                .push_bind(new_id.as_str().to_owned())
-                .push_bind(old_id.as_str().to_owned());
-        });
-        insert
-            .build()
-            .execute(&mut *conn)
-            .await
-            .context("import: cannot stage the links")?;
-    }
+    let bind = |values: &mut Separated<'_, Sqlite, &'static str>,
+                (new_id, old_id): &(PersonId, PersonId)| {
+        values
+            .push_bind(new_id.as_str().to_owned())
+            .push_bind(old_id.as_str().to_owned());
+    };
+    let insert = "INSERT INTO temp.load_links (new_id, old_id) ";
+    insert_rows(conn, insert, links, bind, "", "the links").await?;
     for sql in [
         "UPDATE temp.load_persons SET id = l.old_id FROM temp.load_links l
          WHERE load_persons.id = l.new_id",

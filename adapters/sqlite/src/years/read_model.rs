@@ -4,21 +4,20 @@
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use shareholders_domain::{Position, RegisterYear};
+use shareholders_domain::{Organisation, Person, Position, RegisterYear};
 use shareholders_ports::{
-    CompanySnapshot, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot, SnapshotBatch,
-    YearReadLoad, YearReadModel, YearRecord,
+    CompanySnapshot, HoldingRecord, HoldingSnapshot, PersonSnapshot, ReadModelLoader, Snapshot,
+    SnapshotBatch, YearReadLoad, YearReadModel, YearRecord,
 };
-use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::query_builder::Separated;
+use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{ReadTables, save_record, served, served_tables};
 use crate::SqliteStore;
+use crate::bulk::insert_rows;
 use crate::codec::{self, classes_json, int, kind_str};
 use crate::projection::holdings_indexes;
 use crate::snapshot::decoded;
-
-/// Rows per insert statement: at most 14 parameters each, well under SQLite's 32766.
-const CHUNK: usize = 1_000;
 
 async fn execute(conn: &mut SqliteConnection, sql: String, what: &str) -> anyhow::Result<()> {
     // Built from table names, which are numbers and fixed words.
@@ -172,15 +171,9 @@ impl ReadModelLoader for SqliteYearReadLoad {
     async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
         let mut writer = self.store.writer().await?;
         let conn = &mut *writer.tx;
-        for chunk in batch.companies.chunks(CHUNK) {
-            insert_companies(conn, &self.tables.organisations, chunk).await?;
-        }
-        for chunk in batch.persons.chunks(CHUNK) {
-            insert_persons(conn, &self.tables.persons, chunk).await?;
-        }
-        for chunk in batch.holdings.chunks(CHUNK) {
-            insert_holdings(conn, &self.tables.holdings, chunk).await?;
-        }
+        insert_companies(conn, &self.tables.organisations, &batch.companies).await?;
+        insert_persons(conn, &self.tables.persons, &batch.persons).await?;
+        insert_holdings(conn, &self.tables.holdings, &batch.holdings).await?;
         writer.commit().await
     }
 
@@ -298,10 +291,10 @@ pub(crate) async fn index_served_years(store: &SqliteStore) -> anyhow::Result<()
 async fn insert_companies(
     conn: &mut SqliteConnection,
     table: &str,
-    chunk: &[CompanySnapshot],
+    companies: &[CompanySnapshot],
 ) -> anyhow::Result<()> {
-    let mut rows = Vec::with_capacity(chunk.len());
-    for company in chunk {
+    let mut rows = Vec::with_capacity(companies.len());
+    for company in companies {
         let record = &company.record;
         let o = &record.organisation;
         rows.push((
@@ -318,52 +311,50 @@ async fn insert_companies(
             classes_json(&record.classes),
         ));
     }
-    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+    let insert = format!(
         "INSERT INTO {table} (orgnr, registered, name, postal_code, place, country, version, \
          total_shares, registered_shares, owner_count, foreign_owner_count, owner_version, \
          holding_count, classes) "
-    ));
-    insert.push_values(rows, |mut values, (o, total, numbers, classes)| {
-        values
-            .push_bind(o.orgnr().as_str().to_owned())
-            .push_bind(1_i64)
-            .push_bind(o.name().as_str().to_owned())
-            .push_bind(o.postal_code().map(|p| p.as_str().to_owned()))
-            .push_bind(o.place().map(|p| p.as_str().to_owned()))
-            .push_bind(o.country().alpha2().to_owned())
-            .push_bind(numbers[0])
-            .push_bind(total);
-        for number in &numbers[1..] {
-            values.push_bind(*number);
-        }
-        values.push_bind(classes);
-    });
-    insert
-        .build()
-        .execute(&mut *conn)
-        .await
-        .context("year read model: cannot load organisations")?;
-    Ok(())
+    );
+    let bind =
+        |values: &mut Separated<'_, Sqlite, &'static str>,
+         (o, total, numbers, classes): &(&Organisation, Option<i64>, [i64; 6], String)| {
+            values
+                .push_bind(o.orgnr().as_str().to_owned())
+                .push_bind(1_i64)
+                .push_bind(o.name().as_str().to_owned())
+                .push_bind(o.postal_code().map(|p| p.as_str().to_owned()))
+                .push_bind(o.place().map(|p| p.as_str().to_owned()))
+                .push_bind(o.country().alpha2().to_owned())
+                .push_bind(numbers[0])
+                .push_bind(*total);
+            for number in &numbers[1..] {
+                values.push_bind(*number);
+            }
+            values.push_bind(classes.clone());
+        };
+    insert_rows(conn, &insert, &rows, bind, "", "a year's organisations").await
 }
 
 async fn insert_persons(
     conn: &mut SqliteConnection,
     table: &str,
-    chunk: &[PersonSnapshot],
+    persons: &[PersonSnapshot],
 ) -> anyhow::Result<()> {
-    let mut rows = Vec::with_capacity(chunk.len());
-    for person in chunk {
+    let mut rows = Vec::with_capacity(persons.len());
+    for person in persons {
         rows.push((
             &person.record.person,
             int(person.owner_version)?,
             int(person.record.holding_count)?,
         ));
     }
-    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+    let insert = format!(
         "INSERT INTO {table} (id, registered, name, birth_year, postal_code, place, country, \
          owner_version, holding_count) "
-    ));
-    insert.push_values(rows, |mut values, (p, owner_version, holding_count)| {
+    );
+    let bind = |values: &mut Separated<'_, Sqlite, &'static str>,
+                (p, owner_version, holding_count): &(&Person, i64, i64)| {
         values
             .push_bind(p.id().as_str().to_owned())
             .push_bind(1_i64)
@@ -372,35 +363,31 @@ async fn insert_persons(
             .push_bind(p.postal_code().map(|c| c.as_str().to_owned()))
             .push_bind(p.place().map(|c| c.as_str().to_owned()))
             .push_bind(p.country().alpha2().to_owned())
-            .push_bind(owner_version)
-            .push_bind(holding_count);
-    });
-    insert
-        .build()
-        .execute(&mut *conn)
-        .await
-        .context("year read model: cannot load persons")?;
-    Ok(())
+            .push_bind(*owner_version)
+            .push_bind(*holding_count);
+    };
+    insert_rows(conn, &insert, &rows, bind, "", "a year's persons").await
 }
 
 async fn insert_holdings(
     conn: &mut SqliteConnection,
     table: &str,
-    chunk: &[HoldingSnapshot],
+    holdings: &[HoldingSnapshot],
 ) -> anyhow::Result<()> {
-    let mut rows = Vec::with_capacity(chunk.len());
-    for holding in chunk {
+    let mut rows = Vec::with_capacity(holdings.len());
+    for holding in holdings {
         rows.push((
             &holding.record,
             int(holding.record.shares())?,
             int(holding.version)?,
         ));
     }
-    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+    let insert = format!(
         "INSERT INTO {table} (company, owner_kind, owner_id, owner_name, owner_country, \
          owner_birth_year, classes, shares, version) "
-    ));
-    insert.push_values(rows, |mut values, (h, shares, version)| {
+    );
+    let bind = |values: &mut Separated<'_, Sqlite, &'static str>,
+                (h, shares, version): &(&HoldingRecord, i64, i64)| {
         values
             .push_bind(h.company.orgnr.as_str().to_owned())
             .push_bind(kind_str(&h.owner.owner))
@@ -409,15 +396,10 @@ async fn insert_holdings(
             .push_bind(h.owner.country.alpha2().to_owned())
             .push_bind(h.owner.birth_year.map(|y| i64::from(y.get())))
             .push_bind(classes_json(&h.classes))
-            .push_bind(shares)
-            .push_bind(version);
-    });
-    insert
-        .build()
-        .execute(&mut *conn)
-        .await
-        .context("year read model: cannot load holdings")?;
-    Ok(())
+            .push_bind(*shares)
+            .push_bind(*version);
+    };
+    insert_rows(conn, &insert, &rows, bind, "", "a year's holdings").await
 }
 
 /// A served year's read tables, as a snapshot.
