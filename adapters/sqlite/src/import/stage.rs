@@ -1,13 +1,10 @@
-//! A year's parts as rows of the staging tables, in multi-row inserts.
+//! A year's parts as rows of the staging tables, many rows to a statement.
 
-use anyhow::Context as _;
 use shareholders_domain::{CompanyYear, OrgNr, Organisation, OwnerRef, Person, YearPart};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::SqliteConnection;
 
+use crate::bulk::insert_rows;
 use crate::codec::{int, kind_str};
-
-/// Rows per insert statement: at most 9 parameters each, well under SQLite's 32766.
-const CHUNK: usize = 2_000;
 
 struct OrganisationRow<'a> {
     organisation: &'a Organisation,
@@ -67,43 +64,49 @@ pub(super) async fn parts(conn: &mut SqliteConnection, parts: &[YearPart]) -> an
             YearPart::HoldingCount(owner, count) => counts.push((owner, *count)),
         }
     }
-    for chunk in organisations.chunks(CHUNK) {
-        let mut numbers = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            numbers.push((
+    let organisations = organisations
+        .into_iter()
+        .map(|row| {
+            Ok((
+                row.organisation,
                 row.organisation
                     .total_shares()
                     .map(|t| int(t.get()))
                     .transpose()?,
-                int(row.registered)?,
-                int(row.owner_count)?,
-                int(row.foreign_owner_count)?,
-            ));
-        }
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO temp.load_organisations (orgnr, name, postal_code, place, country, \
-             total_shares, registered, owner_count, foreign_owner_count) ",
-        );
-        insert.push_values(chunk.iter().zip(numbers), |mut values, (row, numbers)| {
-            let o = row.organisation;
+                [
+                    int(row.registered)?,
+                    int(row.owner_count)?,
+                    int(row.foreign_owner_count)?,
+                ],
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    insert_rows(
+        conn,
+        "INSERT INTO temp.load_organisations (orgnr, name, postal_code, place, country, \
+         total_shares, registered, owner_count, foreign_owner_count) ",
+        &organisations,
+        |values, (o, total, [registered, owners, foreign_owners])| {
             values
                 .push_bind(o.orgnr().as_str().to_owned())
                 .push_bind(o.name().as_str().to_owned())
                 .push_bind(o.postal_code().map(|p| p.as_str().to_owned()))
                 .push_bind(o.place().map(|p| p.as_str().to_owned()))
                 .push_bind(o.country().alpha2().to_owned())
-                .push_bind(numbers.0)
-                .push_bind(numbers.1)
-                .push_bind(numbers.2)
-                .push_bind(numbers.3);
-        });
-        execute(conn, insert, "organisations").await?;
-    }
-    for chunk in persons.chunks(CHUNK) {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO temp.load_persons (id, name, birth_year, postal_code, place, country) ",
-        );
-        insert.push_values(chunk, |mut values, p| {
+                .push_bind(*total)
+                .push_bind(*registered)
+                .push_bind(*owners)
+                .push_bind(*foreign_owners);
+        },
+        "",
+        "the staged organisations",
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO temp.load_persons (id, name, birth_year, postal_code, place, country) ",
+        &persons,
+        |values, p| {
             values
                 .push_bind(p.id().as_str().to_owned())
                 .push_bind(p.name().as_str().to_owned())
@@ -111,56 +114,51 @@ pub(super) async fn parts(conn: &mut SqliteConnection, parts: &[YearPart]) -> an
                 .push_bind(p.postal_code().map(|c| c.as_str().to_owned()))
                 .push_bind(p.place().map(|c| c.as_str().to_owned()))
                 .push_bind(p.country().alpha2().to_owned());
-        });
-        execute(conn, insert, "persons").await?;
-    }
-    for chunk in holdings.chunks(CHUNK) {
-        let shares = chunk
-            .iter()
-            .map(|row| int(row.shares))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO temp.load_holdings (company, owner_kind, owner_id, share_class, shares) ",
-        );
-        insert.push_values(chunk.iter().zip(shares), |mut values, (row, shares)| {
+        },
+        "",
+        "the staged persons",
+    )
+    .await?;
+    let holdings = holdings
+        .into_iter()
+        .map(|row| {
+            let shares = int(row.shares)?;
+            Ok((row, shares))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    insert_rows(
+        conn,
+        "INSERT INTO temp.load_holdings (company, owner_kind, owner_id, share_class, shares) ",
+        &holdings,
+        |values, (row, shares)| {
             values
                 .push_bind(row.company.as_str().to_owned())
                 .push_bind(kind_str(row.owner))
                 .push_bind(row.owner.id().to_owned())
                 .push_bind(row.share_class.to_owned())
-                .push_bind(shares);
-        });
-        execute(conn, insert, "holdings").await?;
-    }
-    for chunk in counts.chunks(CHUNK) {
-        let numbers = chunk
-            .iter()
-            .map(|(_, n)| int(*n))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO temp.load_counts (owner_kind, owner_id, holding_count) ",
-        );
-        insert.push_values(chunk.iter().zip(numbers), |mut values, ((owner, _), n)| {
+                .push_bind(*shares);
+        },
+        "",
+        "the staged holdings",
+    )
+    .await?;
+    let counts = counts
+        .into_iter()
+        .map(|(owner, n)| Ok((owner, int(n)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    insert_rows(
+        conn,
+        "INSERT INTO temp.load_counts (owner_kind, owner_id, holding_count) ",
+        &counts,
+        |values, (owner, n)| {
             values
                 .push_bind(kind_str(owner))
                 .push_bind(owner.id().to_owned())
-                .push_bind(n);
-        });
-        execute(conn, insert, "holding counts").await?;
-    }
-    Ok(())
-}
-
-async fn execute(
-    conn: &mut SqliteConnection,
-    mut insert: QueryBuilder<Sqlite>,
-    what: &str,
-) -> anyhow::Result<()> {
-    insert
-        .build()
-        .persistent(true)
-        .execute(&mut *conn)
-        .await
-        .with_context(|| format!("import: cannot stage the year's {what}"))?;
+                .push_bind(*n);
+        },
+        "",
+        "the staged holding counts",
+    )
+    .await?;
     Ok(())
 }
