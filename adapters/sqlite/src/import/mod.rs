@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use shareholders_domain::{Position, RegisterYear, YearPart, moves_live_register};
 use shareholders_ports::{RegisterImport, YearImported, YearLoad, YearProvenance, YearRecord};
-use sqlx::{Connection as _, SqliteConnection};
+use sqlx::{AssertSqlSafe, Connection as _, SqliteConnection};
 use tokio::sync::Mutex;
 
 use crate::codec::count;
@@ -44,6 +44,8 @@ const STAGING: &str = "
         PRIMARY KEY (owner_kind, owner_id)) WITHOUT ROWID;";
 
 const DROP_STAGING: &str = "
+    DROP TABLE IF EXISTS temp.load_mover_keys;
+    DROP TABLE IF EXISTS temp.load_links;
     DROP TABLE IF EXISTS temp.load_organisations;
     DROP TABLE IF EXISTS temp.load_persons;
     DROP TABLE IF EXISTS temp.load_holdings;
@@ -93,6 +95,26 @@ const PUBLISH: &[(&str, &str)] = &[
          FROM temp.load_counts ORDER BY owner_kind, owner_id",
     ),
 ];
+
+/// The tables with foreign keys that an import writes.
+const REFERENCING: [&str; 3] = ["holdings", "company_classes", "live_register"];
+
+/// Fails when a row an import wrote refers to a row that does not exist: the import's
+/// transaction runs without SQLite checking each row.
+async fn check_references(conn: &mut SqliteConnection) -> anyhow::Result<()> {
+    for table in REFERENCING {
+        let dangling = sqlx::query(AssertSqlSafe(format!("PRAGMA foreign_key_check({table})")))
+            .fetch_all(&mut *conn)
+            .await
+            .with_context(|| format!("import: cannot check the references of {table}"))?;
+        anyhow::ensure!(
+            dangling.is_empty(),
+            "import: {} row(s) of {table} refer to rows that do not exist",
+            dangling.len()
+        );
+    }
+    Ok(())
+}
 
 /// A year being loaded, on a connection of its own.
 struct SqliteYearLoad {
@@ -163,13 +185,18 @@ impl SqliteYearLoad {
             .map(RegisterYear::new)
             .transpose()
             .context("stored year")?;
+        let started = std::time::Instant::now();
         let (linked, ambiguous) = movers::link(conn, year).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "persons linked to the adjacent years");
         for (what, sql) in PUBLISH {
-            sqlx::query(*sql)
+            let started = std::time::Instant::now();
+            let rows = sqlx::query(*sql)
                 .bind(year_value)
                 .execute(&mut *conn)
                 .await
-                .with_context(|| format!("import: cannot {what}"))?;
+                .with_context(|| format!("import: cannot {what}"))?
+                .rows_affected();
+            tracing::debug!(step = what, rows, elapsed = ?started.elapsed(), "year published");
         }
         let moves = moves_live_register(year, newest);
         let imported_at = SystemTime::now();
@@ -193,6 +220,7 @@ impl SqliteYearLoad {
             record.superseded_live_changes = live::move_to(conn, year).await?;
             years::save_record(conn, "register_years", &record, None).await?;
         }
+        check_references(conn).await?;
         let position: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM outbox")
             .fetch_one(&mut *conn)
             .await
@@ -240,7 +268,11 @@ impl YearLoad for SqliteYearLoad {
         let _import = IMPORT_LOCK.lock().await;
         let _writes = self.store.write_lock.clone().lock_owned().await;
         let started = std::time::Instant::now();
-        sqlx::raw_sql("BEGIN IMMEDIATE")
+        // Foreign keys are checked once, before the commit (`check_references`), instead of row
+        // by row: with them enforced, emptying the live holdings deletes row by row (1.0 s for
+        // 300,000 holdings) where SQLite otherwise clears the table whole. The setting only
+        // lasts as long as this connection, which is closed after the commit.
+        sqlx::raw_sql("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")
             .execute(self.conn()?)
             .await
             .context("import: cannot begin the transaction")?;
@@ -271,5 +303,46 @@ impl YearLoad for SqliteYearLoad {
 
     async fn abort(mut self: Box<Self>) -> anyhow::Result<()> {
         self.close().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A holding of a company the register does not have, written while SQLite does not
+    /// check each row, as the import's transaction writes.
+    #[tokio::test]
+    async fn a_reference_to_a_missing_row_fails_the_check() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(dir.path()).await.expect("open the store");
+        let mut conn = store.pool.acquire().await.expect("a connection").detach();
+        check_references(&mut conn)
+            .await
+            .expect("an empty register refers to nothing missing");
+        sqlx::raw_sql(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO holdings (company, owner_kind, owner_id, share_class, shares, version)
+             VALUES ('923609016', 'person', 'p1', 'Ordinære aksjer', 10, 1);",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("written unchecked");
+        let error = check_references(&mut conn)
+            .await
+            .expect_err("the holding's company is missing");
+        assert_eq!(
+            error.to_string(),
+            "import: 1 row(s) of holdings refer to rows that do not exist"
+        );
+        sqlx::raw_sql(
+            "INSERT INTO organisations (orgnr, name, country) VALUES ('923609016', 'EQUINOR ASA', 'NO')",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("the company");
+        check_references(&mut conn)
+            .await
+            .expect("the holding's company is there now");
     }
 }

@@ -43,25 +43,43 @@ impl Side {
 
 /// Persons of `side` whose id `other` does not have, who have a person of the same name,
 /// birth year and country in `other` whose id `side` does not have; with their companies.
+///
+/// The other side's (name, birth year, country) keys go into a keyed temporary table first, so
+/// that each person of `side` is matched by one lookup. Written as one query with the keys in
+/// a CTE, the plan hung on SQLite choosing an automatic index for it: the bundled SQLite did
+/// not, and matched every person against every key (11.7 s for 7,457 candidates of 141,701
+/// persons, growing with the candidates, so with every further year linked).
 async fn candidates(
     conn: &mut SqliteConnection,
     side: &Side,
     other: &Side,
 ) -> anyhow::Result<Vec<MoverCandidate>> {
+    let keys = format!(
+        "CREATE TEMP TABLE IF NOT EXISTS load_mover_keys (
+             name TEXT NOT NULL, birth_year INTEGER NOT NULL, country TEXT NOT NULL,
+             PRIMARY KEY (name, birth_year, country)) WITHOUT ROWID;
+         DELETE FROM temp.load_mover_keys;
+         INSERT OR IGNORE INTO temp.load_mover_keys (name, birth_year, country)
+         SELECT b.name, coalesce(b.birth_year, -1), b.country
+         FROM {there} b
+         WHERE NOT EXISTS (SELECT 1 FROM {here} a WHERE a.id = b.id);",
+        here = side.persons,
+        there = other.persons,
+    );
+    // Table names and years only.
+    sqlx::raw_sql(AssertSqlSafe(keys))
+        .execute(&mut *conn)
+        .await
+        .context("import: cannot gather the persons who left")?;
     let sql = format!(
-        "WITH only_there AS MATERIALIZED (
-             SELECT DISTINCT b.name, coalesce(b.birth_year, -1) AS birth_year, b.country
-             FROM {there} b
-             WHERE NOT EXISTS (SELECT 1 FROM {here} a WHERE a.id = b.id)
-         )
-         SELECT a.id, a.name, a.birth_year, a.country,
+        "SELECT a.id, a.name, a.birth_year, a.country,
                 (SELECT group_concat(DISTINCT k.company) FROM {holdings} k
                  WHERE k.owner_kind = 'person' AND k.owner_id = a.id) AS companies
          FROM {here} a
-         JOIN only_there t
-           ON t.name = a.name AND t.birth_year = coalesce(a.birth_year, -1)
-          AND t.country = a.country
-         WHERE NOT EXISTS (SELECT 1 FROM {there} b WHERE b.id = a.id)
+         WHERE EXISTS (SELECT 1 FROM temp.load_mover_keys t
+                       WHERE t.name = a.name AND t.birth_year = coalesce(a.birth_year, -1)
+                         AND t.country = a.country)
+           AND NOT EXISTS (SELECT 1 FROM {there} b WHERE b.id = a.id)
          ORDER BY a.id",
         here = side.persons,
         there = other.persons,
