@@ -46,9 +46,9 @@ impl Side {
 ///
 /// The other side's (name, birth year, country) keys go into a keyed temporary table first, so
 /// that each person of `side` is matched by one lookup. Written as one query with the keys in
-/// a CTE, the plan hung on SQLite choosing an automatic index for it: the bundled SQLite did
-/// not, and matched every person against every key (11.7 s for 7,457 candidates of 141,701
-/// persons, growing with the candidates, so with every further year linked).
+/// a CTE, the plan hung on SQLite choosing an automatic index for it: Debian's sqlite3 ran it
+/// in 0.13 s, the bundled SQLite in 11.7 s (7,457 candidates among 141,701 persons), and the
+/// time grew with the candidates, so with every further year linked.
 async fn candidates(
     conn: &mut SqliteConnection,
     side: &Side,
