@@ -6,18 +6,40 @@ use sqlx::SqliteConnection;
 use crate::bulk::insert_rows;
 use crate::codec::{int, kind_str};
 
+/// An organisation's staged row, its numbers as SQLite stores them.
 struct OrganisationRow<'a> {
     organisation: &'a Organisation,
-    registered: u64,
-    owner_count: u64,
-    foreign_owner_count: u64,
+    total_shares: Option<i64>,
+    registered: i64,
+    owner_count: i64,
+    foreign_owner_count: i64,
+}
+
+impl<'a> OrganisationRow<'a> {
+    fn new(
+        organisation: &'a Organisation,
+        registered: u64,
+        owner_count: u64,
+        foreign_owner_count: u64,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            organisation,
+            total_shares: organisation
+                .total_shares()
+                .map(|t| int(t.get()))
+                .transpose()?,
+            registered: int(registered)?,
+            owner_count: int(owner_count)?,
+            foreign_owner_count: int(foreign_owner_count)?,
+        })
+    }
 }
 
 struct HoldingRow<'a> {
     company: OrgNr,
     owner: &'a OwnerRef,
     share_class: &'a str,
-    shares: u64,
+    shares: i64,
 }
 
 /// Stages the parts, in the caller's transaction.
@@ -25,7 +47,7 @@ pub(super) async fn parts(conn: &mut SqliteConnection, parts: &[YearPart]) -> an
     let mut organisations = Vec::new();
     let mut persons: Vec<&Person> = Vec::new();
     let mut holdings = Vec::new();
-    let mut counts: Vec<(&OwnerRef, u64)> = Vec::new();
+    let mut counts: Vec<(&OwnerRef, i64)> = Vec::new();
     for part in parts {
         match part {
             YearPart::Company(company) => {
@@ -37,66 +59,47 @@ pub(super) async fn parts(conn: &mut SqliteConnection, parts: &[YearPart]) -> an
                     holdings: company_holdings,
                     ..
                 } = company.as_ref();
-                organisations.push(OrganisationRow {
+                organisations.push(OrganisationRow::new(
                     organisation,
-                    registered: *registered_shares,
-                    owner_count: *owner_count,
-                    foreign_owner_count: *foreign_owner_count,
-                });
+                    *registered_shares,
+                    *owner_count,
+                    *foreign_owner_count,
+                )?);
                 for holding in company_holdings {
                     for class in &holding.classes {
                         holdings.push(HoldingRow {
                             company: organisation.orgnr(),
                             owner: &holding.owner,
                             share_class: class.share_class.as_str(),
-                            shares: class.shares,
+                            shares: int(class.shares)?,
                         });
                     }
                 }
             }
             YearPart::Person(person) => persons.push(person),
-            YearPart::HolderOrganisation(organisation) => organisations.push(OrganisationRow {
-                organisation,
-                registered: 0,
-                owner_count: 0,
-                foreign_owner_count: 0,
-            }),
-            YearPart::HoldingCount(owner, count) => counts.push((owner, *count)),
+            YearPart::HolderOrganisation(organisation) => {
+                organisations.push(OrganisationRow::new(organisation, 0, 0, 0)?);
+            }
+            YearPart::HoldingCount(owner, count) => counts.push((owner, int(*count)?)),
         }
     }
-    let organisations = organisations
-        .into_iter()
-        .map(|row| {
-            Ok((
-                row.organisation,
-                row.organisation
-                    .total_shares()
-                    .map(|t| int(t.get()))
-                    .transpose()?,
-                [
-                    int(row.registered)?,
-                    int(row.owner_count)?,
-                    int(row.foreign_owner_count)?,
-                ],
-            ))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
     insert_rows(
         conn,
         "INSERT INTO temp.load_organisations (orgnr, name, postal_code, place, country, \
          total_shares, registered, owner_count, foreign_owner_count) ",
         &organisations,
-        |values, (o, total, [registered, owners, foreign_owners])| {
+        |values, row| {
+            let o = row.organisation;
             values
                 .push_bind(o.orgnr().as_str().to_owned())
                 .push_bind(o.name().as_str().to_owned())
                 .push_bind(o.postal_code().map(|p| p.as_str().to_owned()))
                 .push_bind(o.place().map(|p| p.as_str().to_owned()))
                 .push_bind(o.country().alpha2().to_owned())
-                .push_bind(*total)
-                .push_bind(*registered)
-                .push_bind(*owners)
-                .push_bind(*foreign_owners);
+                .push_bind(row.total_shares)
+                .push_bind(row.registered)
+                .push_bind(row.owner_count)
+                .push_bind(row.foreign_owner_count);
         },
         "",
         "the staged organisations",
@@ -119,33 +122,22 @@ pub(super) async fn parts(conn: &mut SqliteConnection, parts: &[YearPart]) -> an
         "the staged persons",
     )
     .await?;
-    let holdings = holdings
-        .into_iter()
-        .map(|row| {
-            let shares = int(row.shares)?;
-            Ok((row, shares))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
     insert_rows(
         conn,
         "INSERT INTO temp.load_holdings (company, owner_kind, owner_id, share_class, shares) ",
         &holdings,
-        |values, (row, shares)| {
+        |values, row| {
             values
                 .push_bind(row.company.as_str().to_owned())
                 .push_bind(kind_str(row.owner))
                 .push_bind(row.owner.id().to_owned())
                 .push_bind(row.share_class.to_owned())
-                .push_bind(*shares);
+                .push_bind(row.shares);
         },
         "",
         "the staged holdings",
     )
     .await?;
-    let counts = counts
-        .into_iter()
-        .map(|(owner, n)| Ok((owner, int(n)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
     insert_rows(
         conn,
         "INSERT INTO temp.load_counts (owner_kind, owner_id, holding_count) ",
