@@ -8,8 +8,9 @@
 //! [`ReadStore::holdings`](crate::ReadStore::holdings)) in the read model's order, in which
 //! each company's and each party's holdings are kept, so a page costs what it shows.
 //!
-//! Each party's profile and each share class is kept once; a holding is two numbers and its
-//! classes' counts.
+//! Each party's profile and each share class is kept once; a holding is four numbers (its
+//! company, its owner, its shares and its class), and a holding of several classes also has
+//! its classes' counts beside it.
 //!
 //! It is also an [`OwnershipNetwork`], so the domain's graph rules (ultimate and beneficial
 //! owners) run on it as it is: a party is its index, and an organisation that is both held and
@@ -17,6 +18,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasher as _, RandomState};
+
+use hashbrown::HashTable;
 
 use shareholders_domain::{
     ClassShares, CompanyProfile, OrgNr, OwnerProfile, OwnerRef, OwnershipNetwork, ShareClass,
@@ -26,19 +30,25 @@ use shareholders_domain::{
 use crate::service::ShownNetwork;
 use crate::{HoldingRecord, PageRequest};
 
+/// [`Stake::class`] of a holding of several classes (or none), kept in [`Stakes::several`].
+const SEVERAL: u32 = u32::MAX;
+
 /// One owner's holding in a company: indexes into [`Stakes::companies`] and
-/// [`Stakes::parties`], and its shares per class (indexes into [`Stakes::classes`]), in the
-/// order the read model gave them.
+/// [`Stakes::parties`], its shares over all classes, and its class (an index into
+/// [`Stakes::classes`]) when it has one, as nearly every holding has; the shares per class of
+/// the others are in [`Stakes::several`], in the order the read model gave them. 24 bytes a
+/// holding, with nothing on the heap.
 struct Stake {
     company: u32,
     owner: u32,
-    classes: Box<[(u32, u64)]>,
+    shares: u64,
+    class: u32,
 }
 
 impl Stake {
     /// Its shares over all classes.
     fn shares(&self) -> u64 {
-        self.classes.iter().map(|&(_, shares)| shares).sum()
+        self.shares
     }
 }
 
@@ -80,9 +90,14 @@ pub(super) struct Stakes {
     companies: Vec<Company>,
     company_index: HashMap<OrgNr, u32>,
     parties: Vec<Party>,
-    party_index: HashMap<OwnerRef, u32>,
+    /// `parties` by owner: each entry is an index into them, hashed by its owner with
+    /// `hasher`, so each owner is kept once, in its profile.
+    party_index: HashTable<u32>,
+    hasher: RandomState,
     classes: Vec<ShareClass>,
     class_index: HashMap<ShareClass, u32>,
+    /// The shares per class of each stake of several classes, by its slot.
+    several: HashMap<u32, Box<[(u32, u64)]>>,
 }
 
 fn index(len: usize) -> u32 {
@@ -113,7 +128,7 @@ impl Stakes {
     pub(super) fn push(&mut self, holding: HoldingRecord) -> u32 {
         let company = self.company(holding.company, holding.company_registered_shares);
         let owner = self.party(holding.owner);
-        let classes = holding
+        let classes: Vec<(u32, u64)> = holding
             .classes
             .into_iter()
             .map(|class| (self.class(class.share_class), class.shares))
@@ -121,8 +136,13 @@ impl Stakes {
         let stake = Stake {
             company,
             owner,
-            classes,
+            shares: classes.iter().map(|&(_, shares)| shares).sum(),
+            class: match classes.as_slice() {
+                &[(class, _)] => class,
+                _ => SEVERAL,
+            },
         };
+        let several = stake.class == SEVERAL;
         if self.parties[owner as usize].as_company == Some(company) {
             let held = &mut self.companies[company as usize];
             held.treasury = held.treasury.saturating_add(stake.shares());
@@ -137,12 +157,16 @@ impl Stakes {
                 index(self.stakes.len() - 1)
             }
         };
+        if several {
+            self.several.insert(slot, classes.into_boxed_slice());
+        }
         self.companies[company as usize].owners.push(slot);
         self.parties[owner as usize].holdings.push(slot);
         slot
     }
 
     /// Puts every company's and every party's holdings in the order of their pages.
+    /// The room the lists grew into while they were added to is given back.
     pub(super) fn order(&mut self) {
         for company in 0..self.companies.len() {
             self.order_owners(company);
@@ -152,6 +176,9 @@ impl Stakes {
             holdings.sort_unstable_by(|&a, &b| self.holding_key(a).cmp(&self.holding_key(b)));
             self.parties[party].holdings = holdings;
         }
+        self.stakes.shrink_to_fit();
+        self.companies.shrink_to_fit();
+        self.parties.shrink_to_fit();
     }
 
     /// Puts the company's owners in the order of their pages.
@@ -193,7 +220,7 @@ impl Stakes {
                 if let Some(at) = held.iter().position(|&s| s == slot) {
                     held.remove(at);
                 }
-                self.stakes[slot as usize].classes = Box::default();
+                self.several.remove(&slot);
                 self.free.push(slot);
             }
         }
@@ -229,7 +256,7 @@ impl Stakes {
     pub(super) fn holdings_of(&self, owners: &[OwnerRef]) -> Vec<HoldingRecord> {
         let mut found = Vec::new();
         for owner in owners {
-            let Some(&party) = self.party_index.get(owner) else {
+            let Some(party) = self.party_of(owner) else {
                 continue;
             };
             found.extend(
@@ -254,7 +281,7 @@ impl Stakes {
     /// A page of what the owner holds: by shares (largest first), then by orgnr, as the read
     /// model orders them.
     pub(super) fn holdings(&self, owner: &OwnerRef, page: PageRequest) -> Vec<HoldingRecord> {
-        let Some(&party) = self.party_index.get(owner) else {
+        let Some(party) = self.party_of(owner) else {
             return Vec::new();
         };
         self.page(&self.parties[party as usize].holdings, page)
@@ -277,14 +304,22 @@ impl Stakes {
             company: company.profile.clone(),
             company_registered_shares: company.registered_shares,
             owner: self.parties[stake.owner as usize].profile.clone(),
-            classes: stake
-                .classes
-                .iter()
-                .map(|&(class, shares)| ClassShares {
-                    share_class: self.classes[class as usize].clone(),
-                    shares,
-                })
-                .collect(),
+            classes: match stake.class {
+                SEVERAL => self.several.get(&slot).map_or_else(Vec::new, |classes| {
+                    classes
+                        .iter()
+                        .map(|&(class, shares)| self.class_shares(class, shares))
+                        .collect()
+                }),
+                class => vec![self.class_shares(class, stake.shares)],
+            },
+        }
+    }
+
+    fn class_shares(&self, class: u32, shares: u64) -> ClassShares {
+        ClassShares {
+            share_class: self.classes[class as usize].clone(),
+            shares,
         }
     }
 
@@ -296,10 +331,7 @@ impl Stakes {
             return index;
         }
         let index = index(self.companies.len());
-        let as_party = self
-            .party_index
-            .get(&OwnerRef::Organisation(profile.orgnr))
-            .copied();
+        let as_party = self.party_of(&OwnerRef::Organisation(profile.orgnr));
         if let Some(party) = as_party {
             self.parties[party as usize].as_company = Some(index);
         }
@@ -315,7 +347,7 @@ impl Stakes {
     }
 
     fn party(&mut self, profile: OwnerProfile) -> u32 {
-        if let Some(&index) = self.party_index.get(&profile.owner) {
+        if let Some(index) = self.party_of(&profile.owner) {
             self.parties[index as usize].profile = profile;
             return index;
         }
@@ -327,13 +359,27 @@ impl Stakes {
         if let Some(company) = as_company {
             self.companies[company as usize].as_party = Some(index);
         }
-        self.party_index.insert(profile.owner.clone(), index);
+        let hash = self.hasher.hash_one(&profile.owner);
         self.parties.push(Party {
             profile,
             holdings: Vec::new(),
             as_company,
         });
+        let (parties, hasher) = (&self.parties, &self.hasher);
+        self.party_index.insert_unique(hash, index, |&party| {
+            hasher.hash_one(&parties[party as usize].profile.owner)
+        });
         index
+    }
+
+    /// The index of `owner` among the parties, when it holds shares.
+    fn party_of(&self, owner: &OwnerRef) -> Option<u32> {
+        let hash = self.hasher.hash_one(owner);
+        self.party_index
+            .find(hash, |&party| {
+                self.parties[party as usize].profile.owner == *owner
+            })
+            .copied()
     }
 
     fn class(&mut self, class: ShareClass) -> u32 {
@@ -419,7 +465,7 @@ impl OwnershipNetwork for Stakes {
 
 impl ShownNetwork for Stakes {
     fn node(&self, party: &OwnerRef) -> Option<Node> {
-        if let Some(&index) = self.party_index.get(party) {
+        if let Some(index) = self.party_of(party) {
             return Some(Node::Party(index));
         }
         match party {
