@@ -59,7 +59,9 @@ pub use snapshot::{
     CompanySnapshot, Difference, HoldingSnapshot, PersonSnapshot, ReadModelLoader, SearchField,
     Snapshot, SnapshotBatch, diff, diff_settled,
 };
-pub use stakes::{OwnershipChange, OwnershipChanged, OwnershipLog, StakesInMemory};
+pub use stakes::{
+    OwnershipChange, OwnershipChanged, OwnershipLog, StakesInMemory, UnchangingRegister,
+};
 pub use write::{
     Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,
     RegisterError, WriteStore,

@@ -44,6 +44,11 @@ pub const PRUNED_TOTAL: &str = "shareholders_pruned_total";
 /// [`crate::StakesInMemory`]; 0 while it loads).
 pub const GRAPH_STAKES_HELD: &str = "shareholders_graph_stakes_held";
 
+/// Gauge, by `year`: an imported year's holdings a process holds in memory beside the live
+/// register (see [`crate::StakesInMemory::holding_years`]; 0 while it loads, and once it is
+/// no longer held).
+pub const GRAPH_YEAR_STAKES_HELD: &str = "shareholders_graph_year_stakes_held";
+
 /// Counter, by `from` (`memory`, `read_model`): the ownership graph's reads of a level, and
 /// where they were answered from.
 pub const GRAPH_LEVEL_READS_TOTAL: &str = "shareholders_graph_level_reads_total";

@@ -199,6 +199,13 @@ pub struct ServeArgs {
     /// embedded read model offers). Also spelt --graph-from-read-model.
     #[arg(long, alias = "graph-from-read-model")]
     pub reads_from_read_model: bool,
+    /// Imported years held in memory beside the live register (the embedded read model), so
+    /// that reads with `?year=` are answered as the live register's are: the years asked for
+    /// most recently, each loaded in the background the first time it is asked for (and read
+    /// from its read model meanwhile). 0 holds none. Each costs about what the live
+    /// register's holdings cost, less its search.
+    #[arg(long, env = "SHAREHOLDERS_HELD_YEARS", default_value_t = 1)]
+    pub held_years: usize,
     #[command(flatten)]
     pub retention: crate::retention::RetentionArgs,
 }
@@ -215,6 +222,7 @@ impl Default for ServeArgs {
             no_relay: false,
             no_projector: false,
             reads_from_read_model: false,
+            held_years: 1,
             retention: crate::retention::RetentionArgs::default(),
         }
     }

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -12,7 +13,7 @@ use futures::TryStreamExt;
 use shareholders_domain::Register;
 use shareholders_http::bods::{company_ownership, publication, relationships};
 use shareholders_http::dto::bods::{EntityFacts, PersonFacts, PublicationOut, StatementOut};
-use shareholders_ports::{GraphLimits, Service, Snapshot};
+use shareholders_ports::{GraphLimits, Service, Snapshot, StakesInMemory, UnchangingRegister};
 
 use crate::cli::{ExportBodsArgs, StorageArgs};
 use crate::commands::Counter;
@@ -67,10 +68,9 @@ struct Written {
 }
 
 /// Every organisation's statement, then every person's, then each company's relationships,
-/// into `path`.
+/// computed by `graph` (whose live register is the register exported), into `path`.
 async fn write_statements(
-    service: &Service,
-    register: Register,
+    graph: &Service,
     snapshot: &dyn Snapshot,
     publication: &PublicationOut,
     path: &Path,
@@ -98,15 +98,15 @@ async fn write_statements(
         counter.set(file.written);
     }
     drop(persons);
-    // The companies again, each with its owners read through the service: only the company
-    // being written is in memory.
+    // The companies again, each with its owners and beneficial owners computed on the held
+    // register.
     let mut companies = snapshot.companies();
     while let Some(company) = companies.try_next().await? {
         if company.record.owner_count == 0 {
             continue;
         }
         let orgnr = company.record.organisation.orgnr();
-        let Some(ownership) = company_ownership(service, register, orgnr, None).await? else {
+        let Some(ownership) = company_ownership(graph, Register::Live, orgnr, None).await? else {
             continue;
         };
         for statement in relationships(&ownership, publication) {
@@ -122,43 +122,66 @@ async fn write_statements(
 }
 
 /// `export-bods`: every organisation's statement, then every person's, then each company's
-/// relationships (see `shareholders_http::bods`), read from the read model of the register
-/// asked for; nothing but the company being written is held in memory.
+/// relationships (see `shareholders_http::bods`), of the register asked for. The register's
+/// holdings are held in memory first (as `serve` holds the live register), so each company's
+/// network above it is computed on them rather than read from the read model a level at a
+/// time; its statements are written as they are computed.
 ///
 /// # Errors
 /// When the year was not imported, a store fails or the file cannot be written (the file is
 /// then left as it was).
 pub async fn export_bods(storage: &StorageArgs, args: ExportBodsArgs) -> anyhow::Result<ExitCode> {
     let stack = Stack::connect(storage).await?;
-    // One graph at a time, each freed before the next: an export computes any company's
-    // beneficial owners, however many stakes are above it, instead of refusing it as an API
-    // request would be.
-    let service = stack.service_with(GraphLimits {
-        budget: usize::MAX,
-        stakes: usize::MAX,
-        ..GraphLimits::default()
-    });
     let register = args.year.map_or(Register::Live, Register::Year);
-    let snapshot: Box<dyn Snapshot + '_> = match args.year {
-        None => stack.read_snapshot(),
-        Some(year) => stack
-            .year_read_model()
-            .year_snapshot(year)
-            .await?
-            .with_context(|| format!("the register of {year} has not been imported"))?,
+    let not_imported = |year| format!("the register of {year} has not been imported");
+    let (read, snapshot, held_snapshot) = match args.year {
+        None => (
+            stack.read_store(),
+            stack.read_snapshot(),
+            stack.read_snapshot(),
+        ),
+        Some(year) => {
+            let years = stack.year_read_model();
+            let read = stack
+                .read_store()
+                .year(year)
+                .await?
+                .with_context(|| not_imported(year))?;
+            let snapshot = years
+                .year_snapshot(year)
+                .await?
+                .with_context(|| not_imported(year))?;
+            let held_snapshot = years
+                .year_snapshot(year)
+                .await?
+                .with_context(|| not_imported(year))?;
+            (read, snapshot, held_snapshot)
+        }
     };
+    let held = StakesInMemory::new(read, Arc::new(UnchangingRegister::new(held_snapshot)));
+    let loading = Instant::now();
+    let holdings = held.load().await?.unwrap_or_default();
+    eprintln!(
+        "holding the register's {holdings} holdings in memory took {:.1} s",
+        loading.elapsed().as_secs_f64()
+    );
+    // The held register is the graph's, and read as the live register is. An export computes
+    // any company's beneficial owners, however many stakes are above it, instead of refusing
+    // it as an API request would be.
+    let graph = Service::with_graph_limits(
+        stack.write_store(),
+        Arc::new(held),
+        GraphLimits {
+            budget: usize::MAX,
+            stakes: usize::MAX,
+            ..GraphLimits::default()
+        },
+    );
+    let service = stack.service();
     let publication = publication(&service, register).await?;
     let started = Instant::now();
     let partial = partial(&args.out);
-    let written = match write_statements(
-        &service,
-        register,
-        snapshot.as_ref(),
-        &publication,
-        &partial,
-    )
-    .await
-    {
+    let written = match write_statements(&graph, snapshot.as_ref(), &publication, &partial).await {
         Ok(written) => written,
         Err(error) => {
             let _ = std::fs::remove_file(&partial);

@@ -156,7 +156,9 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
     let held = if args.reads_from_read_model {
         None
     } else {
-        stack.stakes_in_memory()
+        stack
+            .stakes_in_memory()
+            .map(|held| held.holding_years(stack.year_read_model(), args.held_years))
     };
     let service = match held {
         Some(held) => {

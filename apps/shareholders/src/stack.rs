@@ -317,7 +317,7 @@ impl Stack {
 
     /// The read model's state, for verify.
     #[must_use]
-    pub fn read_snapshot(&self) -> Box<dyn Snapshot + '_> {
+    pub fn read_snapshot(&self) -> Box<dyn Snapshot> {
         match &self.read {
             ReadSide::Embedded(s) => Box::new(s.read_snapshot()),
             ReadSide::Mongo(m) => Box::new(m.snapshot()),

@@ -7,58 +7,10 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use serde_json::Value;
-use shareholders::cli::ImportArgs;
-use shareholders::commands::{import, verify};
+use shareholders::commands::verify;
 use shareholders::serve::start;
-use support::{Api, embedded_storage, local, sample_path};
-
-/// The sample as 2023, and a 2024 that changes TVIST 1 AS's two holdings, swaps one owner of
-/// CANICA INVESTOR AS for another and no longer lists RÅDHUSGATEN 24 AS.
-fn extracts(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let sample = std::fs::read_to_string(sample_path()).expect("the sample");
-    let y2023 = dir.join("aksjeeiebok__2023.csv");
-    std::fs::write(&y2023, &sample).expect("write 2023");
-    let mut lines: Vec<String> = Vec::new();
-    for line in sample.lines() {
-        if line.starts_with("992569077;") {
-            continue;
-        }
-        if line.contains("SØRLI NINA CAMILLA HAGEN") {
-            lines.push(
-                "885648312;CANICA INVESTOR AS;B-aksjer;NORDMANN KARI;1990;0150 OSLO;NOR;36;120"
-                    .to_owned(),
-            );
-            continue;
-        }
-        lines.push(
-            line.replace(
-                ";HAGEN STEIN ERIK;1956;0790 OSLO;NOR;3;120",
-                ";HAGEN STEIN ERIK;1956;0790 OSLO;NOR;10;120",
-            )
-            .replace(
-                ";KJOS CAROLINE MARIE HAGEN;1984;;CHE;117;120",
-                ";KJOS CAROLINE MARIE HAGEN;1984;;CHE;110;120",
-            ),
-        );
-    }
-    let y2024 = dir.join("aksjeeiebok__2024.csv");
-    std::fs::write(&y2024, lines.join("\n") + "\n").expect("write 2024");
-    (y2023, y2024)
-}
-
-fn owners(body: &Value) -> Vec<(String, u64)> {
-    body["owners"]
-        .as_array()
-        .expect("owners")
-        .iter()
-        .map(|o| {
-            (
-                o["owner"]["name"].as_str().expect("name").to_owned(),
-                o["shares"].as_u64().expect("shares"),
-            )
-        })
-        .collect()
-}
+use support::years::{extracts, import_year, owners};
+use support::{Api, embedded_storage, local};
 
 fn changes(body: &Value) -> BTreeSet<(String, String, u64, u64)> {
     body["changes"]
@@ -83,19 +35,7 @@ async fn every_read_takes_a_year_and_the_years_compare() {
     let (y2023, y2024) = extracts(dir.path());
     // The newer year first: the older one must not move the live register back.
     for file in [&y2024, &y2023] {
-        let code = import(
-            &storage,
-            ImportArgs {
-                file: file.clone(),
-                year: None,
-                rejects: None,
-                batch: 7,
-                no_rebuild: false,
-            },
-        )
-        .await
-        .expect("imports");
-        assert_eq!(code, ExitCode::SUCCESS);
+        import_year(&storage, file, None).await;
     }
     assert_eq!(
         verify(&storage, 5, false).await.expect("verifies"),

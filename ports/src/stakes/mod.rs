@@ -8,7 +8,9 @@
 //! [`ReadStore::owners_of`], [`ReadStore::holdings_of`], [`ReadStore::search_ranked`],
 //! [`ReadStore::ultimate_owners`] and [`ReadStore::ultimate_holdings`] (computed on the held
 //! holdings as they are) from memory,
-//! and everything else (persons, years, the unranked search) from the read model it wraps. It
+//! and everything else (persons, the list of years, the unranked search) from the read model it
+//! wraps; [`ReadStore::year`] gives a year held the same way when years are held
+//! ([`StakesInMemory::holding_years`], `years.rs`). It
 //! stays exactly as fresh as the read model: before each answer it asks the read model's
 //! [`OwnershipLog`] which companies changed since it last looked (one indexed query, nothing
 //! in the common case; concurrent reads share it) and reads those companies' holdings and
@@ -22,6 +24,8 @@ mod index;
 mod names;
 #[cfg(test)]
 mod tests;
+mod unchanging;
+mod years;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,11 +41,15 @@ use shareholders_domain::{
 
 use self::index::Stakes;
 use self::names::Names;
-use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, HELD_READS_TOTAL};
+pub use self::unchanging::UnchangingRegister;
+use self::years::HeldYears;
+use crate::metrics::{
+    GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, GRAPH_YEAR_STAKES_HELD, HELD_READS_TOTAL,
+};
 use crate::service::{ultimate_answer, ultimate_holdings_view};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
-    UltimateAnswer, UltimateHoldingsView, UltimateQuestion, YearRecord,
+    UltimateAnswer, UltimateHoldingsView, UltimateQuestion, YearReadModel, YearRecord,
 };
 
 /// Changes read at once.
@@ -140,6 +148,9 @@ struct Shared {
     /// needs no other.
     catch_up: tokio::sync::Mutex<Option<Instant>>,
     loading: AtomicBool,
+    /// No longer held (a held year dropped to make room): what a load under way reads is
+    /// let go of instead of held.
+    forgotten: AtomicBool,
 }
 
 /// The read model, with the live register's holdings also held in memory (see the module).
@@ -148,6 +159,10 @@ pub struct StakesInMemory {
     read: Arc<dyn ReadStore>,
     log: Arc<dyn OwnershipLog>,
     shared: Arc<Shared>,
+    /// The imported year it holds, or `None` for the live register.
+    year: Option<RegisterYear>,
+    /// The imported years held beside the live register, when they are.
+    years: Option<Arc<HeldYears>>,
 }
 
 impl std::fmt::Debug for StakesInMemory {
@@ -163,15 +178,52 @@ impl StakesInMemory {
     /// [`load`](Self::load) runs.
     #[must_use]
     pub fn new(read: Arc<dyn ReadStore>, log: Arc<dyn OwnershipLog>) -> Self {
-        metrics::gauge!(GRAPH_STAKES_HELD).set(0.0);
-        Self {
+        Self::of(read, log, None)
+    }
+
+    /// Wraps `read` of `year` (the live register when `None`): what it holds is counted by
+    /// year in the metrics, and a year's search and organisation records are not held.
+    fn of(
+        read: Arc<dyn ReadStore>,
+        log: Arc<dyn OwnershipLog>,
+        year: Option<RegisterYear>,
+    ) -> Self {
+        let this = Self {
             read,
             log,
             shared: Arc::new(Shared {
                 held: RwLock::new(None),
                 catch_up: tokio::sync::Mutex::new(None),
                 loading: AtomicBool::new(false),
+                forgotten: AtomicBool::new(false),
             }),
+            year,
+            years: None,
+        };
+        this.gauge().set(0.0);
+        this
+    }
+
+    /// Also holds up to `capacity` imported years in memory, those asked for most recently
+    /// (see [`ReadStore::year`]), each read from `snapshots` the first time it is asked for;
+    /// `capacity` 0 holds none.
+    #[must_use]
+    pub fn holding_years(mut self, snapshots: Arc<dyn YearReadModel>, capacity: usize) -> Self {
+        self.years = (capacity > 0).then(|| Arc::new(HeldYears::new(snapshots, capacity)));
+        self
+    }
+
+    /// Lets go of what it holds, and of what a load under way reads.
+    fn forget(&self) {
+        self.shared.forgotten.store(true, Ordering::Release);
+        self.set(None);
+    }
+
+    /// The gauge of the holdings it holds.
+    fn gauge(&self) -> metrics::Gauge {
+        match self.year {
+            None => metrics::gauge!(GRAPH_STAKES_HELD),
+            Some(year) => metrics::gauge!(GRAPH_YEAR_STAKES_HELD, "year" => year.to_string()),
         }
     }
 
@@ -203,26 +255,36 @@ impl StakesInMemory {
             }
         }
         stakes.order();
+        // A year's organisation records are its read model's: a record is one indexed read,
+        // and holding them would cost a third of what the year's holdings cost.
         let mut organisations = HashMap::new();
-        let mut all = self.log.organisations();
-        while let Some(record) = all.next().await {
-            let record = record?;
-            organisations.insert(record.organisation.orgnr(), record);
+        if self.year.is_none() {
+            let mut all = self.log.organisations();
+            while let Some(record) = all.next().await {
+                let record = record?;
+                organisations.insert(record.organisation.orgnr(), record);
+            }
         }
-        let mut parties: Vec<OwnerProfile> =
-            organisations.values().map(organisation_profile).collect();
-        let mut all = self.log.persons();
-        while let Some(record) = all.next().await {
-            parties.push(person_profile(&record?));
-        }
-        let names = Names::of(parties);
+        // A year's search is its read model's.
+        let names = if self.year.is_some() {
+            Names::of(Vec::new())
+        } else {
+            let mut parties: Vec<OwnerProfile> =
+                organisations.values().map(organisation_profile).collect();
+            let mut all = self.log.persons();
+            while let Some(record) = all.next().await {
+                parties.push(person_profile(&record?));
+            }
+            Names::of(parties)
+        };
         let held = stakes.len();
         tracing::info!(
             stakes = held,
             organisations = organisations.len(),
             parties = names.len(),
             seconds = started.elapsed().as_secs_f64(),
-            "the live register is held in memory"
+            year = self.year.map(|year| year.get()),
+            "the register is held in memory"
         );
         self.set(Some(Held {
             stakes,
@@ -266,9 +328,10 @@ impl StakesInMemory {
     }
 
     fn set(&self, held: Option<Held>) {
+        let held = held.filter(|_| !self.shared.forgotten.load(Ordering::Acquire));
         let stakes = held.as_ref().map_or(0, |held| held.stakes.len());
         *self.shared.held.write().expect("the held stakes' lock") = held;
-        metrics::gauge!(GRAPH_STAKES_HELD).set(stakes as f64);
+        self.gauge().set(stakes as f64);
     }
 
     fn seq(&self) -> Option<u64> {
@@ -365,7 +428,7 @@ impl StakesInMemory {
                     .set(&OwnerRef::Person(id), record.as_ref().map(person_profile));
             }
             held.seq = through;
-            metrics::gauge!(GRAPH_STAKES_HELD).set(held.stakes.len() as f64);
+            self.gauge().set(held.stakes.len() as f64);
         }
         Ok(())
     }
@@ -468,6 +531,9 @@ async fn answered_or<T>(
 #[async_trait]
 impl ReadStore for StakesInMemory {
     async fn organisation(&self, orgnr: OrgNr) -> Result<Option<CompanyRecord>, ReadError> {
+        if self.year.is_some() {
+            return self.read.organisation(orgnr).await;
+        }
         self.register_read(
             "organisation",
             |held| held.organisations.get(&orgnr).cloned(),
@@ -548,6 +614,9 @@ impl ReadStore for StakesInMemory {
         query: &SearchQuery,
         limit: u32,
     ) -> Result<Option<SearchMatches>, ReadError> {
+        if self.year.is_some() {
+            return self.read.search_ranked(query, limit).await;
+        }
         self.register_read(
             "search",
             |held| Some(held.names.search_ranked(query, limit)),
@@ -587,9 +656,13 @@ impl ReadStore for StakesInMemory {
         self.read.years().await
     }
 
-    /// A year's graph is read from its read model (a year never changes, but is not held).
+    /// The year held in memory, when years are held (loaded the first time it is asked
+    /// for, and read from its read model meanwhile); its read model otherwise.
     async fn year(&self, year: RegisterYear) -> Result<Option<Arc<dyn ReadStore>>, ReadError> {
-        self.read.year(year).await
+        match &self.years {
+            Some(years) => years.year(self.read.as_ref(), year).await,
+            None => self.read.year(year).await,
+        }
     }
 
     async fn applied(&self, position: Position) -> Result<bool, ReadError> {

@@ -1,4 +1,5 @@
 mod incremental;
+mod years;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod real;
+pub mod years;
 
 use std::path::PathBuf;
 use std::time::Duration;
