@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::DROPPED_BELOW;
+use super::flow::Edges;
 use crate::{OrgNr, OwnerRef};
 
 /// At most this many chains are given per owner.
@@ -116,11 +117,7 @@ fn chain<Node: Copy>(steps: &[Step<Node>], end: usize) -> Chain<Node, Node> {
 /// heap in decreasing product, so the first that reach the company are the largest. A party
 /// holds few of those companies, so the search stays small; it gives up after
 /// [`PATHS_EXAMINED`] paths.
-pub(super) fn between(
-    held: &[Vec<(usize, f64)>],
-    owner: usize,
-    company: usize,
-) -> Vec<Chain<usize, usize>> {
+pub(super) fn between(held: &Edges, owner: usize, company: usize) -> Vec<Chain<usize, usize>> {
     let mut found = Vec::new();
     let mut steps = vec![Step {
         node: owner,

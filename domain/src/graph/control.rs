@@ -1,5 +1,6 @@
 //! Control: a party's controlled stake in each company, to a fixpoint.
 
+use super::flow::Edges;
 use super::{CONTROL_ABOVE, exceeds};
 
 /// The controlled stakes of one party at a time, over the numbered nodes of a question's
@@ -32,7 +33,7 @@ impl Control {
     /// Returns the companies reached and their stakes, until the next party's.
     pub(super) fn stakes(
         &mut self,
-        held: &[Vec<(usize, f64)>],
+        held: &Edges,
         party: usize,
     ) -> impl Iterator<Item = (usize, f64)> + '_ {
         for &company in &self.touched {

@@ -90,13 +90,37 @@ pub(super) enum Direction {
     Down,
 }
 
+/// Each numbered node's edges (the number of the node at its other end, and the fraction),
+/// all in one list: node `i`'s are `list[start[i]..start[i + 1]]`, which `edges[i]` gives. One
+/// allocation for every edge of a question, where a list per node was one per node.
+#[derive(Debug)]
+pub(super) struct Edges {
+    start: Vec<usize>,
+    list: Vec<(usize, f64)>,
+}
+
+impl Edges {
+    /// The nodes whose edges it has.
+    pub(super) fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+}
+
+impl std::ops::Index<usize> for Edges {
+    type Output = [(usize, f64)];
+
+    fn index(&self, node: usize) -> &Self::Output {
+        &self.list[self.start[node]..self.start[node + 1]]
+    }
+}
+
 /// The part of a network the walks from a start reach, numbered from 0 (the start), with each
 /// node's fractions to the next.
 #[derive(Debug)]
 pub(super) struct Reached<Node> {
     pub(super) nodes: Vec<Node>,
     pub(super) ids: Ids<Node>,
-    pub(super) next: Vec<Vec<(usize, f64)>>,
+    pub(super) next: Edges,
 }
 
 /// The walks from a start: what they reach, and the total weight of the walks between each
@@ -108,15 +132,26 @@ pub(super) struct Walks<Node> {
 }
 
 impl<Node> Reached<Node> {
-    /// Each node's fractions from the nodes before it: the edges of `next` turned round.
-    pub(super) fn previous(&self) -> Vec<Vec<(usize, f64)>> {
-        let mut previous = vec![Vec::new(); self.next.len()];
-        for (from, next) in self.next.iter().enumerate() {
-            for &(to, fraction) in next {
-                previous[to].push((from, fraction));
+    /// Each node's fractions from the nodes before it: the edges of `next` turned round,
+    /// each node's in the order of the nodes they come from.
+    pub(super) fn previous(&self) -> Edges {
+        let nodes = self.next.len();
+        let mut start = vec![0; nodes + 1];
+        for &(to, _) in &self.next.list {
+            start[to + 1] += 1;
+        }
+        for node in 0..nodes {
+            start[node + 1] += start[node];
+        }
+        let mut filled = start.clone();
+        let mut list = vec![(0, 0.0); self.next.list.len()];
+        for from in 0..nodes {
+            for &(to, fraction) in &self.next[from] {
+                list[filled[to]] = (from, fraction);
+                filled[to] += 1;
             }
         }
-        previous
+        Edges { start, list }
     }
 }
 
@@ -129,21 +164,24 @@ impl<Node: Copy + Eq + std::hash::Hash> Reached<Node> {
         let mut reached = Self {
             nodes: vec![start],
             ids: Ids::from_iter([(start, 0)]),
-            next: Vec::new(),
+            next: Edges {
+                start: vec![0],
+                list: Vec::new(),
+            },
         };
         let mut at = 0;
         while at < reached.nodes.len() {
             let node = reached.nodes[at];
-            let mut next = Vec::new();
+            let (nodes, ids, next) = (&mut reached.nodes, &mut reached.ids, &mut reached.next.list);
             let mut add = |to: Node, fraction: f64| {
                 if fraction <= 0.0 || (direction == Direction::Down && to == start) {
                     // Downwards, what comes back round to the start is the start's own shares
                     // held through others: like treasury shares, it is nobody's holding.
                     return;
                 }
-                let id = *reached.ids.entry(to).or_insert_with(|| {
-                    reached.nodes.push(to);
-                    reached.nodes.len() - 1
+                let id = *ids.entry(to).or_insert_with(|| {
+                    nodes.push(to);
+                    nodes.len() - 1
                 });
                 next.push((id, fraction));
             };
@@ -153,7 +191,7 @@ impl<Node: Copy + Eq + std::hash::Hash> Reached<Node> {
                     holding_fractions(network, node).for_each(|(to, f)| add(to, f));
                 }
             }
-            reached.next.push(next);
+            reached.next.start.push(reached.next.list.len());
             at += 1;
         }
         reached
@@ -283,12 +321,7 @@ pub(super) fn walks<N: OwnershipNetwork>(
 
 /// The total reaching each node of `component`, solving `v (I − A) = inflow` over the
 /// component's own fractions by Gaussian elimination; `None` for a closed loop.
-fn solve(
-    next: &[Vec<(usize, f64)>],
-    component: &[usize],
-    member: &[usize],
-    inflow: &[f64],
-) -> Option<Vec<f64>> {
+fn solve(next: &Edges, component: &[usize], member: &[usize], inflow: &[f64]) -> Option<Vec<f64>> {
     let size = component.len();
     // Row j: v_j − Σ_i v_i A[i][j] = inflow_j, and the right-hand side in the last column.
     let mut matrix = vec![vec![0.0f64; size + 1]; size];
@@ -334,7 +367,7 @@ fn solve(
 /// [`PASSED_ABOVE`] or [`ROUNDS`] have passed: a closed loop never empties, and what is left
 /// in it has no owner outside it.
 fn pass_round(
-    next: &[Vec<(usize, f64)>],
+    next: &Edges,
     component: &[usize],
     member: &[usize],
     inflow: &[f64],

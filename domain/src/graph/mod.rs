@@ -184,7 +184,7 @@ pub struct Above<'n, N: OwnershipNetwork> {
     walks: flow::Walks<N::Node>,
     /// Each node's holdings among the companies above the company (and in it), with its
     /// direct fractions in them.
-    held: Vec<Vec<(usize, f64)>>,
+    held: flow::Edges,
 }
 
 impl<'n, N: OwnershipNetwork> Above<'n, N> {
