@@ -90,27 +90,47 @@ pub(super) enum Direction {
     Down,
 }
 
-/// Each numbered node's edges (the number of the node at its other end, and the fraction),
-/// all in one list: node `i`'s are `list[start[i]..start[i + 1]]`, which `edges[i]` gives. One
-/// allocation for every edge of a question, where a list per node was one per node.
+/// Runs of values kept in one list: run `i` is `list[start[i]..start[i + 1]]`, which
+/// `runs[i]` gives. One allocation for all of a question's runs (every node's edges, every
+/// component's members), where a list per run was one per node.
 #[derive(Debug)]
-pub(super) struct Edges {
+pub(super) struct Runs<T> {
     start: Vec<usize>,
-    list: Vec<(usize, f64)>,
+    list: Vec<T>,
 }
 
-impl Edges {
-    /// The nodes whose edges it has.
+/// Each numbered node's edges: the number of the node at its other end, and the fraction.
+pub(super) type Edges = Runs<(usize, f64)>;
+
+impl<T> Runs<T> {
+    fn new() -> Self {
+        Self {
+            start: vec![0],
+            list: Vec::new(),
+        }
+    }
+
+    /// The runs it has.
     pub(super) fn len(&self) -> usize {
         self.start.len() - 1
     }
+
+    /// Ends the run being added to: what is added next is the next run's.
+    fn close(&mut self) {
+        self.start.push(self.list.len());
+    }
+
+    /// Every run, in order.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &[T]> + '_ {
+        (0..self.len()).map(|run| &self[run])
+    }
 }
 
-impl std::ops::Index<usize> for Edges {
-    type Output = [(usize, f64)];
+impl<T> std::ops::Index<usize> for Runs<T> {
+    type Output = [T];
 
-    fn index(&self, node: usize) -> &Self::Output {
-        &self.list[self.start[node]..self.start[node + 1]]
+    fn index(&self, run: usize) -> &Self::Output {
+        &self.list[self.start[run]..self.start[run + 1]]
     }
 }
 
@@ -151,7 +171,7 @@ impl<Node> Reached<Node> {
                 filled[to] += 1;
             }
         }
-        Edges { start, list }
+        Runs { start, list }
     }
 }
 
@@ -164,10 +184,7 @@ impl<Node: Copy + Eq + std::hash::Hash> Reached<Node> {
         let mut reached = Self {
             nodes: vec![start],
             ids: Ids::from_iter([(start, 0)]),
-            next: Edges {
-                start: vec![0],
-                list: Vec::new(),
-            },
+            next: Runs::new(),
         };
         let mut at = 0;
         while at < reached.nodes.len() {
@@ -191,7 +208,7 @@ impl<Node: Copy + Eq + std::hash::Hash> Reached<Node> {
                     holding_fractions(network, node).for_each(|(to, f)| add(to, f));
                 }
             }
-            reached.next.start.push(reached.next.list.len());
+            reached.next.close();
             at += 1;
         }
         reached
@@ -199,7 +216,7 @@ impl<Node: Copy + Eq + std::hash::Hash> Reached<Node> {
 
     /// The strongly connected components, each after every component it passes to (Tarjan's
     /// order, iteratively): the start's comes last.
-    fn components(&self) -> Vec<Vec<usize>> {
+    fn components(&self) -> Runs<usize> {
         let mut tarjan = Tarjan {
             index: vec![None; self.nodes.len()],
             low: vec![0; self.nodes.len()],
@@ -208,7 +225,7 @@ impl<Node: Copy + Eq + std::hash::Hash> Reached<Node> {
             calls: Vec::new(),
             counter: 0,
         };
-        let mut components = Vec::new();
+        let mut components = Runs::new();
         tarjan.visit(0);
         while let Some(&(node, edge)) = tarjan.calls.last() {
             if let Some(&(to, _)) = self.next[node].get(edge) {
@@ -229,15 +246,14 @@ impl<Node: Copy + Eq + std::hash::Hash> Reached<Node> {
                 tarjan.low[caller] = tarjan.low[caller].min(tarjan.low[node]);
             }
             if Some(tarjan.low[node]) == tarjan.index[node] {
-                let mut component = Vec::new();
                 while let Some(member) = tarjan.stack.pop() {
                     tarjan.on_stack[member] = false;
-                    component.push(member);
+                    components.list.push(member);
                     if member == node {
                         break;
                     }
                 }
-                components.push(component);
+                components.close();
             }
         }
         components
@@ -281,7 +297,7 @@ pub(super) fn walks<N: OwnershipNetwork>(
     let mut value = vec![0.0; reached.nodes.len()];
     let mut member = vec![usize::MAX; reached.nodes.len()];
     for component in reached.components().iter().rev() {
-        if let [node] = component[..]
+        if let [node] = *component
             && reached.next[node].iter().all(|&(to, _)| to != node)
         {
             value[node] = inflow[node];
