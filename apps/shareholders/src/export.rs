@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use shareholders_domain::Register;
 use shareholders_http::bods::{company_ownership, publication, relationships};
 use shareholders_http::dto::bods::{EntityFacts, PersonFacts, PublicationOut, StatementOut};
-use shareholders_ports::{GraphLimits, Service, Snapshot, StakesInMemory, UnchangingRegister};
+use shareholders_ports::{GraphLimits, Service, Snapshot, StakesInMemory};
 
 use crate::cli::{ExportBodsArgs, StorageArgs};
 use crate::commands::Counter;
@@ -158,7 +158,7 @@ pub async fn export_bods(storage: &StorageArgs, args: ExportBodsArgs) -> anyhow:
             (read, snapshot, held_snapshot)
         }
     };
-    let held = StakesInMemory::new(read, Arc::new(UnchangingRegister::new(held_snapshot)));
+    let held = StakesInMemory::unchanging(read, held_snapshot);
     let loading = Instant::now();
     let holdings = held.load().await?.unwrap_or_default();
     eprintln!(

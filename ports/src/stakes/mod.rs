@@ -49,7 +49,7 @@ use crate::metrics::{
 use crate::service::{ultimate_answer, ultimate_holdings_view};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
-    UltimateAnswer, UltimateHoldingsView, UltimateQuestion, YearReadModel, YearRecord,
+    Snapshot, UltimateAnswer, UltimateHoldingsView, UltimateQuestion, YearReadModel, YearRecord,
 };
 
 /// Changes read at once.
@@ -161,6 +161,12 @@ pub struct StakesInMemory {
     shared: Arc<Shared>,
     /// The imported year it holds, or `None` for the live register.
     year: Option<RegisterYear>,
+    /// Whether it holds the register's organisation records too, or leaves them to the read
+    /// model (a year's).
+    organisations_held: bool,
+    /// Whether it holds the register's search too, or leaves it to the read model (a year's,
+    /// and an export's, which searches nothing).
+    search_held: bool,
     /// The imported years held beside the live register, when they are.
     years: Option<Arc<HeldYears>>,
 }
@@ -198,10 +204,23 @@ impl StakesInMemory {
                 forgotten: AtomicBool::new(false),
             }),
             year,
+            organisations_held: year.is_none(),
+            search_held: year.is_none(),
             years: None,
         };
         this.gauge().set(0.0);
         this
+    }
+
+    /// Holds `snapshot`, a register that does not change (see [`UnchangingRegister`]), for
+    /// its graph, its organisation records, its pages of owners and holdings, and its levels;
+    /// its search is left to `read`, the same register's read model. What an export of the
+    /// register reads, loaded without the search it does not use.
+    #[must_use]
+    pub fn unchanging(read: Arc<dyn ReadStore>, snapshot: Box<dyn Snapshot>) -> Self {
+        let mut held = Self::new(read, Arc::new(UnchangingRegister::new(snapshot)));
+        held.search_held = false;
+        held
     }
 
     /// Also holds up to `capacity` imported years in memory, those asked for most recently
@@ -258,15 +277,15 @@ impl StakesInMemory {
         // A year's organisation records are its read model's: a record is one indexed read,
         // and holding them would cost a third of what the year's holdings cost.
         let mut organisations = HashMap::new();
-        if self.year.is_none() {
+        if self.organisations_held {
             let mut all = self.log.organisations();
             while let Some(record) = all.next().await {
                 let record = record?;
                 organisations.insert(record.organisation.orgnr(), record);
             }
         }
-        // A year's search is its read model's.
-        let names = if self.year.is_some() {
+        // A year's (and an export's) search is its read model's.
+        let names = if !self.search_held {
             Names::of(Vec::new())
         } else {
             let mut parties: Vec<OwnerProfile> =
@@ -531,7 +550,7 @@ async fn answered_or<T>(
 #[async_trait]
 impl ReadStore for StakesInMemory {
     async fn organisation(&self, orgnr: OrgNr) -> Result<Option<CompanyRecord>, ReadError> {
-        if self.year.is_some() {
+        if !self.organisations_held {
             return self.read.organisation(orgnr).await;
         }
         self.register_read(
@@ -614,7 +633,7 @@ impl ReadStore for StakesInMemory {
         query: &SearchQuery,
         limit: u32,
     ) -> Result<Option<SearchMatches>, ReadError> {
-        if self.year.is_some() {
+        if !self.search_held {
             return self.read.search_ranked(query, limit).await;
         }
         self.register_read(
