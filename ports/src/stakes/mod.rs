@@ -232,10 +232,13 @@ impl StakesInMemory {
         self
     }
 
-    /// Lets go of what it holds, and of what a load under way reads.
+    /// Lets go of what it holds, and of what a load under way reads (which then changes
+    /// neither what is held nor the gauge, which a newer load of the same year may have set).
     fn forget(&self) {
+        let mut held = self.shared.held.write().expect("the held stakes' lock");
         self.shared.forgotten.store(true, Ordering::Release);
-        self.set(None);
+        *held = None;
+        self.gauge().set(0.0);
     }
 
     /// The gauge of the holdings it holds.
@@ -347,9 +350,13 @@ impl StakesInMemory {
     }
 
     fn set(&self, held: Option<Held>) {
-        let held = held.filter(|_| !self.shared.forgotten.load(Ordering::Acquire));
         let stakes = held.as_ref().map_or(0, |held| held.stakes.len());
-        *self.shared.held.write().expect("the held stakes' lock") = held;
+        let mut slot = self.shared.held.write().expect("the held stakes' lock");
+        // Checked under the lock that `forget` takes, so nothing is held after it.
+        if self.shared.forgotten.load(Ordering::Acquire) {
+            return;
+        }
+        *slot = held;
         self.gauge().set(stakes as f64);
     }
 

@@ -90,11 +90,8 @@ impl HeldYears {
         {
             let mut held = self.held.lock().expect("the held years' lock");
             // Another read of the same import may have started its load meanwhile.
-            if let Some(at) = held.iter().position(|h| h.year == year) {
-                if held[at].import == import {
-                    return Ok(Some(Arc::new(held[at].store.clone())));
-                }
-                held.remove(at);
+            if let Some(store) = take_held(&mut held, year, &import) {
+                return Ok(Some(Arc::new(store)));
             }
             held.push(HeldYear {
                 year,
@@ -110,18 +107,30 @@ impl HeldYears {
         Ok(Some(Arc::new(loaded)))
     }
 
-    /// The held store of this import of `year`, now the most recently asked for; a held
-    /// earlier import of it is dropped.
+    /// The held store of this import of `year` (see [`take_held`]).
     fn held_as(&self, year: RegisterYear, import: &Import) -> Option<StakesInMemory> {
-        let mut held = self.held.lock().expect("the held years' lock");
-        let at = held.iter().position(|h| h.year == year)?;
-        let found = held.remove(at);
-        if found.import != *import {
-            found.store.forget();
-            return None;
-        }
-        let store = found.store.clone();
-        held.push(found);
-        Some(store)
+        take_held(
+            &mut self.held.lock().expect("the held years' lock"),
+            year,
+            import,
+        )
     }
+}
+
+/// The store of this import of `year` among `held`, now the most recently asked for; a held
+/// earlier import of it is dropped and forgotten.
+fn take_held(
+    held: &mut Vec<HeldYear>,
+    year: RegisterYear,
+    import: &Import,
+) -> Option<StakesInMemory> {
+    let at = held.iter().position(|h| h.year == year)?;
+    let found = held.remove(at);
+    if found.import != *import {
+        found.store.forget();
+        return None;
+    }
+    let store = found.store.clone();
+    held.push(found);
+    Some(store)
 }
