@@ -46,8 +46,12 @@ pub const GRAPH_STAKES_HELD: &str = "shareholders_graph_stakes_held";
 
 /// Gauge, by `year`: an imported year's holdings a process holds in memory beside the live
 /// register (see [`crate::StakesInMemory::holding_years`]; 0 while it loads, and once it is
-/// no longer held).
+/// no longer held). A company's own (treasury) shares are not counted.
 pub const GRAPH_YEAR_STAKES_HELD: &str = "shareholders_graph_year_stakes_held";
+
+/// Gauge, by `year`: the bytes an imported year's ownership graph takes in memory (0 while
+/// it loads, and once it is no longer held).
+pub const GRAPH_YEAR_BYTES: &str = "shareholders_graph_year_bytes";
 
 /// Counter, by `from` (`memory`, `read_model`): the ownership graph's reads of a level, and
 /// where they were answered from.

@@ -192,6 +192,23 @@ pub trait ReadStore: Send + Sync + 'static {
     /// [`ReadError::Unknown`] when the store fails.
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError>;
 
+    /// The profile of each of `owners` that holds shares, as its holdings show it, in no
+    /// particular order: what an answer computed on a held graph shows of its parties. By
+    /// default one page of one holding a party; a store that can read them together does.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when the store fails.
+    async fn owner_profiles(&self, owners: &[OwnerRef]) -> Result<Vec<OwnerProfile>, ReadError> {
+        let first = PageRequest::new(Some(1), Some(1)).expect("a page of one");
+        let mut profiles = Vec::with_capacity(owners.len());
+        for owner in owners {
+            if let Some(holding) = self.holdings(owner, first).await?.into_iter().next() {
+                profiles.push(holding.owner);
+            }
+        }
+        Ok(profiles)
+    }
+
     /// The registered parties a search finds (see [`SearchQuery`]): organisations and persons
     /// whose name has a word starting with each of the query's words, and organisations whose
     /// orgnr starts with its digits; only those of its kind when it has one. Returns their

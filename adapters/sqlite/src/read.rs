@@ -43,6 +43,15 @@ fn search_hit(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<OwnerProfile> {
     })
 }
 
+/// The ids of those of `owners` of `kind`.
+fn ids_of(owners: &[OwnerRef], kind: OwnerKind) -> Vec<&str> {
+    owners
+        .iter()
+        .filter(|owner| owner.kind() == kind)
+        .map(OwnerRef::id)
+        .collect()
+}
+
 /// The queries over one register's read tables.
 #[derive(Clone, Debug)]
 pub(crate) struct Queries {
@@ -218,6 +227,40 @@ impl Queries {
         Ok(SearchMatches { total, parties })
     }
 
+    /// Each owner's profile from one of its holdings: the first of its index, found by a
+    /// seek an owner, then read by the holding's key. One query a kind of owner; the `CROSS
+    /// JOIN` keeps the owners asked for as the outer loop (SQLite's planner would otherwise
+    /// scan every holding of the kind for them).
+    async fn owner_profiles(&self, owners: &[OwnerRef]) -> Result<Vec<OwnerProfile>, ReadError> {
+        let mut all = Vec::with_capacity(owners.len());
+        for kind in [OwnerKind::Organisation, OwnerKind::Person] {
+            let keys = ids_of(owners, kind);
+            if keys.is_empty() {
+                continue;
+            }
+            let keys = serde_json::to_string(&keys).context("listing keys")?;
+            let sql = format!(
+                "SELECT h.owner_kind AS kind, h.owner_id AS id, h.owner_name AS name, \
+                 h.owner_country AS country, h.owner_birth_year AS birth_year \
+                 FROM json_each(?2) k CROSS JOIN {holdings} h \
+                 ON h.owner_kind = ?1 AND h.owner_id = k.value AND h.company = ( \
+                     SELECT f.company FROM {holdings} f \
+                     WHERE f.owner_kind = ?1 AND f.owner_id = k.value LIMIT 1)",
+                holdings = self.tables.holdings,
+            );
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(kind.as_str())
+                .bind(keys)
+                .fetch_all(&self.pool)
+                .await
+                .context("reading owners' profiles")?;
+            for row in &rows {
+                all.push(search_hit(row)?);
+            }
+        }
+        Ok(all)
+    }
+
     async fn owners_of(&self, companies: &[OrgNr]) -> Result<Vec<HoldingRecord>, ReadError> {
         let keys: Vec<&str> = companies.iter().map(OrgNr::as_str).collect();
         self.holdings_where_in(
@@ -231,11 +274,7 @@ impl Queries {
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
         let mut all = Vec::new();
         for kind in [OwnerKind::Organisation, OwnerKind::Person] {
-            let keys: Vec<&str> = owners
-                .iter()
-                .filter(|owner| owner.kind() == kind)
-                .map(OwnerRef::id)
-                .collect();
+            let keys = ids_of(owners, kind);
             all.extend(
                 self.holdings_where_in(
                     "WHERE h.owner_kind = ? AND h.owner_id IN (SELECT value FROM json_each(?))",
@@ -281,6 +320,10 @@ impl ReadStore for SqliteStore {
 
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
         self.live_queries().holdings_of(owners).await
+    }
+
+    async fn owner_profiles(&self, owners: &[OwnerRef]) -> Result<Vec<OwnerProfile>, ReadError> {
+        self.live_queries().owner_profiles(owners).await
     }
 
     async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {
@@ -361,6 +404,10 @@ impl ReadStore for YearQueries {
 
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
         self.0.holdings_of(owners).await
+    }
+
+    async fn owner_profiles(&self, owners: &[OwnerRef]) -> Result<Vec<OwnerProfile>, ReadError> {
+        self.0.owner_profiles(owners).await
     }
 
     async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {

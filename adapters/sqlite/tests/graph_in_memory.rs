@@ -2,7 +2,7 @@
 //! its log of changed companies (migration 0007): it answers the graph's two reads, and each
 //! organisation's record and page of owners and of holdings, and ultimate and beneficial
 //! owners and ultimate holdings computed on it as it is, as the read model does once
-//! loaded, after purchases projected since, and after a rebuild cleared the read model.
+//! loaded (and the read model's owners' profiles read together as its holdings show them), after purchases projected since, and after a rebuild cleared the read model.
 
 mod common;
 
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use shareholders_domain::{OrgNr, OwnerKind, OwnerRef, Register, SearchQuery};
+use shareholders_domain::{OrgNr, OwnerKind, OwnerProfile, OwnerRef, Register, SearchQuery};
 use shareholders_ports::{
     HoldingRecord, OwnershipChanged, OwnershipLog as _, PageRequest, ReadStore, Service,
     StakesInMemory, UltimateHoldingsView, UltimateOwnerEntry, UltimateQuestion, rebuild,
@@ -52,6 +52,24 @@ async fn answers_as_the_read_model(store: &SqliteStore, held: &StakesInMemory) {
     assert_eq!(
         sorted(held.holdings_of(&parties).await.expect("held")),
         sorted(store.holdings_of(&parties).await.expect("read"))
+    );
+    // Each party's profile, read together, as its holdings show it; none for a party that
+    // holds nothing.
+    let mut wanted: Vec<OwnerProfile> = store
+        .holdings_of(&parties)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|holding| holding.owner)
+        .collect();
+    wanted.sort_by(|a, b| a.owner.cmp(&b.owner));
+    wanted.dedup();
+    let mut profiles = store.owner_profiles(&parties).await.expect("read");
+    profiles.sort_by(|a, b| a.owner.cmp(&b.owner));
+    assert!(!wanted.is_empty());
+    assert_eq!(
+        profiles, wanted,
+        "the profiles of every party that holds shares"
     );
     // Every page of one, and one page of all, in the same order.
     let pages: Vec<PageRequest> = [(1, 1), (2, 1), (3, 1), (4, 1), (1, 100)]

@@ -162,6 +162,15 @@ fn describe() {
         pipeline::GRAPH_STAKES_HELD,
         "Holdings of the live register held in memory for the ownership graph (0 while loading)."
     );
+    describe_gauge!(
+        pipeline::GRAPH_YEAR_STAKES_HELD,
+        "Holdings of each imported year held in memory for its ownership graph (0 while loading and once dropped)."
+    );
+    describe_gauge!(
+        pipeline::GRAPH_YEAR_BYTES,
+        Unit::Bytes,
+        "Bytes each imported year's ownership graph takes in memory (0 while loading and once dropped)."
+    );
     describe_counter!(
         pipeline::GRAPH_LEVEL_READS_TOTAL,
         "Levels of ownership graphs read, by where from: memory or read_model."

@@ -1,6 +1,7 @@
 //! An imported year held in memory by `serve` (`--held-years`) over HTTP on the embedded
-//! default: it answers every read of the year as the year's read model does, and follows a new
-//! import of the year. In a process of its own: the gauge of a held year is the process's.
+//! default: with its ownership graph held, every read of the year answers as the year's read
+//! model alone does, and a new import of the year is held in its place. In a process of its
+//! own: the gauges of a held year are the process's.
 
 mod support;
 
@@ -12,8 +13,9 @@ use shareholders::serve::start;
 use support::years::{extracts, import_year, owners};
 use support::{Api, embedded_storage, local, metric};
 
-/// Every read of 2023 that the held year answers: the graph upwards and downwards, the drawn
-/// graph, BODS, pages and a summary.
+/// Reads of 2023: the graph upwards and downwards (computed on the held graph, with the
+/// profiles shown read from the year's read model), and the drawn graph, BODS, pages and a
+/// summary (the year's read model's).
 const YEAR_READS: [&str; 8] = [
     "/api/891450052/ultimate-owners?year=2023",
     "/api/891450052/beneficial-owners?year=2023",
@@ -63,6 +65,11 @@ async fn a_year_held_in_memory_answers_as_its_read_model_and_follows_a_new_impor
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(held, Some(20.0), "the sample's 20 holdings are held");
+    let bytes = metric(&api, "shareholders_graph_year_bytes{year=\"2023\"}").await;
+    assert!(
+        bytes.is_some_and(|bytes| bytes > 0.0 && bytes < 4096.0),
+        "the year's graph takes a few bytes a holding: {bytes:?}"
+    );
     const FROM_MEMORY: &str =
         "shareholders_held_reads_total{read=\"ultimate_owners\",from=\"memory\"}";
     let before = metric(&api, FROM_MEMORY).await.unwrap_or(0.0);
@@ -101,10 +108,15 @@ async fn a_year_held_in_memory_answers_as_its_read_model_and_follows_a_new_impor
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(held, Some(19.0), "the new import's 19 holdings are held");
+    let before = metric(&api, FROM_MEMORY).await.unwrap_or(0.0);
+    let ultimate = api.get_ok("/api/988844322/ultimate-owners?year=2023").await;
     assert_eq!(
-        owners(&api.get_ok("/api/988844322/owners?year=2023").await)[0].1,
-        110,
-        "and answered from memory"
+        ultimate["ultimate_owners"][0]["owner"]["name"], "KJOS CAROLINE MARIE HAGEN",
+        "{ultimate}"
+    );
+    assert!(
+        metric(&api, FROM_MEMORY).await.unwrap_or(0.0) > before,
+        "and computed on the new import held in memory"
     );
     running.stop().await.expect("stops");
 }

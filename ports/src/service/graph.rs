@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use shareholders_domain::{
-    Above, Because, Below, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef, OwnershipGraph,
-    OwnershipNetwork, Percentage, Position, Register, UltimateOwner, UltimateOwnership,
-    company_total, percentage,
+    Above, Because, Below, Chain, CompanyProfile, Name, OrgNr, OwnerProfile, OwnerRef,
+    OwnershipGraph, OwnershipNetwork, Percentage, Position, Register, UltimateHolding,
+    UltimateOwner, UltimateOwnership, company_total, percentage,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -380,7 +380,7 @@ fn shown<G: ShownNetwork>(network: &G, node: G::Node) -> Result<OwnerProfile, Re
 }
 
 /// Why the ultimate owner is a beneficial owner, or `None`.
-fn beneficial<G: ShownNetwork>(network: &G, owner: &UltimateOwner<G::Node>) -> Option<Because> {
+fn beneficial<G: OwnershipNetwork>(network: &G, owner: &UltimateOwner<G::Node>) -> Option<Because> {
     Because::of(
         &network.party(owner.owner),
         owner.effective,
@@ -388,21 +388,68 @@ fn beneficial<G: ShownNetwork>(network: &G, owner: &UltimateOwner<G::Node>) -> O
     )
 }
 
+/// One ultimate owner as a node, why it is a beneficial owner, and its chains as nodes.
+type NodeEntry<N> = (UltimateOwner<N>, Option<Because>, Vec<Chain<N, N>>);
+
+/// The ultimate owners a question asked for, as nodes of the network they were computed on,
+/// each with why it is a beneficial owner and its chains: what [`UltimateNodes::shown`]
+/// turns into an [`UltimateAnswer`] once the profiles of [`UltimateNodes::parties`] can be
+/// shown.
+#[derive(Debug)]
+pub(crate) struct UltimateNodes<N> {
+    owners: Vec<NodeEntry<N>>,
+    unattributed: f64,
+    page: Option<PageInfo>,
+}
+
+impl<N: Copy> UltimateNodes<N> {
+    /// Every party the answer shows: each owner, and each owner along its chains.
+    pub(crate) fn parties(&self) -> impl Iterator<Item = N> + '_ {
+        self.owners.iter().flat_map(|(owner, _, chains)| {
+            std::iter::once(owner.owner).chain(
+                chains
+                    .iter()
+                    .flat_map(|chain| chain.links.iter().map(|link| link.owner)),
+            )
+        })
+    }
+
+    /// The answer as the API shows it, with the profiles `network` shows.
+    ///
+    /// # Errors
+    /// [`ReadError::Unknown`] when `network` has no profile of one of [`parties`](Self::parties).
+    pub(crate) fn shown<G: ShownNetwork<Node = N>>(
+        self,
+        network: &G,
+    ) -> Result<UltimateAnswer, ReadError> {
+        let owners = self
+            .owners
+            .into_iter()
+            .map(|(owner, beneficial, chains)| ultimate_entry(network, owner, beneficial, chains))
+            .collect::<Result<_, _>>()?;
+        Ok(UltimateAnswer {
+            owners,
+            unattributed: self.unattributed,
+            page: self.page,
+        })
+    }
+}
+
 /// What the API shows of one ultimate owner, with its chains to the company.
 fn ultimate_entry<G: ShownNetwork>(
     network: &G,
-    above: &Above<'_, G>,
-    owner: &UltimateOwner<G::Node>,
+    owner: UltimateOwner<G::Node>,
+    beneficial: Option<Because>,
+    chains: Vec<Chain<G::Node, G::Node>>,
 ) -> Result<UltimateOwnerEntry, ReadError> {
-    let chains = above
-        .chains(owner.owner)
-        .iter()
+    let chains = chains
+        .into_iter()
         .map(|chain| {
             Ok(ChainView {
                 fraction: chain.fraction,
                 links: chain
                     .links
-                    .iter()
+                    .into_iter()
                     .map(|link| {
                         let OwnerRef::Organisation(company) = *network.party(link.company) else {
                             return Err(unknown_party("a person holding shares"));
@@ -418,7 +465,7 @@ fn ultimate_entry<G: ShownNetwork>(
         })
         .collect::<Result<_, ReadError>>()?;
     Ok(UltimateOwnerEntry {
-        beneficial: beneficial(network, owner),
+        beneficial,
         owner: shown(network, owner.owner)?,
         effective: owner.effective,
         controlled: owner.controlled,
@@ -426,22 +473,31 @@ fn ultimate_entry<G: ShownNetwork>(
     })
 }
 
-/// A page of every company below `party` in `network` (which holds at least everything below
-/// it) in which it has an effective share, largest first, with the profiles of only those
-/// the page shows.
-///
-/// # Errors
-/// [`ReadError::Unknown`] when the network reaches a company without its profile.
-pub(crate) fn ultimate_holdings_view<G: ShownNetwork>(
+/// A page of every company below `party` (its node in `network`, which holds at least
+/// everything below it; `None` when it holds nothing) in which it has an effective share,
+/// largest first: what [`ultimate_holdings_shown`] shows.
+pub(crate) fn ultimate_holdings_nodes<G: OwnershipNetwork>(
     network: &G,
-    party: &OwnerRef,
+    party: Option<G::Node>,
     page: PageRequest,
-) -> Result<UltimateHoldingsView, ReadError> {
-    let holdings = match network.node(party) {
+) -> (Vec<UltimateHolding<G::Node>>, PageInfo) {
+    let holdings = match party {
         Some(node) => Below::of(network, node).ultimate_holdings(),
         None => Vec::new(),
     };
-    let (holdings, page) = page_of(holdings, page);
+    page_of(holdings, page)
+}
+
+/// The page of `party`'s ultimate holdings as the API shows it, with the companies' profiles
+/// `network` shows.
+///
+/// # Errors
+/// [`ReadError::Unknown`] when `network` has no profile of one of the companies.
+pub(crate) fn ultimate_holdings_shown<G: ShownNetwork>(
+    network: &G,
+    party: &OwnerRef,
+    (holdings, page): (Vec<UltimateHolding<G::Node>>, PageInfo),
+) -> Result<UltimateHoldingsView, ReadError> {
     let holdings = holdings
         .into_iter()
         .map(|holding| {
@@ -461,18 +517,30 @@ pub(crate) fn ultimate_holdings_view<G: ShownNetwork>(
     })
 }
 
-/// The ultimate owners of `company` that `question` asks for, computed on `network` (which
-/// holds at least everything above the company), with the chains and profiles of only those
-/// it gives.
+/// A page of every company below `party` in `network` (which holds at least everything below
+/// it) in which it has an effective share, largest first, with the profiles of only those
+/// the page shows.
 ///
 /// # Errors
-/// [`ReadError::Unknown`] when the network reaches a party without its profile.
-pub(crate) fn ultimate_answer<G: ShownNetwork>(
+/// [`ReadError::Unknown`] when the network reaches a company without its profile.
+pub(crate) fn ultimate_holdings_view<G: ShownNetwork>(
     network: &G,
-    company: OrgNr,
+    party: &OwnerRef,
+    page: PageRequest,
+) -> Result<UltimateHoldingsView, ReadError> {
+    let nodes = ultimate_holdings_nodes(network, network.node(party), page);
+    ultimate_holdings_shown(network, party, nodes)
+}
+
+/// The ultimate owners of `company` (its node in `network`, which holds at least everything
+/// above it; `None` when nothing is held in it) that `question` asks for, with the chains of
+/// only those it gives.
+pub(crate) fn ultimate_nodes<G: OwnershipNetwork>(
+    network: &G,
+    company: Option<G::Node>,
     question: UltimateQuestion,
-) -> Result<UltimateAnswer, ReadError> {
-    let (above, ownership) = match network.node(&OwnerRef::Organisation(company)) {
+) -> UltimateNodes<G::Node> {
+    let (above, ownership) = match company {
         Some(node) => {
             let above = Above::of(network, node);
             let ownership = above.ultimate_owners();
@@ -495,29 +563,56 @@ pub(crate) fn ultimate_answer<G: ShownNetwork>(
                 .filter(|owner| owner.effective >= min_fraction)
                 .collect();
             let (owners, page) = page_of(owners, page);
+            let owners: Vec<_> = owners
+                .into_iter()
+                .map(|owner| {
+                    let because = beneficial(network, &owner);
+                    (owner, because)
+                })
+                .collect();
             (owners, Some(page))
         }
         UltimateQuestion::Beneficial => {
-            let owners = ownership
+            let owners: Vec<_> = ownership
                 .owners
                 .into_iter()
-                .filter(|owner| beneficial(network, owner).is_some())
+                .filter_map(|owner| {
+                    beneficial(network, &owner).map(|because| (owner, Some(because)))
+                })
                 .collect();
             (owners, None)
         }
     };
     let owners = match &above {
         Some(above) => owners
-            .iter()
-            .map(|owner| ultimate_entry(network, above, owner))
-            .collect::<Result<_, _>>()?,
+            .into_iter()
+            .map(|(owner, because)| {
+                let chains = above.chains(owner.owner);
+                (owner, because, chains)
+            })
+            .collect(),
         None => Vec::new(),
     };
-    Ok(UltimateAnswer {
+    UltimateNodes {
         owners,
         unattributed: ownership.unattributed,
         page,
-    })
+    }
+}
+
+/// The ultimate owners of `company` that `question` asks for, computed on `network` (which
+/// holds at least everything above the company), with the chains and profiles of only those
+/// it gives.
+///
+/// # Errors
+/// [`ReadError::Unknown`] when the network reaches a party without its profile.
+pub(crate) fn ultimate_answer<G: ShownNetwork>(
+    network: &G,
+    company: OrgNr,
+    question: UltimateQuestion,
+) -> Result<UltimateAnswer, ReadError> {
+    let node = network.node(&OwnerRef::Organisation(company));
+    ultimate_nodes(network, node, question).shown(network)
 }
 
 impl Service {

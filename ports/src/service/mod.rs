@@ -489,7 +489,10 @@ pub use graph::{
     UltimateHoldingEntry, UltimateHoldingsView, UltimateOwnerEntry, UltimateOwnersView,
     UltimateQuestion,
 };
-pub(crate) use graph::{ShownNetwork, ultimate_answer, ultimate_holdings_view};
+pub(crate) use graph::{
+    ShownNetwork, ultimate_answer, ultimate_holdings_nodes, ultimate_holdings_shown,
+    ultimate_holdings_view, ultimate_nodes,
+};
 pub use search::{MAX_SEARCH_RESULTS, SearchView};
 pub use years::{ChangeEntry, ChangesView, HistoryEntry, HoldingChangeEntry, OwnerChangesView};
 

@@ -9,8 +9,8 @@
 //! [`ReadStore::ultimate_owners`] and [`ReadStore::ultimate_holdings`] (computed on the held
 //! holdings as they are) from memory,
 //! and everything else (persons, the list of years, the unranked search) from the read model it
-//! wraps; [`ReadStore::year`] gives a year held the same way when years are held
-//! ([`StakesInMemory::holding_years`], `years.rs`). It
+//! wraps; [`ReadStore::year`] gives a year whose ownership graph alone is held when years are
+//! held ([`StakesInMemory::holding_years`], `years.rs`, `held_year.rs`). It
 //! stays exactly as fresh as the read model: before each answer it asks the read model's
 //! [`OwnershipLog`] which companies changed since it last looked (one indexed query, nothing
 //! in the common case; concurrent reads share it) and reads those companies' holdings and
@@ -20,6 +20,8 @@
 //! loaded (at start, in the background, or again after the read model was cleared), it
 //! answers from the read model, a level at a time, as before.
 
+mod frozen;
+mod held_year;
 mod index;
 mod names;
 #[cfg(test)]
@@ -43,9 +45,7 @@ use self::index::Stakes;
 use self::names::Names;
 pub use self::unchanging::UnchangingRegister;
 use self::years::HeldYears;
-use crate::metrics::{
-    GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, GRAPH_YEAR_STAKES_HELD, HELD_READS_TOTAL,
-};
+use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, HELD_READS_TOTAL};
 use crate::service::{ultimate_answer, ultimate_holdings_view};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
@@ -148,9 +148,6 @@ struct Shared {
     /// needs no other.
     catch_up: tokio::sync::Mutex<Option<Instant>>,
     loading: AtomicBool,
-    /// No longer held (a held year dropped to make room): what a load under way reads is
-    /// let go of instead of held.
-    forgotten: AtomicBool,
 }
 
 /// The read model, with the live register's holdings also held in memory (see the module).
@@ -159,13 +156,8 @@ pub struct StakesInMemory {
     read: Arc<dyn ReadStore>,
     log: Arc<dyn OwnershipLog>,
     shared: Arc<Shared>,
-    /// The imported year it holds, or `None` for the live register.
-    year: Option<RegisterYear>,
-    /// Whether it holds the register's organisation records too, or leaves them to the read
-    /// model (a year's).
-    organisations_held: bool,
-    /// Whether it holds the register's search too, or leaves it to the read model (a year's,
-    /// and an export's, which searches nothing).
+    /// Whether it holds the register's search too, or leaves it to the read model (an
+    /// export's, which searches nothing).
     search_held: bool,
     /// The imported years held beside the live register, when they are.
     years: Option<Arc<HeldYears>>,
@@ -184,16 +176,6 @@ impl StakesInMemory {
     /// [`load`](Self::load) runs.
     #[must_use]
     pub fn new(read: Arc<dyn ReadStore>, log: Arc<dyn OwnershipLog>) -> Self {
-        Self::of(read, log, None)
-    }
-
-    /// Wraps `read` of `year` (the live register when `None`): what it holds is counted by
-    /// year in the metrics, and a year's search and organisation records are not held.
-    fn of(
-        read: Arc<dyn ReadStore>,
-        log: Arc<dyn OwnershipLog>,
-        year: Option<RegisterYear>,
-    ) -> Self {
         let this = Self {
             read,
             log,
@@ -201,11 +183,8 @@ impl StakesInMemory {
                 held: RwLock::new(None),
                 catch_up: tokio::sync::Mutex::new(None),
                 loading: AtomicBool::new(false),
-                forgotten: AtomicBool::new(false),
             }),
-            year,
-            organisations_held: year.is_none(),
-            search_held: year.is_none(),
+            search_held: true,
             years: None,
         };
         this.gauge().set(0.0);
@@ -232,21 +211,9 @@ impl StakesInMemory {
         self
     }
 
-    /// Lets go of what it holds, and of what a load under way reads (which then changes
-    /// neither what is held nor the gauge, which a newer load of the same year may have set).
-    fn forget(&self) {
-        let mut held = self.shared.held.write().expect("the held stakes' lock");
-        self.shared.forgotten.store(true, Ordering::Release);
-        *held = None;
-        self.gauge().set(0.0);
-    }
-
     /// The gauge of the holdings it holds.
     fn gauge(&self) -> metrics::Gauge {
-        match self.year {
-            None => metrics::gauge!(GRAPH_STAKES_HELD),
-            Some(year) => metrics::gauge!(GRAPH_YEAR_STAKES_HELD, "year" => year.to_string()),
-        }
+        metrics::gauge!(GRAPH_STAKES_HELD)
     }
 
     /// Reads every holding of the live register into memory, replacing what was held (reads
@@ -277,17 +244,14 @@ impl StakesInMemory {
             }
         }
         stakes.order();
-        // A year's organisation records are its read model's: a record is one indexed read,
-        // and holding them would cost a third of what the year's holdings cost.
         let mut organisations = HashMap::new();
-        if self.organisations_held {
-            let mut all = self.log.organisations();
-            while let Some(record) = all.next().await {
-                let record = record?;
-                organisations.insert(record.organisation.orgnr(), record);
-            }
+        let mut all = self.log.organisations();
+        while let Some(record) = all.next().await {
+            let record = record?;
+            organisations.insert(record.organisation.orgnr(), record);
         }
-        // A year's (and an export's) search is its read model's.
+        drop(all);
+        // An export's search is its read model's.
         let names = if !self.search_held {
             Names::of(Vec::new())
         } else {
@@ -305,7 +269,6 @@ impl StakesInMemory {
             organisations = organisations.len(),
             parties = names.len(),
             seconds = started.elapsed().as_secs_f64(),
-            year = self.year.map(|year| year.get()),
             "the register is held in memory"
         );
         self.set(Some(Held {
@@ -351,12 +314,7 @@ impl StakesInMemory {
 
     fn set(&self, held: Option<Held>) {
         let stakes = held.as_ref().map_or(0, |held| held.stakes.len());
-        let mut slot = self.shared.held.write().expect("the held stakes' lock");
-        // Checked under the lock that `forget` takes, so nothing is held after it.
-        if self.shared.forgotten.load(Ordering::Acquire) {
-            return;
-        }
-        *slot = held;
+        *self.shared.held.write().expect("the held stakes' lock") = held;
         self.gauge().set(stakes as f64);
     }
 
@@ -531,7 +489,7 @@ impl StakesInMemory {
 }
 
 /// Counts a register read as answered from `memory` or the `read_model`.
-fn register_count(read: &'static str) -> impl FnOnce(&'static str) {
+pub(super) fn register_count(read: &'static str) -> impl FnOnce(&'static str) {
     move |from| metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1)
 }
 
@@ -557,9 +515,6 @@ async fn answered_or<T>(
 #[async_trait]
 impl ReadStore for StakesInMemory {
     async fn organisation(&self, orgnr: OrgNr) -> Result<Option<CompanyRecord>, ReadError> {
-        if !self.organisations_held {
-            return self.read.organisation(orgnr).await;
-        }
         self.register_read(
             "organisation",
             |held| held.organisations.get(&orgnr).cloned(),
@@ -629,6 +584,10 @@ impl ReadStore for StakesInMemory {
             self.read.holdings_of(owners),
         )
         .await
+    }
+
+    async fn owner_profiles(&self, owners: &[OwnerRef]) -> Result<Vec<OwnerProfile>, ReadError> {
+        self.read.owner_profiles(owners).await
     }
 
     async fn search(&self, query: &SearchQuery, limit: u32) -> Result<SearchMatches, ReadError> {

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use shareholders_domain::RegisterYear;
 
-use super::{StakesInMemory, UnchangingRegister};
+use super::held_year::HeldYear;
 use crate::{ReadError, ReadStore, YearReadModel};
 
 /// Which import of a year is held.
@@ -25,17 +25,17 @@ struct Import {
     sha256: String,
 }
 
-struct HeldYear {
+struct Held {
     year: RegisterYear,
     import: Import,
-    store: StakesInMemory,
+    store: HeldYear,
 }
 
 /// The years held, the most recently asked for last.
 pub(super) struct HeldYears {
     snapshots: Arc<dyn YearReadModel>,
     capacity: usize,
-    held: Mutex<Vec<HeldYear>>,
+    held: Mutex<Vec<Held>>,
 }
 
 impl HeldYears {
@@ -82,18 +82,14 @@ impl HeldYears {
         else {
             return Ok(Some(store));
         };
-        let loaded = StakesInMemory::of(
-            store,
-            Arc::new(UnchangingRegister::new(snapshot)),
-            Some(year),
-        );
+        let loaded = HeldYear::new(store, year);
         {
             let mut held = self.held.lock().expect("the held years' lock");
             // Another read of the same import may have started its load meanwhile.
             if let Some(store) = take_held(&mut held, year, &import) {
                 return Ok(Some(Arc::new(store)));
             }
-            held.push(HeldYear {
+            held.push(Held {
                 year,
                 import,
                 store: loaded.clone(),
@@ -103,12 +99,12 @@ impl HeldYears {
                 dropped.store.forget();
             }
         }
-        loaded.load_in_background();
+        loaded.load_in_background(snapshot);
         Ok(Some(Arc::new(loaded)))
     }
 
     /// The held store of this import of `year` (see [`take_held`]).
-    fn held_as(&self, year: RegisterYear, import: &Import) -> Option<StakesInMemory> {
+    fn held_as(&self, year: RegisterYear, import: &Import) -> Option<HeldYear> {
         take_held(
             &mut self.held.lock().expect("the held years' lock"),
             year,
@@ -119,11 +115,7 @@ impl HeldYears {
 
 /// The store of this import of `year` among `held`, now the most recently asked for; a held
 /// earlier import of it is dropped and forgotten.
-fn take_held(
-    held: &mut Vec<HeldYear>,
-    year: RegisterYear,
-    import: &Import,
-) -> Option<StakesInMemory> {
+fn take_held(held: &mut Vec<Held>, year: RegisterYear, import: &Import) -> Option<HeldYear> {
     let at = held.iter().position(|h| h.year == year)?;
     let found = held.remove(at);
     if found.import != *import {

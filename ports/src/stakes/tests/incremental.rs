@@ -2,7 +2,8 @@
 //! scratch gives: after any sequence of purchases and replaced companies, every company's
 //! ultimate owners and every party's ultimate holdings on the held index equal the domain's
 //! [`OwnershipGraph`] built anew from the same holdings, and every page equals a held
-//! register loaded whole.
+//! register loaded whole. A year's graph laid out once from the same holdings gives the same
+//! owners, holdings and chains.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use shareholders_domain::{
     OwnershipGraph, OwnershipNetwork, ShareCount,
 };
 
+use super::super::frozen::{YearGraph, YearGraphBuilder};
 use super::super::index::{Node, Stakes};
 use crate::service::ShownNetwork;
 use crate::testkit::{class, org_ref, orgnr, person_ref};
@@ -27,11 +29,15 @@ fn company_orgnr(company: usize) -> OrgNr {
     orgnr(u32::try_from(company).expect("few") + 1)
 }
 
+/// Half the persons have ids an import derives (32 hexadecimal digits), half ids given
+/// through the API.
 fn owner_ref(party: usize) -> OwnerRef {
     if party < COMPANIES {
         org_ref(company_orgnr(party))
-    } else {
+    } else if party < COMPANIES + PERSONS / 2 {
         person_ref(&format!("p{}", party - COMPANIES))
+    } else {
+        person_ref(&format!("{:032x}", 0xfeed_0000_u128 << 64 | party as u128))
     }
 }
 
@@ -214,14 +220,74 @@ fn same(found: &Fractions, wanted: &Fractions, what: &str) -> Result<(), TestCas
     Ok(())
 }
 
+/// Every company's ultimate owners on `network`, as fractions and chains by party.
+fn above<N: OwnershipNetwork>(
+    network: &N,
+    node: impl Fn(&OwnerRef) -> Option<N::Node>,
+    orgnr: OrgNr,
+) -> (Fractions, Chains) {
+    let party = |node: N::Node| network.party(node).into_owned();
+    let Some(at) = node(&org_ref(orgnr)) else {
+        return (Fractions::new(), Chains::new());
+    };
+    let above = Above::of(network, at);
+    let owners = above.ultimate_owners().owners;
+    let chains = owners
+        .iter()
+        .map(|o| {
+            let chains = above
+                .chains(o.owner)
+                .into_iter()
+                .map(|chain| chain.map(party, party))
+                .map(|chain| {
+                    let links = chain
+                        .links
+                        .into_iter()
+                        .map(|l| (l.owner, l.company))
+                        .collect();
+                    (links, chain.fraction)
+                })
+                .collect();
+            (party(o.owner), chains)
+        })
+        .collect();
+    let fractions = owners
+        .into_iter()
+        .map(|o| (party(o.owner), (o.effective, o.controlled)))
+        .collect();
+    (fractions, chains)
+}
+
+/// Each party's ultimate holdings on `network`, by company.
+fn below<N: OwnershipNetwork>(network: &N, node: Option<N::Node>) -> Fractions {
+    node.map(|at| Below::of(network, at).ultimate_holdings())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|h| {
+            (
+                network.party(h.company).into_owned(),
+                (h.effective, h.controlled),
+            )
+        })
+        .collect()
+}
+
+/// Each ultimate owner's chains: the (owner, company) of each link, and the chain's fraction.
+type Chains = BTreeMap<OwnerRef, Vec<(Vec<(OwnerRef, OwnerRef)>, f64)>>;
+
 /// Checks every company's ultimate owners and every party's ultimate holdings on the held
 /// index against the graph computed from scratch, and every page against a register loaded
-/// whole.
+/// whole; and a year's graph of the same holdings ([`YearGraph`]) against the held index,
+/// chains included.
 fn check(stakes: &Stakes, register: &Register) -> Result<(), TestCaseError> {
     let scratch = register.graph();
     let whole = Stakes::of(register.all());
+    let mut year = YearGraphBuilder::default();
+    for holding in register.all() {
+        year.push(&holding);
+    }
+    let year: YearGraph = year.build();
     let every = PageRequest::new(Some(1), Some(1000)).expect("a page");
-    let held = |node: Node| OwnershipNetwork::party(stakes, node).into_owned();
     for company in 0..COMPANIES {
         let orgnr = company_orgnr(company);
         prop_assert_eq!(stakes.owners(orgnr, every), whole.owners(orgnr, every));
@@ -231,13 +297,26 @@ fn check(stakes: &Stakes, register: &Register) -> Result<(), TestCaseError> {
             .into_iter()
             .map(|o| (o.owner, (o.effective, o.controlled)))
             .collect();
-        let found: Fractions = node(stakes, &org_ref(orgnr))
-            .map(|at| Above::of(stakes, at).ultimate_owners().owners)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|o| (held(o.owner), (o.effective, o.controlled)))
-            .collect();
+        let (found, chains) = above(stakes, |party| node(stakes, party), orgnr);
         same(&found, &wanted, &format!("the ultimate owners of {orgnr}"))?;
+        let (in_year, year_chains) = above(&year, |party| year.node(party), orgnr);
+        same(
+            &in_year,
+            &wanted,
+            &format!("the year's ultimate owners of {orgnr}"),
+        )?;
+        prop_assert_eq!(
+            year_chains.keys().collect::<Vec<_>>(),
+            chains.keys().collect::<Vec<_>>()
+        );
+        for (owner, wanted) in &chains {
+            let found = &year_chains[owner];
+            prop_assert_eq!(found.len(), wanted.len(), "the chains of {:?}", owner);
+            for ((links, fraction), (wanted_links, wanted_fraction)) in found.iter().zip(wanted) {
+                prop_assert_eq!(links, wanted_links);
+                prop_assert!(close(*fraction, *wanted_fraction));
+            }
+        }
     }
     for party in 0..COMPANIES + PERSONS {
         let owner = owner_ref(party);
@@ -250,16 +329,12 @@ fn check(stakes: &Stakes, register: &Register) -> Result<(), TestCaseError> {
             .into_iter()
             .map(|h| (org_ref(h.company), (h.effective, h.controlled)))
             .collect();
-        let found: Fractions = node(stakes, &owner)
-            .map(|at| Below::of(stakes, at).ultimate_holdings())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|h| (held(h.company), (h.effective, h.controlled)))
-            .collect();
+        let what = format!("the ultimate holdings of {owner:?}");
+        same(&below(stakes, node(stakes, &owner)), &wanted, &what)?;
         same(
-            &found,
+            &below(&year, year.node(&owner)),
             &wanted,
-            &format!("the ultimate holdings of {owner:?}"),
+            &format!("the year's {what}"),
         )?;
     }
     Ok(())

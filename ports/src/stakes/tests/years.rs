@@ -1,5 +1,5 @@
 //! Imported years held beside the live register: a year asked for is loaded from its
-//! snapshot and then answered from memory; a year imported again is loaded again; at most
+//! snapshot and then its ultimate owners are computed in memory; a year imported again is loaded again; at most
 //! `capacity` years are held, those asked for most recently.
 
 use std::collections::HashMap;
@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use shareholders_domain::{OrgNr, RegisterYear};
+use shareholders_domain::{OrgNr, OwnerProfile, OwnerRef, RegisterYear};
 
-use super::{holding, record, sorted};
+use super::{holding, record};
 use crate::testkit::{State, orgnr, person_ref};
 use crate::{
-    CompanySnapshot, HoldingRecord, HoldingSnapshot, MockReadStore, ReadStore, Snapshot,
-    StakesInMemory, YearReadLoad, YearReadModel, YearRecord,
+    CompanySnapshot, HoldingRecord, HoldingSnapshot, MockReadStore, PageRequest, ReadStore,
+    Snapshot, StakesInMemory, UltimateQuestion, YearReadLoad, YearReadModel, YearRecord,
 };
 
 fn year(year: i64) -> RegisterYear {
@@ -138,11 +138,20 @@ impl YearReadModel for Snapshots {
     }
 }
 
-/// A year's read model: every level of its graph is empty there, so an answer with holdings
-/// came from memory.
-fn year_read_model() -> Arc<dyn ReadStore> {
+/// A year's read model of `holdings`: it computes no ultimate owners, so an answer came from
+/// memory; it gives the profiles of the parties an answer shows.
+fn year_read_model(holdings: Vec<HoldingRecord>) -> Arc<dyn ReadStore> {
     let mut read = MockReadStore::new();
-    read.expect_owners_of().returning(|_| Ok(Vec::new()));
+    read.expect_ultimate_owners().returning(|_, _| Ok(None));
+    read.expect_owner_profiles().returning(move |owners| {
+        let mut profiles: Vec<OwnerProfile> = holdings
+            .iter()
+            .filter(|holding| owners.contains(&holding.owner.owner))
+            .map(|holding| holding.owner.clone())
+            .collect();
+        profiles.dedup();
+        Ok(profiles)
+    });
     Arc::new(read)
 }
 
@@ -154,13 +163,13 @@ fn live(imports: &Arc<Imports>) -> MockReadStore {
         .returning(move || Ok(listed.records.lock().expect("records").clone()));
     let served = Arc::clone(imports);
     read.expect_year().returning(move |year| {
-        let imported = served
-            .records
+        let holdings = served
+            .holdings
             .lock()
-            .expect("records")
-            .iter()
-            .any(|r| r.year == year);
-        Ok(imported.then(year_read_model))
+            .expect("holdings")
+            .get(&year)
+            .cloned();
+        Ok(holdings.map(year_read_model))
     });
     read
 }
@@ -177,21 +186,46 @@ fn orgnrs() -> Vec<OrgNr> {
     COMPANIES.iter().map(|&n| orgnr(n)).collect()
 }
 
-/// The year's holdings once it is answered from memory (its read model answers none).
-async fn held_holdings(store: &StakesInMemory, asked: RegisterYear) -> Vec<HoldingRecord> {
-    for _ in 0..500 {
+/// Each company's ultimate owners in the year, once they are computed in memory (its read
+/// model computes none).
+async fn held_owners(store: &StakesInMemory, asked: RegisterYear) -> Vec<(OrgNr, Vec<OwnerRef>)> {
+    let question = UltimateQuestion::Owners {
+        min_fraction: 0.0,
+        page: PageRequest::default(),
+    };
+    'asking: for _ in 0..500 {
         let year = store
             .year(asked)
             .await
             .expect("read")
             .expect("the year was imported");
-        let found = year.owners_of(&orgnrs()).await.expect("read");
-        if !found.is_empty() {
-            return sorted(found);
+        let mut found = Vec::new();
+        for company in orgnrs() {
+            let Some(answer) = year.ultimate_owners(company, question).await.expect("read") else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue 'asking;
+            };
+            let owners = answer.owners.into_iter().map(|o| o.owner.owner).collect();
+            found.push((company, owners));
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        return found;
     }
     panic!("{asked} was never held");
+}
+
+/// Each company's owners in `holdings` (each company has one at most).
+fn owners_in(holdings: &[HoldingRecord]) -> Vec<(OrgNr, Vec<OwnerRef>)> {
+    orgnrs()
+        .into_iter()
+        .map(|company| {
+            let owners = holdings
+                .iter()
+                .filter(|holding| holding.company.orgnr == company)
+                .map(|holding| holding.owner.owner.clone())
+                .collect();
+            (company, owners)
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -201,9 +235,9 @@ async fn a_year_asked_for_is_held_and_answered_from_memory() {
     imports.import(import(year(2022), 1), holdings.clone());
     let store = held(&imports, 1);
 
-    assert_eq!(held_holdings(&store, year(2022)).await, sorted(holdings));
+    assert_eq!(held_owners(&store, year(2022)).await, owners_in(&holdings));
     // Asked again, it is the same load.
-    held_holdings(&store, year(2022)).await;
+    held_owners(&store, year(2022)).await;
     assert_eq!(imports.snapshots_read(year(2022)), 1);
     assert!(
         store.year(year(2019)).await.expect("read").is_none(),
@@ -216,11 +250,11 @@ async fn a_year_imported_again_is_loaded_again() {
     let imports = Arc::new(Imports::default());
     imports.import(import(year(2022), 1), year_holdings(&[(1, "p")]));
     let store = held(&imports, 1);
-    held_holdings(&store, year(2022)).await;
+    held_owners(&store, year(2022)).await;
 
     let again = year_holdings(&[(1, "r"), (3, "r")]);
     imports.import(import(year(2022), 2), again.clone());
-    assert_eq!(held_holdings(&store, year(2022)).await, sorted(again));
+    assert_eq!(held_owners(&store, year(2022)).await, owners_in(&again));
     assert_eq!(imports.snapshots_read(year(2022)), 2);
 }
 
@@ -234,16 +268,12 @@ async fn only_the_years_asked_for_most_recently_are_held() {
     }
     let store = held(&imports, 2);
     for y in [first, second, first, third] {
-        let found = held_holdings(&store, y).await;
-        assert_eq!(
-            found[0].owner.owner,
-            person_ref(&format!("owner-{y}")),
-            "{y}"
-        );
+        let found = held_owners(&store, y).await;
+        assert_eq!(found[0].1, vec![person_ref(&format!("owner-{y}"))], "{y}");
     }
     // 2022 was the least recently asked for when 2023 came: it is loaded again; 2021 is not.
-    held_holdings(&store, first).await;
-    held_holdings(&store, second).await;
+    held_owners(&store, first).await;
+    held_owners(&store, second).await;
     assert_eq!(imports.snapshots_read(first), 1);
     assert_eq!(imports.snapshots_read(second), 2);
     assert_eq!(imports.snapshots_read(third), 1);
