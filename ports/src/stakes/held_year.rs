@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -37,8 +37,15 @@ fn first() -> PageRequest {
     PageRequest::new(Some(1), Some(1)).expect("a page of one")
 }
 
+/// Owners' profiles kept per year, at most (about 200 bytes each): the parties shown most often,
+/// such as the owners of the largest companies, are read from the read model once. When full,
+/// it is emptied and fills again with what is shown next.
+const PROFILES_KEPT: usize = 32_768;
+
 struct Shared {
     graph: RwLock<Option<Arc<YearGraph>>>,
+    /// Owners' profiles already read (a year never changes, so they stay true).
+    profiles: Mutex<HashMap<OwnerRef, OwnerProfile>>,
     /// No longer held (dropped to make room, or imported again): a load under way lets go
     /// of what it read instead of holding it.
     forgotten: AtomicBool,
@@ -74,6 +81,7 @@ impl HeldYear {
             year,
             shared: Arc::new(Shared {
                 graph: RwLock::new(None),
+                profiles: Mutex::new(HashMap::new()),
                 forgotten: AtomicBool::new(false),
             }),
         };
@@ -161,18 +169,46 @@ impl HeldYear {
             .clone()
     }
 
-    /// The profiles of `parties` as the year's holdings show them, read together.
+    /// The profiles of `parties` as the year's holdings show them: those kept, and the others
+    /// read together (and kept).
     async fn owner_profiles_of(
         &self,
         parties: &[OwnerRef],
     ) -> Result<HashMap<OwnerRef, OwnerProfile>, ReadError> {
-        Ok(self
-            .read
-            .owner_profiles(parties)
-            .await?
-            .into_iter()
-            .map(|profile| (profile.owner.clone(), profile))
-            .collect())
+        let mut found = HashMap::with_capacity(parties.len());
+        let mut missing = Vec::new();
+        {
+            let kept = self
+                .shared
+                .profiles
+                .lock()
+                .expect("the kept profiles' lock");
+            for party in parties {
+                match kept.get(party) {
+                    Some(profile) => {
+                        found.insert(party.clone(), profile.clone());
+                    }
+                    None => missing.push(party.clone()),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = self.read.owner_profiles(&missing).await?;
+        let mut kept = self
+            .shared
+            .profiles
+            .lock()
+            .expect("the kept profiles' lock");
+        for profile in read {
+            if kept.len() >= PROFILES_KEPT {
+                kept.clear();
+            }
+            kept.insert(profile.owner.clone(), profile.clone());
+            found.insert(profile.owner.clone(), profile);
+        }
+        Ok(found)
     }
 
     /// The profiles of `companies` as the year's holdings in them show them.

@@ -55,6 +55,8 @@ struct Imports {
     records: Mutex<Vec<YearRecord>>,
     holdings: Mutex<HashMap<RegisterYear, Vec<HoldingRecord>>>,
     snapshots_read: Mutex<HashMap<RegisterYear, usize>>,
+    /// Owners' profiles read from the years' read models.
+    profiles_read: Mutex<usize>,
 }
 
 impl Imports {
@@ -140,10 +142,11 @@ impl YearReadModel for Snapshots {
 
 /// A year's read model of `holdings`: it computes no ultimate owners, so an answer came from
 /// memory; it gives the profiles of the parties an answer shows.
-fn year_read_model(holdings: Vec<HoldingRecord>) -> Arc<dyn ReadStore> {
+fn year_read_model(holdings: Vec<HoldingRecord>, imports: Arc<Imports>) -> Arc<dyn ReadStore> {
     let mut read = MockReadStore::new();
     read.expect_ultimate_owners().returning(|_, _| Ok(None));
     read.expect_owner_profiles().returning(move |owners| {
+        *imports.profiles_read.lock().expect("reads") += owners.len();
         let mut profiles: Vec<OwnerProfile> = holdings
             .iter()
             .filter(|holding| owners.contains(&holding.owner.owner))
@@ -169,7 +172,7 @@ fn live(imports: &Arc<Imports>) -> MockReadStore {
             .expect("holdings")
             .get(&year)
             .cloned();
-        Ok(holdings.map(year_read_model))
+        Ok(holdings.map(|holdings| year_read_model(holdings, Arc::clone(&served))))
     });
     read
 }
@@ -236,9 +239,12 @@ async fn a_year_asked_for_is_held_and_answered_from_memory() {
     let store = held(&imports, 1);
 
     assert_eq!(held_owners(&store, year(2022)).await, owners_in(&holdings));
-    // Asked again, it is the same load.
-    held_owners(&store, year(2022)).await;
+    let profiles_read = *imports.profiles_read.lock().expect("reads");
+    assert_eq!(profiles_read, 2, "each owner's profile is read once");
+    // Asked again, it is the same load, and the profiles shown are those kept.
+    assert_eq!(held_owners(&store, year(2022)).await, owners_in(&holdings));
     assert_eq!(imports.snapshots_read(year(2022)), 1);
+    assert_eq!(*imports.profiles_read.lock().expect("reads"), profiles_read);
     assert!(
         store.year(year(2019)).await.expect("read").is_none(),
         "a year never imported is not served"
