@@ -1,7 +1,9 @@
 //! The register as Beneficial Ownership Data Standard 0.4 statements, on the embedded default
 //! with the sample imported as the register of 2024: `GET /api/{orgnr}/bods` for a company with
 //! a chain above it, and `shareholders export-bods` of the whole register, both validated with
-//! `libcovebods jsv` (PyPI, pinned and installed by scripts/test) against the BODS 0.4 schema.
+//! `libcovebods jsv` (PyPI, pinned and installed by scripts/test) against the BODS 0.4 schema;
+//! and `export-bods` from the real stack (PostgreSQL and MongoDB), which gives the same
+//! statements.
 
 mod support;
 
@@ -15,6 +17,7 @@ use shareholders::commands::import;
 use shareholders::export::export_bods;
 use shareholders::serve::start;
 use shareholders_domain::RegisterYear;
+use support::real::RealStack;
 use support::{Api, embedded_storage, local, sample_path, sample_rows};
 
 /// CANICA EIENDOM AS, held 100 % by TVIST 5 AS, held 100 % by CANICA INVESTOR AS, held by four
@@ -178,6 +181,57 @@ async fn export(storage: &StorageArgs, year: Option<RegisterYear>, out: PathBuf)
     partial.push(".partial");
     assert!(!Path::new(&partial).exists(), "the partial file is renamed");
     serde_json::from_slice(&std::fs::read(&out).expect("the export")).expect("JSON")
+}
+
+/// The statements without what depends on the day of the import or the export (the dates, and
+/// the statement ids, which hash them): what two exports of one register on two days share.
+fn content(export: &Value) -> Vec<Value> {
+    statements(export)
+        .iter()
+        .map(|statement| {
+            let mut statement = statement.clone();
+            let fields = statement.as_object_mut().expect("a statement is an object");
+            for dated in ["statementId", "statementDate", "publicationDetails"] {
+                assert!(fields.remove(dated).is_some(), "{dated}");
+            }
+            statement
+        })
+        .collect()
+}
+
+/// The sample imported into the real stack (its read model in MongoDB, held in memory for the
+/// export as on the embedded default) is exported as the same statements, the year's and the
+/// live register's, as from the embedded default.
+#[tokio::test]
+async fn the_real_stack_exports_the_same_statements_as_the_embedded_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let embedded = embedded_storage(&dir.path().join("data"));
+    import_sample(&embedded).await;
+    let stack = RealStack::new().await;
+    let real = stack.without_broker();
+    import_sample(&real).await;
+    for (register, name) in [(Some(year()), "2024"), (None, "live")] {
+        let from_sqlite = export(
+            &embedded,
+            register,
+            dir.path().join(format!("e-{name}.json")),
+        )
+        .await;
+        let from_real = export(&real, register, dir.path().join(format!("r-{name}.json"))).await;
+        assert!(
+            statements(&from_real).len() > 20,
+            "{name}: {} statements",
+            statements(&from_real).len()
+        );
+        assert_eq!(
+            content(&from_real),
+            content(&from_sqlite),
+            "the {name} register"
+        );
+    }
+    let from_real = export(&real, Some(year()), dir.path().join("r-again.json")).await;
+    assert_valid(&from_real, dir.path(), "real-checked.json");
+    stack.cleanup().await;
 }
 
 #[tokio::test]
