@@ -65,15 +65,20 @@ impl HeldYears {
                 imported_at: record.imported_at,
                 sha256: record.sha256,
             });
+        // A year held as this import is answered with no other read (its store reads the
+        // tables of that import).
+        if let Some(held) = import
+            .as_ref()
+            .and_then(|import| self.held_as(year, import))
+        {
+            return Ok(Some(Arc::new(held)));
+        }
         let Some(store) = read.year(year).await? else {
             return Ok(None);
         };
         let Some(import) = import else {
             return Ok(Some(store));
         };
-        if let Some(held) = self.held_as(year, &import) {
-            return Ok(Some(Arc::new(held)));
-        }
         let Some(snapshot) = self
             .snapshots
             .year_snapshot(year)
