@@ -62,6 +62,12 @@ pub const GRAPH_LEVEL_READS_TOTAL: &str = "shareholders_graph_level_reads_total"
 /// it holds the live register, and where they were answered from.
 pub const HELD_READS_TOTAL: &str = "shareholders_held_reads_total";
 
+/// Counts one of the register's reads (`read`, its name in [`HELD_READS_TOTAL`]) as answered
+/// from `memory` or the `read_model`, once it is told which.
+pub(crate) fn register_count(read: &'static str) -> impl FnOnce(&'static str) {
+    move |from| metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1)
+}
+
 /// Records that the read model applied `events`: one more applied each, and the lag of each
 /// whose recording time is known (0 when the clocks disagree and it seems to be in the future).
 pub fn record_applied(events: &[RecordedEvent]) {

@@ -110,6 +110,14 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// The first page of one item: where a record's first holding is read from.
+    #[must_use]
+    pub const fn one() -> Self {
+        Self { page: 1, size: 1 }
+    }
+}
+
 impl Default for PageRequest {
     fn default() -> Self {
         Self {
@@ -199,10 +207,14 @@ pub trait ReadStore: Send + Sync + 'static {
     /// # Errors
     /// [`ReadError::Unknown`] when the store fails.
     async fn owner_profiles(&self, owners: &[OwnerRef]) -> Result<Vec<OwnerProfile>, ReadError> {
-        let first = PageRequest::new(Some(1), Some(1)).expect("a page of one");
         let mut profiles = Vec::with_capacity(owners.len());
         for owner in owners {
-            if let Some(holding) = self.holdings(owner, first).await?.into_iter().next() {
+            if let Some(holding) = self
+                .holdings(owner, PageRequest::one())
+                .await?
+                .into_iter()
+                .next()
+            {
                 profiles.push(holding.owner);
             }
         }

@@ -461,9 +461,7 @@ impl Service {
         let largest_owner = if company.owner_count == 0 {
             None
         } else {
-            let first =
-                PageRequest::new(Some(1), Some(1)).map_err(|e| ReadError::Unknown(e.into()))?;
-            read.owners_given(&company, first)
+            read.owners_given(&company, PageRequest::one())
                 .await?
                 .into_iter()
                 .next()

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use shareholders_domain::{OrgNr, OwnerRef, OwnershipNetwork, PersonId, outstanding_shares};
 
+use super::index::index;
 use crate::HoldingRecord;
 
 /// A node: an index into the year's parties.
@@ -35,10 +36,6 @@ fn derived(id: &PersonId) -> Option<u128> {
 /// The id a derived number spells.
 fn derived_id(number: u128) -> PersonId {
     PersonId::parse(&format!("{number:032x}")).expect("32 hexadecimal digits are a person id")
-}
-
-fn index(len: usize) -> u32 {
-    u32::try_from(len).expect("fewer than 2^32 parties and holdings in a year")
 }
 
 /// A party while the graph is built.
@@ -65,8 +62,8 @@ struct Issued {
 pub(super) struct YearGraphBuilder {
     holdings: Vec<(OrgNr, Key, u64)>,
     companies: HashMap<OrgNr, Issued>,
-    given: Vec<PersonId>,
-    given_index: HashMap<PersonId, u32>,
+    /// The persons with other ids, each with the number it was read as.
+    given: HashMap<PersonId, u32>,
 }
 
 impl YearGraphBuilder {
@@ -88,11 +85,7 @@ impl YearGraphBuilder {
                 Some(number) => Key::Derived([(number >> 64) as u64, number as u64]),
                 None => {
                     let next = index(self.given.len());
-                    let at = *self.given_index.entry(id.clone()).or_insert(next);
-                    if at == next {
-                        self.given.push(id.clone());
-                    }
-                    Key::Given(at)
+                    Key::Given(*self.given.entry(id.clone()).or_insert(next))
                 }
             },
         };
@@ -110,7 +103,6 @@ impl YearGraphBuilder {
             holdings,
             companies,
             given,
-            given_index: _,
         } = self;
         let mut organisations: Vec<OrgNr> = companies.keys().copied().collect();
         let mut persons: Vec<u128> = Vec::new();
@@ -126,18 +118,14 @@ impl YearGraphBuilder {
         persons.sort_unstable();
         persons.dedup();
         // The given ids in order, and where each one read went.
-        let mut order: Vec<u32> = (0..index(given.len())).collect();
-        order.sort_unstable_by(|&a, &b| given[a as usize].cmp(&given[b as usize]));
+        let mut given: Vec<(PersonId, u32)> = given.into_iter().collect();
+        given.sort_unstable();
         let first_given = organisations.len() + persons.len();
         let mut given_node = vec![0; given.len()];
-        for (place, &read) in order.iter().enumerate() {
+        for (place, &(_, read)) in given.iter().enumerate() {
             given_node[read as usize] = index(first_given + place);
         }
-        let mut given = given;
-        let given: Box<[PersonId]> = order
-            .iter()
-            .map(|&read| std::mem::replace(&mut given[read as usize], derived_id(0)))
-            .collect();
+        let given: Box<[PersonId]> = given.into_iter().map(|(id, _)| id).collect();
         let nodes = first_given + given.len();
 
         let node_of = |key: Key| -> u32 {

@@ -22,8 +22,7 @@ use shareholders_domain::{
 };
 
 use super::frozen::{YearGraph, YearGraphBuilder, YearNode};
-use super::register_count;
-use crate::metrics::{GRAPH_YEAR_BYTES, GRAPH_YEAR_STAKES_HELD};
+use crate::metrics::{GRAPH_YEAR_BYTES, GRAPH_YEAR_STAKES_HELD, register_count};
 use crate::service::{
     ShownNetwork, ultimate_holdings_nodes, ultimate_holdings_shown, ultimate_nodes,
 };
@@ -31,11 +30,6 @@ use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
     Snapshot, UltimateAnswer, UltimateHoldingsView, UltimateQuestion, YearRecord,
 };
-
-/// The first page of one holding: where a profile is read from.
-fn first() -> PageRequest {
-    PageRequest::new(Some(1), Some(1)).expect("a page of one")
-}
 
 /// Owners' profiles kept per year, at most (about 200 bytes each): the parties shown most often,
 /// such as the owners of the largest companies, are read from the read model once. When full,
@@ -67,10 +61,6 @@ impl std::fmt::Debug for HeldYear {
             .field("graph", &self.graph())
             .finish_non_exhaustive()
     }
-}
-
-fn unknown(what: &'static str) -> impl FnOnce(tokio::task::JoinError) -> ReadError {
-    move |error| ReadError::Unknown(anyhow::anyhow!("{what}: {error}"))
 }
 
 impl HeldYear {
@@ -135,7 +125,11 @@ impl HeldYear {
         drop(all);
         let graph = tokio::task::spawn_blocking(move || builder.build())
             .await
-            .map_err(unknown("building a year's ownership graph"))?;
+            .map_err(|error| {
+                ReadError::Unknown(anyhow::anyhow!(
+                    "building a year's ownership graph: {error}"
+                ))
+            })?;
         tracing::info!(
             stakes = graph.len(),
             bytes = graph.bytes(),
@@ -167,6 +161,24 @@ impl HeldYear {
             .read()
             .expect("the held graph's lock")
             .clone()
+    }
+
+    /// `compute` on the held graph, on the blocking pool (a company with a third of the
+    /// register above it takes a second), and the graph it ran on; `None` while nothing is
+    /// held. `what` names it in an error.
+    async fn computed<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        compute: impl FnOnce(&YearGraph) -> T + Send + 'static,
+    ) -> Result<Option<(Arc<YearGraph>, T)>, ReadError> {
+        let Some(graph) = self.graph() else {
+            return Ok(None);
+        };
+        let computing = Arc::clone(&graph);
+        let computed = tokio::task::spawn_blocking(move || compute(&computing))
+            .await
+            .map_err(|error| ReadError::Unknown(anyhow::anyhow!("{what}: {error}")))?;
+        Ok(Some((graph, computed)))
     }
 
     /// The profiles of `parties` as the year's holdings show them: those kept, and the others
@@ -218,7 +230,7 @@ impl HeldYear {
     ) -> Result<HashMap<OrgNr, CompanyProfile>, ReadError> {
         let reads = companies
             .iter()
-            .map(|&orgnr| self.read.owners(orgnr, first()));
+            .map(|&orgnr| self.read.owners(orgnr, PageRequest::one()));
         let mut profiles = HashMap::with_capacity(companies.len());
         for holdings in futures::future::try_join_all(reads).await? {
             if let Some(holding) = holdings.into_iter().next() {
@@ -347,17 +359,14 @@ impl ReadStore for HeldYear {
         question: UltimateQuestion,
     ) -> Result<Option<UltimateAnswer>, ReadError> {
         let count = register_count("ultimate_owners");
-        let Some(graph) = self.graph() else {
+        let answered = self.computed("a held year's ultimate owners", move |graph| {
+            let node = graph.node(&OwnerRef::Organisation(company));
+            ultimate_nodes(graph, node, question)
+        });
+        let Some((graph, nodes)) = answered.await? else {
             count("read_model");
             return self.read.ultimate_owners(company, question).await;
         };
-        let computing = Arc::clone(&graph);
-        let nodes = tokio::task::spawn_blocking(move || {
-            let node = computing.node(&OwnerRef::Organisation(company));
-            ultimate_nodes(&*computing, node, question)
-        })
-        .await
-        .map_err(unknown("a held year's ultimate owners"))?;
         let parties: HashSet<YearNode> = nodes.parties().collect();
         let parties: Vec<OwnerRef> = parties
             .into_iter()
@@ -380,18 +389,15 @@ impl ReadStore for HeldYear {
         page: PageRequest,
     ) -> Result<Option<UltimateHoldingsView>, ReadError> {
         let count = register_count("ultimate_holdings");
-        let Some(graph) = self.graph() else {
+        let owner = party.clone();
+        let answered = self.computed("a held year's ultimate holdings", move |graph| {
+            let node = graph.node(&owner);
+            ultimate_holdings_nodes(graph, node, page)
+        });
+        let Some((graph, nodes)) = answered.await? else {
             count("read_model");
             return self.read.ultimate_holdings(party, page).await;
         };
-        let computing = Arc::clone(&graph);
-        let owner = party.clone();
-        let nodes = tokio::task::spawn_blocking(move || {
-            let node = computing.node(&owner);
-            ultimate_holdings_nodes(&*computing, node, page)
-        })
-        .await
-        .map_err(unknown("a held year's ultimate holdings"))?;
         let companies = nodes
             .0
             .iter()

@@ -100,8 +100,9 @@ pub(super) struct Stakes {
     several: HashMap<u32, Box<[(u32, u64)]>>,
 }
 
-fn index(len: usize) -> u32 {
-    u32::try_from(len).expect("fewer than 2^32 companies, parties and classes")
+/// `len` as an index of the held register's lists.
+pub(super) fn index(len: usize) -> u32 {
+    u32::try_from(len).expect("fewer than 2^32 companies, parties, holdings and classes")
 }
 
 impl Stakes {

@@ -45,7 +45,7 @@ use self::index::Stakes;
 use self::names::Names;
 pub use self::unchanging::UnchangingRegister;
 use self::years::HeldYears;
-use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, HELD_READS_TOTAL};
+use crate::metrics::{GRAPH_LEVEL_READS_TOTAL, GRAPH_STAKES_HELD, register_count};
 use crate::service::{ultimate_answer, ultimate_holdings_view};
 use crate::{
     CompanyRecord, HoldingRecord, PageRequest, PersonRecord, ReadError, ReadStore, SearchMatches,
@@ -486,11 +486,6 @@ impl StakesInMemory {
         self.memory_or_read_model(register_count(read), answer, otherwise)
             .await
     }
-}
-
-/// Counts a register read as answered from `memory` or the `read_model`.
-pub(super) fn register_count(read: &'static str) -> impl FnOnce(&'static str) {
-    move |from| metrics::counter!(HELD_READS_TOTAL, "read" => read, "from" => from).increment(1)
 }
 
 /// What was answered from memory, or else `otherwise` from the read model; `count` is told
