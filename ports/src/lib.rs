@@ -60,7 +60,8 @@ pub use snapshot::{
     Snapshot, SnapshotBatch, diff, diff_settled,
 };
 pub use stakes::{
-    OwnershipChange, OwnershipChanged, OwnershipLog, StakesInMemory, UnchangingRegister,
+    OwnershipChange, OwnershipChanged, OwnershipChanges, OwnershipLog, StakesInMemory,
+    UnchangingRegister,
 };
 pub use write::{
     Idempotency, IdempotencyKey, IdempotencyKeyError, PurchaseError, PurchaseReceipt, Recorded,

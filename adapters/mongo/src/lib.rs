@@ -14,6 +14,9 @@
 //!   document grows with the number of owners.
 //! - `applied`: one document per applied event position (`at`: when it was applied); `meta`
 //!   holds the `applied_through` watermark set by a rebuild and raised by [`retention`].
+//! - `ownership_changes` and `ownership_numbers` (the live register's only): which companies
+//!   changed, numbered, for a process holding the register in memory to follow
+//!   ([`ownership_log`]); kept through a clear, pruned with the applied positions.
 //!
 //! Every stored field is either compared by `verify` (the fields of
 //! [`shareholders_ports::diff`]) or read by no query; `version`, `owner_version` and the
@@ -28,6 +31,7 @@
 mod codec;
 mod guarded;
 mod health;
+mod ownership_log;
 mod projection;
 mod read;
 mod retention;
@@ -72,6 +76,11 @@ pub struct MongoReadModel {
     holdings: Collection<Document>,
     applied: Collection<Document>,
     meta: Collection<Document>,
+    /// The live register's changes, and the numbers they take (see [`ownership_log`]).
+    changes: Collection<Document>,
+    numbers: Collection<Document>,
+    /// Change numbers this process has seen missing (see [`ownership_log`]).
+    missing: std::sync::Arc<ownership_log::Missing>,
     /// The client's connection pool, as its events tell it.
     pool: std::sync::Arc<health::PoolEvents>,
 }
@@ -132,6 +141,9 @@ impl MongoReadModel {
             holdings: db.collection(&format!("{prefix}{HOLDINGS}")),
             applied: db.collection(&format!("{prefix}{APPLIED}")),
             meta: db.collection(&format!("{prefix}{META}")),
+            changes: db.collection(&format!("{prefix}{}", ownership_log::CHANGES)),
+            numbers: db.collection(&format!("{prefix}{}", ownership_log::NUMBERS)),
+            missing: std::sync::Arc::default(),
             prefix,
             frozen,
             db,

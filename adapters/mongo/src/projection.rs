@@ -12,6 +12,7 @@ use shareholders_ports::{
 
 use crate::codec::{self, IssuerState, int};
 use crate::guarded::{self, Mode, Op};
+use crate::ownership_log;
 use crate::{
     APPLIED, APPLIED_AT, HOLDINGS, META, MongoReadModel, ORGANISATIONS, PERSONS, WATERMARK_ID,
 };
@@ -190,6 +191,7 @@ impl Projection for MongoReadModel {
     async fn apply(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
         let mut plan = Plan::default();
         let mut positions = Vec::with_capacity(events.len());
+        let mut changed = Vec::with_capacity(events.len());
         let mut poison = Vec::new();
         // When they were applied: what their retention is measured from (see `retention`).
         let now = mongodb::bson::DateTime::now();
@@ -198,6 +200,7 @@ impl Projection for MongoReadModel {
             match (plan.event(&recorded.event), position) {
                 (Ok(()), Ok(position)) => {
                     positions.push(doc! { "_id": position, APPLIED_AT: now });
+                    ownership_log::changed_by(&recorded.event, &mut changed);
                 }
                 (Err(error), _) | (_, Err(error)) => poison.push(format!(
                     "event {} ({}): {error:#}",
@@ -209,6 +212,10 @@ impl Projection for MongoReadModel {
         self.write(plan, Mode::Upsert)
             .await
             .context("applying events")?;
+        // Before the events count as applied: a read that waits for them finds their changes.
+        self.log_changes(changed)
+            .await
+            .context("logging the events' ownership changes")?;
         guarded::insert_new(&self.db, &self.named(APPLIED), positions)
             .await
             .context("recording applied events")?;
@@ -234,7 +241,9 @@ impl ReadModelLoader for MongoReadModel {
         }
         // Created now, not deferred to the end of the load: SecantusDB's index build over a
         // large collection retries on write conflicts without end.
-        self.create_indexes().await
+        self.create_indexes().await?;
+        // A copy held in memory reads everything again.
+        self.log_changes(vec![String::new()]).await
     }
 
     async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
@@ -251,6 +260,11 @@ impl ReadModelLoader for MongoReadModel {
         self.write(plan, Mode::InsertFirst)
             .await
             .context("loading a snapshot batch")
+    }
+
+    /// The load is whole: a copy held in memory while it ran reads everything again.
+    async fn finish(&self) -> anyhow::Result<()> {
+        self.log_changes(vec![String::new()]).await
     }
 
     async fn mark_applied_through(&self, position: Position) -> anyhow::Result<()> {

@@ -19,6 +19,9 @@ impl AppliedRetention for MongoReadModel {
         if self.frozen {
             return Ok(0);
         }
+        // The ownership changes kept as long as the applied positions.
+        let changes = self.prune_changes(before, limit).await?;
+        tracing::debug!(changes, "pruned ownership changes");
         let last = self
             .applied
             .find_one(doc! { APPLIED_AT: { "$lt": DateTime::from_system_time(before) } })

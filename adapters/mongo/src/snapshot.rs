@@ -7,7 +7,9 @@ use mongodb::Collection;
 use mongodb::bson::{Document, doc};
 use mongodb::options::FindOptions;
 use shareholders_domain::Position;
-use shareholders_ports::{CompanySnapshot, HoldingSnapshot, PersonSnapshot, Snapshot};
+use shareholders_ports::{
+    CompanySnapshot, HoldingRecord, HoldingSnapshot, PersonSnapshot, Snapshot,
+};
 
 use crate::MongoReadModel;
 use crate::codec::{self, int};
@@ -45,6 +47,53 @@ fn sorted(
     .boxed()
 }
 
+impl MongoSnapshot {
+    /// The registered organisations, by orgnr.
+    pub(crate) fn registered_companies(
+        &self,
+    ) -> BoxStream<'static, anyhow::Result<CompanySnapshot>> {
+        sorted(
+            self.model.organisations.clone(),
+            doc! { "registered": true },
+            None,
+        )
+        .map(|doc| doc.and_then(|doc| company_snapshot(&doc)))
+        .boxed()
+    }
+
+    /// The registered persons, by id.
+    pub(crate) fn registered_persons(&self) -> BoxStream<'static, anyhow::Result<PersonSnapshot>> {
+        sorted(
+            self.model.persons.clone(),
+            doc! { "registered": true },
+            None,
+        )
+        .map(|doc| doc.and_then(|doc| person_snapshot(&doc)))
+        .boxed()
+    }
+
+    /// Every holding as the queries give it: with its company's current totals.
+    pub(crate) fn holdings_as_read(&self) -> BoxStream<'static, anyhow::Result<HoldingRecord>> {
+        stream::try_unfold(self.walk(true), HoldingWalk::next)
+            .map_ok(|holding| holding.record)
+            .boxed()
+    }
+
+    fn walk(&self, as_read: bool) -> HoldingWalk {
+        HoldingWalk {
+            holdings: sorted(self.model.holdings.clone(), doc! {}, None),
+            companies: sorted(
+                self.model.organisations.clone(),
+                doc! {},
+                Some(totals_projection()),
+            ),
+            company: None,
+            companies_done: false,
+            as_read,
+        }
+    }
+}
+
 /// Walks the holdings and, in step, the organisations (both sorted by orgnr) to give each
 /// holding its company's current totals.
 struct HoldingWalk {
@@ -52,6 +101,9 @@ struct HoldingWalk {
     companies: BoxStream<'static, anyhow::Result<Document>>,
     company: Option<(String, CompanyTotals)>,
     companies_done: bool,
+    /// With the company's current total, as the queries give it, instead of the total the
+    /// holding stores.
+    as_read: bool,
 }
 
 impl HoldingWalk {
@@ -90,9 +142,13 @@ impl HoldingWalk {
         let totals = self.totals(&orgnr).await?;
         // The company's total as the holding stores it (queries fall back to it), not the
         // company document's: verify compares each stored copy.
-        let stored = CompanyTotals {
-            total_shares: None,
-            ..totals
+        let stored = if self.as_read {
+            totals
+        } else {
+            CompanyTotals {
+                total_shares: None,
+                ..totals
+            }
         };
         let snapshot = HoldingSnapshot {
             record: holding_record(&doc, stored)
@@ -108,37 +164,15 @@ impl HoldingWalk {
 #[async_trait]
 impl Snapshot for MongoSnapshot {
     fn companies(&self) -> BoxStream<'_, anyhow::Result<CompanySnapshot>> {
-        sorted(
-            self.model.organisations.clone(),
-            doc! { "registered": true },
-            None,
-        )
-        .map(|doc| doc.and_then(|doc| company_snapshot(&doc)))
-        .boxed()
+        self.registered_companies()
     }
 
     fn persons(&self) -> BoxStream<'_, anyhow::Result<PersonSnapshot>> {
-        sorted(
-            self.model.persons.clone(),
-            doc! { "registered": true },
-            None,
-        )
-        .map(|doc| doc.and_then(|doc| person_snapshot(&doc)))
-        .boxed()
+        self.registered_persons()
     }
 
     fn holdings(&self) -> BoxStream<'_, anyhow::Result<HoldingSnapshot>> {
-        let walk = HoldingWalk {
-            holdings: sorted(self.model.holdings.clone(), doc! {}, None),
-            companies: sorted(
-                self.model.organisations.clone(),
-                doc! {},
-                Some(totals_projection()),
-            ),
-            company: None,
-            companies_done: false,
-        };
-        stream::try_unfold(walk, HoldingWalk::next).boxed()
+        stream::try_unfold(self.walk(false), HoldingWalk::next).boxed()
     }
 
     async fn position(&self) -> anyhow::Result<Option<Position>> {

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _};
 use shareholders_domain::{OrgNr, PersonId};
 use shareholders_ports::{
-    CompanyRecord, HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipLog, PersonRecord,
-    ReadError,
+    CompanyRecord, HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipChanges,
+    OwnershipLog, PersonRecord, ReadError,
 };
 use sqlx::SqliteConnection;
 
@@ -69,11 +69,7 @@ impl OwnershipLog for SqliteStore {
         Ok(count(last)?)
     }
 
-    async fn changed_since(
-        &self,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<OwnershipChange>, ReadError> {
+    async fn changed_since(&self, after: u64, limit: u32) -> Result<OwnershipChanges, ReadError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT company, seq FROM read_ownership_changes WHERE seq > ? ORDER BY seq LIMIT ?",
         )
@@ -82,7 +78,8 @@ impl OwnershipLog for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .context("reading the ownership changes")?;
-        rows.into_iter()
+        let changes = rows
+            .into_iter()
             .map(|(company, seq)| {
                 Ok(OwnershipChange {
                     seq: count(seq)?,
@@ -95,7 +92,9 @@ impl OwnershipLog for SqliteStore {
                     },
                 })
             })
-            .collect()
+            .collect::<Result<_, ReadError>>()?;
+        // Numbered by the one writer as it commits: complete through the last one.
+        Ok(OwnershipChanges::in_order(after, changes))
     }
 
     fn stakes(&self) -> BoxStream<'_, Result<HoldingRecord, ReadError>> {

@@ -314,6 +314,7 @@ async fn the_held_register_follows_the_read_model() {
         .changed_since(before, 100)
         .await
         .expect("the log")
+        .changes
         .into_iter()
         .map(|change| change.changed)
         .collect();
@@ -338,7 +339,11 @@ async fn the_held_register_follows_the_read_model() {
     rebuild(&store.write_snapshot(), &store, true, 3, &|_| {})
         .await
         .expect("rebuilds");
-    let changed = store.changed_since(0, 1_000).await.expect("the log");
+    let changed = store
+        .changed_since(0, 1_000)
+        .await
+        .expect("the log")
+        .changes;
     assert!(
         changed
             .iter()

@@ -153,20 +153,15 @@ pub async fn start(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<Run
         body_limit: BODY_LIMIT,
     };
     let operations = crate::metrics::operations(&stack, metrics)?;
-    let held = if args.reads_from_read_model {
-        None
+    let service = if args.reads_from_read_model {
+        stack.service()
     } else {
-        stack
+        let held = stack
             .stakes_in_memory()
-            .map(|held| held.holding_years(stack.year_read_model(), args.held_years))
-    };
-    let service = match held {
-        Some(held) => {
-            // Until it has loaded, the graph is read from the read model.
-            held.load_in_background();
-            Service::new(stack.write_store(), Arc::new(held))
-        }
-        None => stack.service(),
+            .holding_years(stack.year_read_model(), args.held_years);
+        // Until it has loaded, every read goes to the read model.
+        held.load_in_background();
+        Service::new(stack.write_store(), Arc::new(held))
     };
     let api = routes(service, config, operations);
     let mut http_signal = signal.clone();

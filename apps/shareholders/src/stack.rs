@@ -275,18 +275,14 @@ impl Stack {
         self.read_port(|s| Arc::new(s), |m| Arc::new(m))
     }
 
-    /// The read model with the live register's holdings also held in memory for the ownership
-    /// graph, where the read model logs which companies changed (the embedded read model);
-    /// `None` on MongoDB, whose graph is read from the read model a level at a time. Nothing
-    /// is held until its `load` runs.
+    /// The read model with the live register also held in memory (for the ownership graph,
+    /// the pages and the search), kept current by the read model's log of which companies
+    /// changed. Nothing is held until its `load` runs.
     #[must_use]
-    pub fn stakes_in_memory(&self) -> Option<StakesInMemory> {
+    pub fn stakes_in_memory(&self) -> StakesInMemory {
         match &self.read {
-            ReadSide::Embedded(s) => Some(StakesInMemory::new(
-                Arc::new(s.clone()),
-                Arc::new(s.clone()),
-            )),
-            ReadSide::Mongo(_) => None,
+            ReadSide::Embedded(s) => StakesInMemory::new(Arc::new(s.clone()), Arc::new(s.clone())),
+            ReadSide::Mongo(m) => StakesInMemory::new(Arc::new(m.clone()), Arc::new(m.clone())),
         }
     }
 

@@ -85,6 +85,21 @@ async fn the_graph_follows_purchases_on_the_real_stack() {
     stack.cleanup().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_read_from_mongodb_a_level_at_a_time_follows_purchases_alike() {
+    let stack = RealStack::new().await;
+    let args = ServeArgs {
+        reads_from_read_model: true,
+        ..local()
+    };
+    let running = start(&stack.storage, args)
+        .await
+        .expect("starts on the real stack");
+    check_the_graph_follows_purchases(&Api::new(running.addr)).await;
+    running.stop().await.expect("stops");
+    stack.cleanup().await;
+}
+
 /// Companies, persons and a deterministic stream of purchases for the fault tests.
 struct Workload {
     companies: Vec<String>,

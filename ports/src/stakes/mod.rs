@@ -77,27 +77,49 @@ pub struct OwnershipChange {
     pub changed: OwnershipChanged,
 }
 
-/// The live read model's record of which companies' ownership changed, in the order the
-/// changes were committed: what keeps [`StakesInMemory`] current.
+/// Changes read from an [`OwnershipLog`].
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct OwnershipChanges {
+    /// Committed changes above the number asked for, in order.
+    pub changes: Vec<OwnershipChange>,
+    /// Every change numbered up to `through` is among `changes` or was given before, so the
+    /// next read asks for the changes after it. A log numbered by one writer (SQLite's)
+    /// gives the last change's number; one whose writers take their numbers before they
+    /// commit (MongoDB's) stops before a number not yet committed, and gives the changes
+    /// committed above it again on the next read.
+    pub through: u64,
+}
+
+impl OwnershipChanges {
+    /// `changes`, complete through the last one's number (or `after` when there are none):
+    /// a log numbered in the order its changes commit.
+    #[must_use]
+    pub fn in_order(after: u64, changes: Vec<OwnershipChange>) -> Self {
+        let through = changes.last().map_or(after, |change| change.seq);
+        Self { changes, through }
+    }
+}
+
+/// The live read model's record of which companies' ownership changed: what keeps
+/// [`StakesInMemory`] current.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OwnershipLog: Send + Sync + 'static {
-    /// The sequence number of the last change (0 before any).
+    /// A sequence number through which every change is committed (0 before any): what a
+    /// copy read whole right after holds. A log whose numbers are taken before their changes
+    /// are committed gives the number before its oldest change not yet seen.
     ///
     /// # Errors
     /// [`ReadError::Unknown`] when the store fails.
     async fn last_change(&self) -> Result<u64, ReadError>;
 
-    /// At most `limit` changes with a sequence number above `after`, in order. A company
-    /// that changed several times may be given once, with its last change's number.
+    /// At most `limit` committed changes with a sequence number above `after`, in order,
+    /// and how far they are complete. A company that changed several times may be given
+    /// once, with its last change's number.
     ///
     /// # Errors
     /// [`ReadError::Unknown`] when the store fails.
-    async fn changed_since(
-        &self,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<OwnershipChange>, ReadError>;
+    async fn changed_since(&self, after: u64, limit: u32) -> Result<OwnershipChanges, ReadError>;
 
     /// Every holding of the live register, as [`ReadStore::owners_of`] gives them.
     fn stakes(&self) -> BoxStream<'_, Result<HoldingRecord, ReadError>>;
@@ -343,10 +365,12 @@ impl StakesInMemory {
             let Some(seq) = self.seq() else {
                 return Ok(false);
             };
-            let changes = self.log.changed_since(seq, MAX_CHANGES).await?;
-            let Some(last) = changes.last().map(|change| change.seq) else {
-                return Ok(true);
-            };
+            let OwnershipChanges { changes, through } =
+                self.log.changed_since(seq, MAX_CHANGES).await?;
+            if changes.is_empty() {
+                self.advance(through);
+                return Ok(self.seq().is_some());
+            }
             let mut companies = Vec::with_capacity(changes.len());
             let mut persons = Vec::new();
             for change in &changes {
@@ -359,10 +383,20 @@ impl StakesInMemory {
                     }
                 }
             }
-            self.read_again(companies, persons, last).await?;
-            if changes.len() < MAX_CHANGES as usize {
+            self.read_again(companies, persons, through).await?;
+            // Another page, unless this one was the last, or stopped at a change not yet
+            // committed (what is committed above it was read again).
+            if changes.len() < MAX_CHANGES as usize || through <= seq {
                 return Ok(self.seq().is_some());
             }
+        }
+    }
+
+    /// Records that what is held is current through change `through`.
+    fn advance(&self, through: u64) {
+        let mut held = self.shared.held.write().expect("the held stakes' lock");
+        if let Some(held) = held.as_mut() {
+            held.seq = held.seq.max(through);
         }
     }
 
@@ -411,7 +445,7 @@ impl StakesInMemory {
                 held.names
                     .set(&OwnerRef::Person(id), record.as_ref().map(person_profile));
             }
-            held.seq = through;
+            held.seq = held.seq.max(through);
             self.gauge().set(held.stakes.len() as f64);
         }
         Ok(())

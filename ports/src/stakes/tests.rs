@@ -11,7 +11,9 @@ use shareholders_domain::{
 };
 
 use super::index::Stakes;
-use super::{MockOwnershipLog, OwnershipChange, OwnershipChanged, StakesInMemory};
+use super::{
+    MockOwnershipLog, OwnershipChange, OwnershipChanged, OwnershipChanges, StakesInMemory,
+};
 use crate::testkit::{class, org_ref, orgnr, person_ref};
 use crate::{CompanyRecord, HoldingRecord, MockReadStore, PageRequest, PersonRecord, ReadStore};
 
@@ -290,15 +292,81 @@ fn log(stakes: Vec<HoldingRecord>, changes: Arc<Mutex<Vec<OwnershipChange>>>) ->
     log.expect_stakes()
         .returning(move || futures::stream::iter(stakes.clone().into_iter().map(Ok)).boxed());
     log.expect_changed_since().returning(move |after, _| {
-        Ok(changes
-            .lock()
-            .expect("changes")
-            .iter()
-            .filter(|change| change.seq > after)
-            .cloned()
-            .collect())
+        Ok(OwnershipChanges::in_order(
+            after,
+            changes
+                .lock()
+                .expect("changes")
+                .iter()
+                .filter(|change| change.seq > after)
+                .cloned()
+                .collect(),
+        ))
     });
     log
+}
+
+#[tokio::test]
+async fn a_change_above_one_not_yet_committed_is_read_again_until_the_log_is_complete() {
+    // The log gives change 2 while change 1 is not committed (through stays 0), then both.
+    let complete = Arc::new(Mutex::new(false));
+    let asked_after = Arc::new(Mutex::new(Vec::new()));
+    let mut log = MockOwnershipLog::new();
+    let mut read = MockReadStore::new();
+    // Company 2 is read again at each of the two reads while change 1 is missing, and once
+    // more with company 3 when it is written; never after.
+    read.expect_owners_of()
+        .withf(|companies| companies == [orgnr(2)])
+        .times(2)
+        .returning(|_| Ok(Vec::new()));
+    read.expect_owners_of()
+        .withf(|companies| companies == [orgnr(2), orgnr(3)])
+        .times(1)
+        .returning(|_| Ok(Vec::new()));
+    read.expect_organisation().returning(|_| Ok(None));
+    log.expect_organisations()
+        .returning(|| futures::stream::iter((1..=4).map(|n| Ok(record(n, 0)))).boxed());
+    log.expect_persons()
+        .returning(|| futures::stream::iter([Ok(person_record("p", "EIER PER"))]).boxed());
+    log.expect_last_change().returning(|| Ok(0));
+    log.expect_stakes()
+        .returning(|| futures::stream::iter(register().into_iter().map(Ok)).boxed());
+    let (written, asked) = (complete.clone(), asked_after.clone());
+    log.expect_changed_since().returning(move |after, _| {
+        asked.lock().expect("asked").push(after);
+        let change = |seq, company| OwnershipChange {
+            seq,
+            changed: OwnershipChanged::Company(orgnr(company)),
+        };
+        Ok(if *written.lock().expect("written") {
+            let changes = [change(1, 3), change(2, 2)]
+                .into_iter()
+                .filter(|change| change.seq > after)
+                .collect();
+            OwnershipChanges::in_order(after, changes)
+        } else {
+            OwnershipChanges {
+                changes: vec![change(2, 2)],
+                through: 0,
+            }
+        })
+    });
+    let held = StakesInMemory::new(Arc::new(read), Arc::new(log));
+    held.load().await.expect("loads");
+    for _ in 0..2 {
+        assert!(
+            held.owners_of(&[orgnr(2)]).await.expect("read").is_empty(),
+            "company 2 as the read model has it now"
+        );
+    }
+    *complete.lock().expect("written") = true;
+    held.owners_of(&[orgnr(3)]).await.expect("read");
+    held.owners_of(&[orgnr(3)]).await.expect("read");
+    assert_eq!(
+        *asked_after.lock().expect("asked"),
+        vec![0, 0, 0, 2],
+        "asked from 0 until the log was complete through 2"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 
-use super::{OwnershipChange, OwnershipLog};
+use super::{OwnershipChanges, OwnershipLog};
 use crate::{CompanyRecord, HoldingRecord, PersonRecord, ReadError, Snapshot};
 
 /// The [`OwnershipLog`] of a register that does not change: a snapshot of it.
@@ -44,12 +44,8 @@ impl OwnershipLog for UnchangingRegister {
     }
 
     /// Nothing ever changes.
-    async fn changed_since(
-        &self,
-        _after: u64,
-        _limit: u32,
-    ) -> Result<Vec<OwnershipChange>, ReadError> {
-        Ok(Vec::new())
+    async fn changed_since(&self, after: u64, _limit: u32) -> Result<OwnershipChanges, ReadError> {
+        Ok(OwnershipChanges::in_order(after, Vec::new()))
     }
 
     fn stakes(&self) -> BoxStream<'_, Result<HoldingRecord, ReadError>> {
