@@ -32,7 +32,7 @@ mod years;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt as _;
@@ -166,9 +166,14 @@ struct Held {
 
 struct Shared {
     held: RwLock<Option<Held>>,
-    /// One catch-up at a time, and when the last one began: a read that asked before it began
-    /// needs no other.
-    catch_up: tokio::sync::Mutex<Option<Instant>>,
+    /// One catch-up at a time.
+    catch_up: tokio::sync::Mutex<()>,
+    /// When the last catch-up that ended began: what is held is as new as the read model was
+    /// then.
+    current_as_of: std::sync::Mutex<Option<Instant>>,
+    /// When the read model last said a position was applied: a read after it waits for a
+    /// catch-up that began after it, so it sees that position's change.
+    applied_seen: std::sync::Mutex<Option<Instant>>,
     loading: AtomicBool,
 }
 
@@ -183,6 +188,8 @@ pub struct StakesInMemory {
     search_held: bool,
     /// The imported years held beside the live register, when they are.
     years: Option<Arc<HeldYears>>,
+    /// How far behind the read model a read that waits for no position may be answered.
+    fresh_within: Duration,
 }
 
 impl std::fmt::Debug for StakesInMemory {
@@ -203,11 +210,14 @@ impl StakesInMemory {
             log,
             shared: Arc::new(Shared {
                 held: RwLock::new(None),
-                catch_up: tokio::sync::Mutex::new(None),
+                catch_up: tokio::sync::Mutex::new(()),
+                current_as_of: std::sync::Mutex::new(None),
+                applied_seen: std::sync::Mutex::new(None),
                 loading: AtomicBool::new(false),
             }),
             search_held: true,
             years: None,
+            fresh_within: Duration::ZERO,
         };
         this.gauge().set(0.0);
         this
@@ -222,6 +232,19 @@ impl StakesInMemory {
         let mut held = Self::new(read, Arc::new(UnchangingRegister::new(snapshot)));
         held.search_held = false;
         held
+    }
+
+    /// Answers a read without asking the log what changed when a catch-up began less than
+    /// `window` before the read and after the read model last said a position was applied
+    /// ([`ReadStore::applied`], which a read with `?min_position=` waits on). So such a read
+    /// still sees its position's change, and any other read is at most `window` behind the
+    /// read model (as if the projector were that much slower), while the log is asked at most
+    /// once a `window` under load instead of once a read. Zero (the default) asks before every
+    /// read.
+    #[must_use]
+    pub fn fresh_within(mut self, window: Duration) -> Self {
+        self.fresh_within = window;
+        self
     }
 
     /// Also holds up to `capacity` imported years in memory, those asked for most recently
@@ -356,11 +379,43 @@ impl StakesInMemory {
             return Ok(false);
         }
         let asked = Instant::now();
-        let mut last_began = self.shared.catch_up.lock().await;
-        if last_began.is_some_and(|began| began >= asked) {
+        let recent = asked.checked_sub(self.fresh_within).unwrap_or(asked);
+        let applied_seen = *self
+            .shared
+            .applied_seen
+            .lock()
+            .expect("the applied position's lock");
+        let needed = applied_seen.map_or(recent, |seen| seen.max(recent));
+        let current = || {
+            self.shared
+                .current_as_of
+                .lock()
+                .expect("the catch-up's lock")
+                .is_some_and(|began| began >= needed)
+        };
+        if current() {
             return Ok(self.seq().is_some());
         }
-        *last_began = Some(Instant::now());
+        let _one = self.shared.catch_up.lock().await;
+        // A catch-up that began after this read asked may have ended meanwhile.
+        if current() {
+            return Ok(self.seq().is_some());
+        }
+        let began = Instant::now();
+        let caught_up = self.catch_up().await;
+        if caught_up.is_ok() {
+            let mut as_of = self
+                .shared
+                .current_as_of
+                .lock()
+                .expect("the catch-up's lock");
+            *as_of = Some(as_of.map_or(began, |as_of| as_of.max(began)));
+        }
+        caught_up
+    }
+
+    /// Reads again what the log says changed since what is held (see [`Self::caught_up`]).
+    async fn catch_up(&self) -> Result<bool, ReadError> {
         loop {
             let Some(seq) = self.seq() else {
                 return Ok(false);
@@ -679,7 +734,16 @@ impl ReadStore for StakesInMemory {
         }
     }
 
+    /// The read model's answer; once it says applied, the next read catches up first.
     async fn applied(&self, position: Position) -> Result<bool, ReadError> {
-        self.read.applied(position).await
+        let applied = self.read.applied(position).await?;
+        if applied {
+            *self
+                .shared
+                .applied_seen
+                .lock()
+                .expect("the applied position's lock") = Some(Instant::now());
+        }
+        Ok(applied)
     }
 }

@@ -12,7 +12,8 @@ use shareholders_domain::{
 
 use super::index::Stakes;
 use super::{
-    MockOwnershipLog, OwnershipChange, OwnershipChanged, OwnershipChanges, StakesInMemory,
+    MockOwnershipLog, OwnershipChange, OwnershipChanged, OwnershipChanges, OwnershipLog,
+    StakesInMemory,
 };
 use crate::testkit::{class, org_ref, orgnr, person_ref};
 use crate::{CompanyRecord, HoldingRecord, MockReadStore, PageRequest, PersonRecord, ReadStore};
@@ -369,6 +370,111 @@ async fn a_change_above_one_not_yet_committed_is_read_again_until_the_log_is_com
     );
 }
 
+/// Company 2's holdings after it changed.
+fn company_2_now() -> Vec<HoldingRecord> {
+    vec![holding(2, &person_ref("r"), &[("Ordinære aksjer", 60)], 60)]
+}
+
+/// A read model asked once for company 2's holdings, which are now `now`.
+fn company_2_read_once(now: &[HoldingRecord]) -> MockReadStore {
+    let mut read = MockReadStore::new();
+    let answer = now.to_vec();
+    read.expect_owners_of()
+        .withf(|companies| companies == [orgnr(2)])
+        .times(1)
+        .returning(move |_| Ok(answer.clone()));
+    read
+}
+
+#[tokio::test]
+async fn within_its_window_a_read_is_answered_as_held_until_a_position_is_applied() {
+    let changes = Arc::new(Mutex::new(Vec::new()));
+    let now = company_2_now();
+    let mut read = company_2_read_once(&now);
+    read.expect_organisation()
+        .returning(|company| Ok(Some(record(if company == orgnr(2) { 2 } else { 1 }, 0))));
+    read.expect_applied().returning(|_| Ok(true));
+    let asked = Arc::new(Mutex::new(0));
+    let inner = Arc::new(log(register(), changes.clone()));
+    // Count the log's reads through a wrapper of the mock.
+    let counted = Counted {
+        log: inner,
+        asked: asked.clone(),
+    };
+    let held = StakesInMemory::new(Arc::new(read), Arc::new(counted))
+        .fresh_within(std::time::Duration::from_secs(3_600));
+    held.load().await.expect("loads");
+    let owners_of_2 = || async { held.owners_of(&[orgnr(2)]).await.expect("read") };
+    assert_eq!(owners_of_2().await, in_company(&register(), &[orgnr(2)]));
+    assert_eq!(
+        *asked.lock().expect("asked"),
+        1,
+        "the first read catches up"
+    );
+
+    changes.lock().expect("changes").push(OwnershipChange {
+        seq: 1,
+        changed: OwnershipChanged::Company(orgnr(2)),
+    });
+    assert_eq!(
+        owners_of_2().await,
+        in_company(&register(), &[orgnr(2)]),
+        "within the window, as held"
+    );
+    assert_eq!(
+        *asked.lock().expect("asked"),
+        1,
+        "the log was not asked again"
+    );
+
+    // A read that waits for a position sees its change.
+    assert!(
+        held.applied(shareholders_domain::Position::new(1))
+            .await
+            .expect("applied")
+    );
+    assert_eq!(owners_of_2().await, now);
+    assert_eq!(*asked.lock().expect("asked"), 2);
+    assert_eq!(owners_of_2().await, now);
+    assert_eq!(*asked.lock().expect("asked"), 2, "and once is enough");
+}
+
+/// An [`OwnershipLog`] that counts the reads of its changes.
+struct Counted {
+    log: Arc<MockOwnershipLog>,
+    asked: Arc<Mutex<u32>>,
+}
+
+#[async_trait::async_trait]
+impl OwnershipLog for Counted {
+    async fn last_change(&self) -> Result<u64, crate::ReadError> {
+        self.log.last_change().await
+    }
+
+    async fn changed_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<OwnershipChanges, crate::ReadError> {
+        *self.asked.lock().expect("asked") += 1;
+        self.log.changed_since(after, limit).await
+    }
+
+    fn stakes(&self) -> futures::stream::BoxStream<'_, Result<HoldingRecord, crate::ReadError>> {
+        self.log.stakes()
+    }
+
+    fn organisations(
+        &self,
+    ) -> futures::stream::BoxStream<'_, Result<CompanyRecord, crate::ReadError>> {
+        self.log.organisations()
+    }
+
+    fn persons(&self) -> futures::stream::BoxStream<'_, Result<PersonRecord, crate::ReadError>> {
+        self.log.persons()
+    }
+}
+
 #[tokio::test]
 async fn before_it_has_loaded_the_read_model_answers() {
     let mut read = MockReadStore::new();
@@ -387,14 +493,9 @@ async fn before_it_has_loaded_the_read_model_answers() {
 #[tokio::test]
 async fn once_loaded_it_answers_from_memory_and_reads_again_only_what_changed() {
     let changes = Arc::new(Mutex::new(Vec::new()));
-    let mut read = MockReadStore::new();
-    let now = vec![holding(2, &person_ref("r"), &[("Ordinære aksjer", 60)], 60)];
-    let answer = now.clone();
+    let now = company_2_now();
     // Only company 2, which the log says changed, is read again, once.
-    read.expect_owners_of()
-        .withf(|companies| companies == [orgnr(2)])
-        .times(1)
-        .returning(move |_| Ok(answer.clone()));
+    let mut read = company_2_read_once(&now);
     read.expect_organisation()
         .withf(|&company| company == orgnr(2))
         .times(1)
