@@ -33,7 +33,7 @@ const CHUNK: usize = 2_000;
 const INSERT_CHUNK: usize = 2_500;
 const IN_FLIGHT: usize = 2;
 
-const DUPLICATE_KEY: i32 = 11000;
+pub(crate) const DUPLICATE_KEY: i32 = 11000;
 
 /// One guarded `$set` of a group of fields.
 #[derive(Clone, Debug)]

@@ -39,6 +39,7 @@ use shareholders_ports::{
 
 use crate::MongoReadModel;
 use crate::codec::{self, int};
+use crate::guarded::DUPLICATE_KEY;
 
 pub(crate) const CHANGES: &str = "ownership_changes";
 pub(crate) const NUMBERS: &str = "ownership_numbers";
@@ -116,19 +117,45 @@ impl MongoReadModel {
     }
 
     /// Takes `count` numbers; returns the last of them.
+    ///
+    /// The numbers' document is created apart, before the first `$inc`: two projectors that
+    /// upserted it at once would race, one failing with a duplicate key or finding nothing
+    /// after the other's insert, and taking numbers again after an upsert that counted would
+    /// leave numbers never written, which hold readers back (see [`ABANDONED`]).
     async fn take_numbers(&self, count: usize) -> anyhow::Result<u64> {
-        let taken = self
+        let inc = doc! { "$inc": { "n": int(count as u64, "change numbers")? } };
+        for first in [true, false] {
+            let taken = self
+                .numbers
+                .find_one_and_update(doc! { "_id": LAST }, inc.clone())
+                .return_document(ReturnDocument::After)
+                .await
+                .context("taking ownership change numbers")?;
+            match taken {
+                Some(taken) => return codec::get_u64(&taken, "n"),
+                None if first => self.create_numbers().await?,
+                None => break,
+            }
+        }
+        anyhow::bail!("the change numbers' document is missing after it was created")
+    }
+
+    /// Creates the numbers' document unless it exists; another process creating it at the
+    /// same time is no failure.
+    async fn create_numbers(&self) -> anyhow::Result<()> {
+        let created = self
             .numbers
-            .find_one_and_update(
+            .update_one(
                 doc! { "_id": LAST },
-                doc! { "$inc": { "n": int(count as u64, "change numbers")? } },
+                doc! { "$setOnInsert": { "n": 0_i64 } },
             )
             .upsert(true)
-            .return_document(ReturnDocument::After)
-            .await
-            .context("taking ownership change numbers")?
-            .context("the change numbers' document")?;
-        codec::get_u64(&taken, "n")
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(error) if duplicate_key(&error) => Ok(()),
+            Err(error) => Err(error).context("creating the change numbers' document"),
+        }
     }
 
     /// The number through which changes were pruned (0 when none were).
@@ -330,5 +357,15 @@ impl OwnershipLog for MongoReadModel {
             .registered_persons()
             .map(|person| Ok(person.map_err(ReadError::Unknown)?.record))
             .boxed()
+    }
+}
+
+/// Whether `error` is a duplicate key (11000): another writer inserted the same `_id` first.
+fn duplicate_key(error: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match error.kind.as_ref() {
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        _ => false,
     }
 }

@@ -130,6 +130,39 @@ async fn the_held_register_follows_concurrent_projectors_exactly() {
     drop_database(&read).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projectors_taking_the_first_numbers_at_once_leave_none_unwritten() {
+    let (registrations, _) = events();
+    let count = u64::try_from(registrations.len()).expect("few");
+    // The race is between the first takers only: tried on several fresh logs.
+    for round in 0..8 {
+        let read = fresh().await;
+        // Every registration by its own projector, all at once, on a log with no numbers yet.
+        let applying: Vec<_> = registrations
+            .iter()
+            .map(|event| {
+                let model = read.model.clone();
+                let event = event.clone();
+                tokio::spawn(async move { model.apply(std::slice::from_ref(&event)).await })
+            })
+            .collect();
+        for applied in futures::future::join_all(applying).await {
+            applied
+                .expect("the projector ran")
+                .unwrap_or_else(|error| panic!("round {round}: a projector failed: {error:#}"));
+        }
+        let changes = read.changed_since(0, 100).await.expect("the log");
+        let numbers: Vec<u64> = changes.changes.iter().map(|change| change.seq).collect();
+        assert_eq!(
+            numbers,
+            (1..=count).collect::<Vec<_>>(),
+            "round {round}: one number for each change, none taken and left unwritten"
+        );
+        assert_eq!(changes.through, count);
+        drop_database(&read).await;
+    }
+}
+
 async fn numbers(read: &TestModel) -> mongodb::Collection<Document> {
     read.db.collection("ownership_numbers")
 }
