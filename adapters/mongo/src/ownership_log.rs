@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _, TryStreamExt as _};
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
-use shareholders_domain::{Event, OrgNr, OwnerRef, PersonId};
+use shareholders_domain::{Event, OwnerRef};
 use shareholders_ports::{
     CompanyRecord, HoldingRecord, OwnershipChange, OwnershipChanged, OwnershipChanges,
     OwnershipLog, PersonRecord, ReadError,
@@ -44,9 +44,6 @@ use crate::guarded::DUPLICATE_KEY;
 pub(crate) const CHANGES: &str = "ownership_changes";
 pub(crate) const NUMBERS: &str = "ownership_numbers";
 const LAST: &str = "last";
-
-/// A key's prefix for a person registered.
-const PERSON: &str = "person:";
 
 /// How long a number may be seen missing before a reader passes over it.
 const ABANDONED: Duration = Duration::from_secs(30);
@@ -64,13 +61,15 @@ const LONG_AGO: Duration = Duration::from_secs(600);
 pub(crate) fn changed_by(event: &Event, keys: &mut Vec<String>) {
     match event {
         Event::OrganisationRegistered(organisation) => {
-            keys.push(organisation.orgnr().as_str().to_owned());
+            keys.push(OwnershipChanged::Company(organisation.orgnr()).key());
         }
-        Event::PersonRegistered(person) => keys.push(format!("{PERSON}{}", person.id().as_str())),
+        Event::PersonRegistered(person) => {
+            keys.push(OwnershipChanged::Person(person.id().clone()).key());
+        }
         Event::SharesPurchased(purchased) => {
-            keys.push(purchased.company.orgnr.as_str().to_owned());
+            keys.push(OwnershipChanged::Company(purchased.company.orgnr).key());
             if let OwnerRef::Organisation(owner) = &purchased.owner.owner {
-                keys.push(owner.as_str().to_owned());
+                keys.push(OwnershipChanged::Company(*owner).key());
             }
         }
     }
@@ -276,13 +275,7 @@ fn change(doc: &Document) -> anyhow::Result<(OwnershipChange, SystemTime)> {
         .get_datetime("at")
         .map(|at| at.to_system_time())
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let changed = if key.is_empty() {
-        OwnershipChanged::Everything
-    } else if let Some(id) = key.strip_prefix(PERSON) {
-        OwnershipChanged::Person(PersonId::parse(id).with_context(|| format!("change {seq}"))?)
-    } else {
-        OwnershipChanged::Company(OrgNr::parse(key).with_context(|| format!("change {seq}"))?)
-    };
+    let changed = OwnershipChanged::from_key(key).with_context(|| format!("change {seq}"))?;
     Ok((OwnershipChange { seq, changed }, at))
 }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
 use shareholders_domain::{Event, OwnerRef, Position, RecordedEvent};
 use shareholders_ports::{
-    CompanySnapshot, HoldingSnapshot, PersonSnapshot, Projection, ProjectionError, ReadModelLoader,
-    SnapshotBatch,
+    CompanySnapshot, HoldingSnapshot, OwnershipChanged, PersonSnapshot, Projection,
+    ProjectionError, ReadModelLoader, SnapshotBatch,
 };
 
 use crate::codec::{self, IssuerState, int};
@@ -243,7 +243,8 @@ impl ReadModelLoader for MongoReadModel {
         // large collection retries on write conflicts without end.
         self.create_indexes().await?;
         // A copy held in memory reads everything again.
-        self.log_changes(vec![String::new()]).await
+        self.log_changes(vec![OwnershipChanged::Everything.key()])
+            .await
     }
 
     async fn load(&self, batch: SnapshotBatch) -> anyhow::Result<()> {
@@ -264,7 +265,8 @@ impl ReadModelLoader for MongoReadModel {
 
     /// The load is whole: a copy held in memory while it ran reads everything again.
     async fn finish(&self) -> anyhow::Result<()> {
-        self.log_changes(vec![String::new()]).await
+        self.log_changes(vec![OwnershipChanged::Everything.key()])
+            .await
     }
 
     async fn mark_applied_through(&self, position: Position) -> anyhow::Result<()> {

@@ -21,9 +21,6 @@ use crate::SqliteStore;
 use crate::codec::{self, count, int};
 use crate::snapshot::{READ_COMPANIES, READ_HOLDINGS, READ_PERSONS, decoded};
 
-/// The key of a person's change.
-const PERSON: &str = "person:";
-
 /// Records that `company`'s ownership changed (its holdings, profile or registered shares),
 /// or, for `''`, that every company's did. The next number goes to it.
 const CHANGED: &str = "INSERT INTO read_ownership_changes (company, seq) \
@@ -32,7 +29,7 @@ const CHANGED: &str = "INSERT INTO read_ownership_changes (company, seq) \
 
 /// Records, in the caller's transaction, that `company`'s ownership changed.
 pub(crate) async fn changed(conn: &mut SqliteConnection, company: &OrgNr) -> anyhow::Result<()> {
-    log(conn, company.as_str()).await
+    log(conn, &OwnershipChanged::Company(*company).key()).await
 }
 
 /// Records, in the caller's transaction, that `person` was registered.
@@ -40,13 +37,13 @@ pub(crate) async fn person_registered(
     conn: &mut SqliteConnection,
     person: &PersonId,
 ) -> anyhow::Result<()> {
-    log(conn, &format!("{PERSON}{}", person.as_str())).await
+    log(conn, &OwnershipChanged::Person(person.clone()).key()).await
 }
 
 /// Records, in the caller's transaction, that every company's ownership changed (the read
 /// model was cleared or loaded in bulk).
 pub(crate) async fn everything_changed(conn: &mut SqliteConnection) -> anyhow::Result<()> {
-    log(conn, "").await
+    log(conn, &OwnershipChanged::Everything.key()).await
 }
 
 async fn log(conn: &mut SqliteConnection, company: &str) -> anyhow::Result<()> {
@@ -83,13 +80,7 @@ impl OwnershipLog for SqliteStore {
             .map(|(company, seq)| {
                 Ok(OwnershipChange {
                     seq: count(seq)?,
-                    changed: if company.is_empty() {
-                        OwnershipChanged::Everything
-                    } else if let Some(id) = company.strip_prefix(PERSON) {
-                        OwnershipChanged::Person(codec::person_id(id)?)
-                    } else {
-                        OwnershipChanged::Company(codec::orgnr(&company)?)
-                    },
+                    changed: OwnershipChanged::from_key(&company)?,
                 })
             })
             .collect::<Result<_, ReadError>>()?;

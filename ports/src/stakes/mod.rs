@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
@@ -68,6 +69,36 @@ pub enum OwnershipChanged {
     Person(PersonId),
     /// Everything: the read model was cleared (to be rebuilt).
     Everything,
+}
+
+impl OwnershipChanged {
+    /// A key's prefix for a person registered.
+    const PERSON: &'static str = "person:";
+
+    /// How a log stores the change: the orgnr, `person:` and the person's id, or `""` for
+    /// everything. Read back by [`from_key`](Self::from_key).
+    #[must_use]
+    pub fn key(&self) -> String {
+        match self {
+            Self::Company(orgnr) => orgnr.as_str().to_owned(),
+            Self::Person(id) => format!("{}{}", Self::PERSON, id.as_str()),
+            Self::Everything => String::new(),
+        }
+    }
+
+    /// The change a log stored as `key` (see [`key`](Self::key)).
+    ///
+    /// # Errors
+    /// When `key` holds neither a valid orgnr nor a valid person id.
+    pub fn from_key(key: &str) -> anyhow::Result<Self> {
+        Ok(if key.is_empty() {
+            Self::Everything
+        } else if let Some(id) = key.strip_prefix(Self::PERSON) {
+            Self::Person(PersonId::parse(id).with_context(|| format!("change key {key:?}"))?)
+        } else {
+            Self::Company(OrgNr::parse(key).with_context(|| format!("change key {key:?}"))?)
+        })
+    }
 }
 
 /// One change, with the sequence number the log gave it.

@@ -93,6 +93,27 @@ fn loaded(holdings: &[HoldingRecord]) -> Stakes {
 }
 
 #[rstest]
+#[case::a_company(OwnershipChanged::Company(orgnr(1)))]
+#[case::a_person(OwnershipChanged::Person(
+    shareholders_domain::PersonId::parse("p-1").expect("an id")
+))]
+#[case::everything(OwnershipChanged::Everything)]
+fn a_change_is_read_back_from_its_key(#[case] change: OwnershipChanged) {
+    assert_eq!(
+        OwnershipChanged::from_key(&change.key()).expect("a key"),
+        change
+    );
+}
+
+#[rstest]
+#[case::everything("", true)]
+#[case::not_an_orgnr("12345", false)]
+#[case::an_empty_person("person:", false)]
+fn a_key_is_a_change_or_an_error(#[case] key: &str, #[case] valid: bool) {
+    assert_eq!(OwnershipChanged::from_key(key).is_ok(), valid, "{key:?}");
+}
+
+#[rstest]
 #[case::one_company(vec![1])]
 #[case::a_cycle(vec![1, 2])]
 #[case::every_company(vec![1, 2, 3, 4])]
