@@ -163,7 +163,7 @@ fn get_opt_str<'a>(doc: &'a Document, key: &str) -> anyhow::Result<Option<&'a st
     }
 }
 
-fn get_doc<'a>(doc: &'a Document, key: &str) -> anyhow::Result<&'a Document> {
+pub(crate) fn get_doc<'a>(doc: &'a Document, key: &str) -> anyhow::Result<&'a Document> {
     doc.get_document(key)
         .with_context(|| format!("field {key} is not a document"))
 }
@@ -259,21 +259,24 @@ pub(crate) fn read_holding(
     doc: &Document,
 ) -> anyhow::Result<(CompanyProfile, OwnerProfile, Vec<ClassShares>)> {
     let company = get_doc(doc, "company")?;
-    let owner = get_doc(doc, "owner")?;
-    let kind = get_str(owner, "kind")?;
-    let owner_ref = OwnerRef::parse(kind, get_str(owner, "id")?).context("owner")?;
     Ok((
         CompanyProfile {
             orgnr: read_orgnr(company, "orgnr")?,
             name: read_name(company)?,
             total_shares: read_total_shares(company)?,
         },
-        OwnerProfile {
-            owner: owner_ref,
-            name: read_name(owner)?,
-            country: read_country(owner)?,
-            birth_year: read_birth_year(owner)?,
-        },
+        read_owner(get_doc(doc, "owner")?)?,
         read_classes(doc)?,
     ))
+}
+
+/// A holding's `owner` field.
+pub(crate) fn read_owner(owner: &Document) -> anyhow::Result<OwnerProfile> {
+    let kind = get_str(owner, "kind")?;
+    Ok(OwnerProfile {
+        owner: OwnerRef::parse(kind, get_str(owner, "id")?).context("owner")?,
+        name: read_name(owner)?,
+        country: read_country(owner)?,
+        birth_year: read_birth_year(owner)?,
+    })
 }

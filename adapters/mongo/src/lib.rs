@@ -169,10 +169,7 @@ impl MongoReadModel {
                     "company_owners",
                     doc! { "company.orgnr": 1, "shares": -1, "owner.kind": 1, "owner.id": 1 },
                 ),
-                index(
-                    "owner_holdings",
-                    doc! { "owner.kind": 1, "owner.id": 1, "shares": -1, "company.orgnr": 1 },
-                ),
+                index("owner_holdings", read::owner_holdings_order()),
             ])
             .await
             .context("creating the holdings indexes")?;

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use futures::stream::TryStreamExt as _;
 use mongodb::bson::{Document, doc};
 use shareholders_domain::{
-    OrgNr, OwnerKind, OwnerRef, PersonId, Position, RegisterYear, SearchQuery, ShareCount,
+    OrgNr, OwnerKind, OwnerProfile, OwnerRef, PersonId, Position, RegisterYear, SearchQuery,
+    ShareCount,
 };
 use shareholders_ports::{
     CompanyRecord, CompanySnapshot, HoldingRecord, PageRequest, PersonRecord, PersonSnapshot,
@@ -207,6 +208,26 @@ fn owners_order() -> Document {
     doc! { "shares": -1, "owner.kind": 1, "owner.id": 1 }
 }
 
+/// The order of `owner_holdings`: by owner, then an owner's holdings largest first.
+pub(crate) fn owner_holdings_order() -> Document {
+    doc! { "owner.kind": 1, "owner.id": 1, "shares": -1, "company.orgnr": 1 }
+}
+
+/// The ids of `owners` of each kind, the kinds with none left out.
+fn ids_by_kind(owners: &[OwnerRef]) -> impl Iterator<Item = (OwnerKind, Vec<&str>)> {
+    [OwnerKind::Organisation, OwnerKind::Person]
+        .into_iter()
+        .map(move |kind| {
+            let ids: Vec<&str> = owners
+                .iter()
+                .filter(|owner| owner.kind() == kind)
+                .map(OwnerRef::id)
+                .collect();
+            (kind, ids)
+        })
+        .filter(|(_, ids)| !ids.is_empty())
+}
+
 fn unknown(error: anyhow::Error) -> ReadError {
     ReadError::Unknown(error)
 }
@@ -299,21 +320,40 @@ impl ReadStore for MongoReadModel {
 
     async fn holdings_of(&self, owners: &[OwnerRef]) -> Result<Vec<HoldingRecord>, ReadError> {
         let mut all = Vec::new();
-        for kind in [OwnerKind::Organisation, OwnerKind::Person] {
-            let ids: Vec<&str> = owners
-                .iter()
-                .filter(|owner| owner.kind() == kind)
-                .map(OwnerRef::id)
-                .collect();
-            if ids.is_empty() {
-                continue;
-            }
+        for (kind, ids) in ids_by_kind(owners) {
             all.extend(
                 self.every(doc! { "owner.kind": kind.as_str(), "owner.id": { "$in": ids } })
                     .await
                     .context("reading the holdings of a level of the ownership graph")
                     .map_err(unknown)?,
             );
+        }
+        Ok(all)
+    }
+
+    /// Each owner's profile from its largest holding: one aggregation a kind of owner, which
+    /// reads `owner_holdings` in its order and keeps the first holding of each owner, so an
+    /// owner with many holdings costs one document.
+    async fn owner_profiles(&self, owners: &[OwnerRef]) -> Result<Vec<OwnerProfile>, ReadError> {
+        let mut all = Vec::with_capacity(owners.len());
+        for (kind, ids) in ids_by_kind(owners) {
+            let pipeline = [
+                doc! { "$match": { "owner.kind": kind.as_str(), "owner.id": { "$in": ids } } },
+                doc! { "$sort": owner_holdings_order() },
+                doc! { "$group": { "_id": "$owner.id", "owner": { "$first": "$owner" } } },
+            ];
+            let mut profiles = self
+                .holdings
+                .aggregate(pipeline)
+                .await
+                .context("reading owners' profiles")?;
+            while let Some(doc) = profiles
+                .try_next()
+                .await
+                .context("reading owners' profiles")?
+            {
+                all.push(codec::read_owner(codec::get_doc(&doc, "owner")?)?);
+            }
         }
         Ok(all)
     }

@@ -233,6 +233,50 @@ async fn duplicates_and_shuffles_end_in_the_same_state(#[case] seed: u64) {
 }
 
 #[tokio::test]
+async fn owners_profiles_read_together_are_those_of_their_largest_holdings() {
+    let read = fresh().await;
+    let (_, events) = scenario();
+    read.apply(&events).await.expect("applied");
+    let mut parties: Vec<OwnerRef> = (1..=3).map(|n| OwnerRef::Organisation(orgnr(n))).collect();
+    parties.extend(["alice", "bob", "carol", "nobody"].map(person_ref));
+
+    // What the port's default reads, one page of one holding a party.
+    let mut wanted = Vec::new();
+    for party in &parties {
+        if let Some(holding) = read
+            .holdings(party, PageRequest::one())
+            .await
+            .expect("read")
+            .into_iter()
+            .next()
+        {
+            wanted.push(holding.owner);
+        }
+    }
+    let mut profiles = read.owner_profiles(&parties).await.expect("read");
+    profiles.sort_by(|a, b| a.owner.cmp(&b.owner));
+    wanted.sort_by(|a, b| a.owner.cmp(&b.owner));
+    let holders: Vec<&OwnerRef> = wanted.iter().map(|profile| &profile.owner).collect();
+    assert_eq!(
+        holders,
+        [
+            &OwnerRef::Organisation(orgnr(1)),
+            &OwnerRef::Organisation(orgnr(3)),
+            &person_ref("alice"),
+            &person_ref("bob"),
+            &person_ref("carol"),
+        ],
+        "every party that holds shares, once (organisation 2 and nobody hold none)"
+    );
+    assert_eq!(profiles, wanted);
+    assert!(
+        read.owner_profiles(&[]).await.expect("read").is_empty(),
+        "none asked, none read"
+    );
+    drop_database(&read).await;
+}
+
+#[tokio::test]
 async fn an_older_event_never_overwrites_a_newer_state() {
     let read = fresh().await;
     let mut model = WriteModel::default();
