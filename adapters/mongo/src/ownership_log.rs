@@ -157,18 +157,26 @@ impl MongoReadModel {
         }
     }
 
-    /// The number through which changes were pruned (0 when none were).
-    async fn pruned_through(&self) -> anyhow::Result<u64> {
+    /// The last number taken and the number through which changes were pruned (0 for
+    /// either when none was).
+    async fn numbers_state(&self) -> anyhow::Result<NumbersState> {
         let numbers = self
             .numbers
             .find_one(doc! { "_id": LAST })
             .await
             .context("reading the change numbers")?;
-        Ok(numbers
-            .map(|doc| codec::get_opt_u64(&doc, "pruned"))
-            .transpose()?
-            .flatten()
-            .unwrap_or(0))
+        let field = |name| -> anyhow::Result<u64> {
+            Ok(numbers
+                .as_ref()
+                .map(|doc| codec::get_opt_u64(doc, name))
+                .transpose()?
+                .flatten()
+                .unwrap_or(0))
+        };
+        Ok(NumbersState {
+            taken: field("n")?,
+            pruned: field("pruned")?,
+        })
     }
 
     /// Deletes the changes written before `before`, at most `limit`, and records the number
@@ -311,15 +319,23 @@ impl OwnershipLog for MongoReadModel {
             .first()
             .is_some_and(|(first, _)| first.seq > after + 1)
         {
-            let pruned = self.pruned_through().await?;
+            let pruned = self.numbers_state().await?.pruned;
             if pruned > after {
-                return Ok(OwnershipChanges {
-                    changes: vec![OwnershipChange {
-                        seq: pruned,
-                        changed: OwnershipChanged::Everything,
-                    }],
-                    through: pruned,
-                });
+                return Ok(everything_through(pruned));
+            }
+        }
+        // Nothing above `after`: unless fewer numbers than that were ever taken, so that the
+        // log started again (its database was dropped and the read model built again), and
+        // everything changed since.
+        if found.is_empty() && after > 0 {
+            let taken = self.numbers_state().await?.taken;
+            if taken < after {
+                tracing::warn!(
+                    after,
+                    taken,
+                    "the ownership log numbers from below a reader: it started again"
+                );
+                return Ok(everything_through(taken));
             }
         }
         let numbers: Vec<(u64, SystemTime)> =
@@ -350,6 +366,23 @@ impl OwnershipLog for MongoReadModel {
             .registered_persons()
             .map(|person| Ok(person.map_err(ReadError::Unknown)?.record))
             .boxed()
+    }
+}
+
+/// What `ownership_numbers` holds.
+struct NumbersState {
+    taken: u64,
+    pruned: u64,
+}
+
+/// Everything changed, through `number`: a reader reads the whole register again.
+fn everything_through(number: u64) -> OwnershipChanges {
+    OwnershipChanges {
+        changes: vec![OwnershipChange {
+            seq: number,
+            changed: OwnershipChanged::Everything,
+        }],
+        through: number,
     }
 }
 

@@ -2,7 +2,8 @@
 //! its log of changes, against a real MongoDB-wire server: it follows concurrent projectors
 //! applying events out of order and twice, each applied event seen by the next read; a change
 //! number taken and not yet written holds a reader back without hiding the changes above it;
-//! a clear, a finished load and pruning past a reader tell it to read everything again.
+//! a clear, a finished load, pruning past a reader and a log numbering again from below it
+//! (its database dropped) tell it to read everything again.
 
 mod common;
 
@@ -179,13 +180,20 @@ async fn take_a_number(read: &TestModel) -> i64 {
     taken.get_i64("n").expect("a number")
 }
 
-#[tokio::test]
-async fn a_number_not_yet_written_holds_the_reader_back_without_hiding_what_is_above() {
+/// A fresh read model with the registrations applied, the purchases not yet, and the last
+/// change: one a registration.
+async fn registered() -> (TestModel, Vec<RecordedEvent>, u64) {
     let read = fresh().await;
     let (registrations, purchases) = events();
     read.apply(&registrations).await.expect("applied");
-    let before = read.last_change().await.expect("the log");
-    assert!(before > 0, "the registrations are logged");
+    let last = read.last_change().await.expect("the log");
+    assert!(last > 1, "the registrations are logged");
+    (read, purchases, last)
+}
+
+#[tokio::test]
+async fn a_number_not_yet_written_holds_the_reader_back_without_hiding_what_is_above() {
+    let (read, purchases, before) = registered().await;
     // A projector took a number and has not written its change yet.
     let missing = take_a_number(&read).await;
     read.apply(&purchases[..1]).await.expect("applied");
@@ -286,5 +294,41 @@ async fn a_clear_a_finished_load_and_pruning_past_a_reader_mean_everything_chang
         .await
         .expect("the log");
     assert!(everything(&finished), "{finished:?}");
+    drop_database(&read).await;
+}
+
+#[tokio::test]
+async fn a_log_numbering_again_from_below_a_reader_means_everything_changed() {
+    let (read, purchases, reader) = registered().await;
+    // The database dropped under a reader and the read model built again: numbers from 1.
+    for collection in ["ownership_changes", "ownership_numbers"] {
+        read.db
+            .collection::<Document>(collection)
+            .drop()
+            .await
+            .expect("dropped");
+    }
+    read.apply(&purchases[..1]).await.expect("applied");
+    let again = read.changed_since(reader, 100).await.expect("the log");
+    assert_eq!(
+        again
+            .changes
+            .iter()
+            .map(|change| &change.changed)
+            .collect::<Vec<_>>(),
+        [&OwnershipChanged::Everything],
+        "{again:?}"
+    );
+    let taken = read.last_change().await.expect("the log");
+    assert!(taken < reader);
+    assert_eq!(again.through, taken);
+    let after = read
+        .changed_since(again.through, 100)
+        .await
+        .expect("the log");
+    assert!(
+        after.changes.is_empty() && after.through == taken,
+        "once read whole again, nothing more: {after:?}"
+    );
     drop_database(&read).await;
 }
