@@ -33,7 +33,7 @@ const CHUNK: usize = 2_000;
 const INSERT_CHUNK: usize = 2_500;
 const IN_FLIGHT: usize = 2;
 
-pub(crate) const DUPLICATE_KEY: i32 = 11000;
+const DUPLICATE_KEY: i32 = 11000;
 
 /// One guarded `$set` of a group of fields.
 #[derive(Clone, Debug)]
@@ -338,6 +338,16 @@ pub(crate) async fn insert_new(
         }
     }
     Ok(())
+}
+
+/// Whether `error` is a duplicate key (11000): another writer inserted the same `_id` first.
+pub(crate) fn duplicate_key(error: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match error.kind.as_ref() {
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ use shareholders_ports::{
 
 use crate::MongoReadModel;
 use crate::codec::{self, int};
-use crate::guarded::DUPLICATE_KEY;
+use crate::guarded;
 
 pub(crate) const CHANGES: &str = "ownership_changes";
 pub(crate) const NUMBERS: &str = "ownership_numbers";
@@ -123,20 +123,25 @@ impl MongoReadModel {
     /// leave numbers never written, which hold readers back (see [`ABANDONED`]).
     async fn take_numbers(&self, count: usize) -> anyhow::Result<u64> {
         let inc = doc! { "$inc": { "n": int(count as u64, "change numbers")? } };
-        for first in [true, false] {
-            let taken = self
-                .numbers
-                .find_one_and_update(doc! { "_id": LAST }, inc.clone())
-                .return_document(ReturnDocument::After)
-                .await
-                .context("taking ownership change numbers")?;
-            match taken {
-                Some(taken) => return codec::get_u64(&taken, "n"),
-                None if first => self.create_numbers().await?,
-                None => break,
+        let taken = match self.increment_numbers(inc.clone()).await? {
+            Some(taken) => taken,
+            None => {
+                self.create_numbers().await?;
+                self.increment_numbers(inc)
+                    .await?
+                    .context("the change numbers' document is missing after it was created")?
             }
-        }
-        anyhow::bail!("the change numbers' document is missing after it was created")
+        };
+        codec::get_u64(&taken, "n")
+    }
+
+    /// The numbers' document after `inc`, or `None` when it does not exist (never created).
+    async fn increment_numbers(&self, inc: Document) -> anyhow::Result<Option<Document>> {
+        self.numbers
+            .find_one_and_update(doc! { "_id": LAST }, inc)
+            .return_document(ReturnDocument::After)
+            .await
+            .context("taking ownership change numbers")
     }
 
     /// Creates the numbers' document unless it exists; another process creating it at the
@@ -152,7 +157,7 @@ impl MongoReadModel {
             .await;
         match created {
             Ok(_) => Ok(()),
-            Err(error) if duplicate_key(&error) => Ok(()),
+            Err(error) if guarded::duplicate_key(&error) => Ok(()),
             Err(error) => Err(error).context("creating the change numbers' document"),
         }
     }
@@ -383,15 +388,5 @@ fn everything_through(number: u64) -> OwnershipChanges {
             changed: OwnershipChanged::Everything,
         }],
         through: number,
-    }
-}
-
-/// Whether `error` is a duplicate key (11000): another writer inserted the same `_id` first.
-fn duplicate_key(error: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match error.kind.as_ref() {
-        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
-        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
-        _ => false,
     }
 }
