@@ -20,8 +20,9 @@ enum SetAside {
         definition: &'static str,
     },
     Index {
+        table: &'static str,
         name: &'static str,
-        create: &'static str,
+        columns: &'static str,
     },
 }
 
@@ -52,8 +53,9 @@ const SET_ASIDE: &[SetAside] = &[
         definition: "PRIMARY KEY (owner_kind, owner_id)",
     },
     SetAside::Index {
+        table: "holdings",
         name: "holdings_by_owner",
-        create: "CREATE INDEX holdings_by_owner ON holdings (owner_kind, owner_id, company)",
+        columns: "owner_kind, owner_id, company",
     },
     SetAside::Constraint {
         table: "holdings",
@@ -79,7 +81,11 @@ impl SetAside {
                 name,
                 definition,
             } => format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"),
-            Self::Index { create, .. } => (*create).to_owned(),
+            Self::Index {
+                table,
+                name,
+                columns,
+            } => format!("CREATE INDEX {name} ON {table} ({columns})"),
         }
     }
 }
